@@ -1,0 +1,38 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import html from "eslint-plugin-html";
+import globals from "globals";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "examples/**", "node_modules/**", ".node-red-dev/**", "coverage/**"] },
+  {
+    files: ["**/*.ts"],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-floating-promises": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: { "@typescript-eslint/no-non-null-assertion": "off" },
+  },
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    extends: [js.configs.recommended],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // The editor side: the <script type="text/javascript"> blocks of each node's HTML.
+    files: ["nodes/**/*.html"],
+    plugins: { html },
+    extends: [js.configs.recommended],
+    languageOptions: {
+      ecmaVersion: 2020,
+      sourceType: "script",
+      globals: { ...globals.browser, RED: "readonly", $: "readonly", jQuery: "readonly" },
+    },
+    rules: { "no-unused-vars": ["error", { args: "none" }] },
+  },
+);

@@ -1,0 +1,251 @@
+/**
+ * A bounded, ordered write buffer shared by the database writers.
+ * Items are written in batches (by size or after an interval). While the
+ * database is unreachable the items stay queued, in order, and are retried
+ * with backoff; when the bound is hit the oldest items are dropped and
+ * counted. An item the database rejects for good is isolated by splitting
+ * the batch and reported, so it never blocks the items behind it.
+ */
+import { AbortedError, backoffDelay, type BackoffOptions, sleep } from "./backoff";
+import { errorMessage, toError } from "./errors";
+
+export interface WriteBufferOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  /** The most items kept while the database is away. */
+  maxBuffered: number;
+  backoff?: BackoffOptions;
+  /**
+   * True when an error means "this data will never be accepted" (bad type,
+   * constraint) rather than "try again later" (connection lost, 5xx).
+   */
+  isPermanent?: (error: Error) => boolean;
+}
+
+export interface WriteBufferStats {
+  written: number;
+  buffered: number;
+  dropped: number;
+  rejected: number;
+  /** Failed attempts in a row; 0 when the last write went through. */
+  failures: number;
+  lastError?: string;
+  state: "idle" | "writing" | "retrying" | "closed";
+}
+
+export interface WriteBufferEvents<T> {
+  onStats?: (stats: WriteBufferStats) => void;
+  onRejected?: (item: T, error: Error) => void;
+  onDropped?: (count: number, totalDropped: number) => void;
+  /** A transient failure; the items stay queued and are retried after `retryInMs`. */
+  onRetry?: (error: Error, retryInMs: number) => void;
+}
+
+export type BatchWriter<T> = (batch: T[], signal: AbortSignal) => Promise<void>;
+
+const DEFAULT_WRITE_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+export class WriteBuffer<T> {
+  private readonly writer: BatchWriter<T>;
+  private readonly options: WriteBufferOptions;
+  private readonly events: WriteBufferEvents<T>;
+  private readonly queue: T[] = [];
+  private readonly stats: WriteBufferStats = { written: 0, buffered: 0, dropped: 0, rejected: 0, failures: 0, state: "idle" };
+  private flushTimer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private readonly lifetime = new AbortController();
+  private retryAbort: AbortController | undefined;
+  private closed = false;
+  /** Items at the head of the queue that a write is working on; never dropped. */
+  private inFlight = 0;
+
+  constructor(writer: BatchWriter<T>, options: WriteBufferOptions, events: WriteBufferEvents<T> = {}) {
+    if (!(options.batchSize >= 1)) throw new Error("Batch size must be at least 1");
+    if (!(options.maxBuffered >= options.batchSize)) throw new Error("The buffer bound must be at least the batch size");
+    this.writer = writer;
+    this.options = options;
+    this.events = events;
+  }
+
+  getStats(): WriteBufferStats {
+    return { ...this.stats, buffered: this.queue.length };
+  }
+
+  /** Queues items; returns how many were dropped to stay within the bound. */
+  push(...items: T[]): number {
+    if (this.closed) {
+      this.drop(items.length);
+      return items.length;
+    }
+    this.queue.push(...items);
+    let dropped = 0;
+    if (this.queue.length > this.options.maxBuffered) {
+      dropped = this.queue.length - this.options.maxBuffered;
+      // Oldest first (after any batch being written): while the database is away
+      // the newest readings are the most useful.
+      this.queue.splice(Math.min(this.inFlight, this.queue.length), dropped);
+      this.drop(dropped);
+    }
+    if (this.queue.length >= this.options.batchSize && this.stats.state !== "retrying") this.startDrain();
+    else this.armTimer();
+    this.emitStats();
+    return dropped;
+  }
+
+  /** Writes everything queued now; resolves when the queue is empty or a write failed. */
+  async flush(): Promise<void> {
+    this.cancelRetryWait();
+    await this.startDrain();
+  }
+
+  /**
+   * Stops timers and makes one last attempt (bounded by `timeoutMs`) to write
+   * what is queued. Resolves with the number of items that could not be written.
+   */
+  async close(timeoutMs = 5000): Promise<number> {
+    if (this.closed) return this.queue.length;
+    this.closed = true;
+    this.clearTimer();
+    this.cancelRetryWait();
+    const deadline = setTimeout(() => this.lifetime.abort(), timeoutMs);
+    try {
+      if (this.draining) await this.draining;
+      if (this.queue.length > 0 && !this.lifetime.signal.aborted) await this.drainOnce(false);
+    } catch {
+      // Counted below as remaining.
+    } finally {
+      clearTimeout(deadline);
+      this.lifetime.abort();
+    }
+    this.stats.state = "closed";
+    this.emitStats();
+    return this.queue.length;
+  }
+
+  private drop(count: number): void {
+    if (count <= 0) return;
+    this.stats.dropped += count;
+    const total = this.stats.dropped;
+    this.safely(() => this.events.onDropped?.(count, total));
+  }
+
+  private armTimer(): void {
+    if (this.flushTimer || this.closed || this.queue.length === 0 || this.stats.state === "retrying") return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.startDrain();
+    }, this.options.flushIntervalMs);
+  }
+
+  private clearTimer(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private cancelRetryWait(): void {
+    this.retryAbort?.abort();
+    this.retryAbort = undefined;
+  }
+
+  private startDrain(): Promise<void> {
+    if (!this.draining) {
+      this.clearTimer();
+      this.draining = this.drainOnce(!this.closed).finally(() => {
+        this.draining = undefined;
+        if (!this.closed && this.stats.state !== "retrying") this.armTimer();
+      });
+    }
+    return this.draining;
+  }
+
+  /** Writes batches until the queue is empty or a transient error stops it. */
+  private async drainOnce(retryLater: boolean): Promise<void> {
+    while (this.queue.length > 0 && !this.lifetime.signal.aborted) {
+      const batch = this.queue.slice(0, this.options.batchSize);
+      this.stats.state = "writing";
+      try {
+        await this.writeIsolating(batch);
+        this.stats.failures = 0;
+        this.stats.state = "idle";
+        this.emitStats();
+      } catch (err) {
+        const error = toError(err);
+        this.stats.failures++;
+        this.stats.lastError = error.message;
+        if (!retryLater || this.lifetime.signal.aborted) {
+          this.stats.state = "idle";
+          this.emitStats();
+          throw error;
+        }
+        const delay = backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF);
+        this.stats.state = "retrying";
+        this.emitStats();
+        this.safely(() => this.events.onRetry?.(error, delay));
+        this.scheduleRetry(delay);
+        return;
+      }
+    }
+    this.stats.state = "idle";
+  }
+
+  private scheduleRetry(delay: number): void {
+    const controller = new AbortController();
+    this.retryAbort = controller;
+    sleep(delay, controller.signal)
+      .catch((err: unknown) => {
+        if (!(err instanceof AbortedError)) throw err;
+      })
+      .then(() => {
+        if (this.retryAbort === controller) this.retryAbort = undefined;
+        if (this.closed) return;
+        this.stats.state = "idle";
+        void this.startDrain();
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * Writes `items` (the head of the queue). A permanent error splits the batch
+   * in halves until the bad item is alone; it is then reported and skipped.
+   * Items leave the queue only once written or rejected, so a transient error
+   * part-way keeps the rest, in order.
+   */
+  private async writeIsolating(items: T[]): Promise<void> {
+    this.inFlight = items.length;
+    try {
+      await this.writer(items, this.lifetime.signal);
+      this.inFlight = 0;
+      this.queue.splice(0, items.length);
+      this.stats.written += items.length;
+      return;
+    } catch (err) {
+      this.inFlight = 0;
+      const error = toError(err);
+      const permanent = this.options.isPermanent?.(error) ?? false;
+      if (!permanent) throw error;
+      if (items.length === 1) {
+        this.queue.splice(0, 1);
+        this.stats.rejected++;
+        this.stats.lastError = errorMessage(error);
+        this.safely(() => this.events.onRejected?.(items[0], error));
+        return;
+      }
+      const half = Math.ceil(items.length / 2);
+      await this.writeIsolating(items.slice(0, half));
+      await this.writeIsolating(items.slice(half));
+    }
+  }
+
+  private emitStats(): void {
+    const stats = this.getStats();
+    this.safely(() => this.events.onStats?.(stats));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // Event handlers must not break the buffer.
+    }
+  }
+}
