@@ -58,3 +58,20 @@ export interface ChargerDirectory {
   /** Merges discovered configuration into the charger's state (kept across reconnects). */
   recordConfiguration(identity: string, configuration: Record<string, string>): void;
 }
+
+/** One entry of the central system's id-tag list (OCPP 1.6 IdTagInfo semantics). */
+export interface IdTagEntry {
+  idTag: string;
+  status: "Accepted" | "Blocked" | "Expired" | "Invalid";
+  /** ISO 8601; after it the tag answers Expired. */
+  expiryDate?: string;
+  parentIdTag?: string;
+}
+
+/** The id-tag list owned by the central system, synced to chargers by SendLocalList. */
+export interface IdTagDirectory {
+  entries(): IdTagEntry[];
+  /** Increases on every change; used as the local-list version. */
+  readonly version: number;
+  onChange(listener: () => void): () => void;
+}
