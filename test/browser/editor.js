@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// Editor test in a real browser: Node-RED 4.1 with our package (linked into a
+// temp user dir) and Debian's chromium driven by playwright-core. For every
+// node type we define: it is in the palette with our icon, it can be dragged
+// onto the workspace (config nodes: opened through RED.editor.editConfig),
+// and its edit dialog opens with our template and closes again. Any browser
+// console error or page error fails the run. Screenshots go to .tmp/.
+// Build first (npm run test:browser does).
+"use strict";
+/* global window, document, getComputedStyle -- page.evaluate() callbacks run in the browser */
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { chromium } = require("playwright-core");
+const { root, targets, freePort, writeSettings, startNodeRed, packageInfo } = require("../lib/node-red-runner");
+
+const results = [];
+function check(name, ok, detail = "") {
+  results.push({ name, ok: Boolean(ok) });
+  console.log(`${ok ? "ok    " : "FAILED"} ${name}${!ok && detail ? `\n       ${detail}` : ""}`);
+}
+
+function findChromium() {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    for (const name of ["chromium", "chromium-browser"]) {
+      const file = path.join(dir, name);
+      if (fs.existsSync(file)) return file;
+    }
+  }
+  throw new Error("chromium not found on PATH (apt-get install chromium, or set CHROMIUM_PATH)");
+}
+
+/** Editor definitions as the editor itself holds them (after it loaded our HTML). */
+async function editorDefs(page, types) {
+  return page.evaluate((list) => {
+    return list.map((type) => {
+      const def = window.RED.nodes.getType(type);
+      return def ? { type, category: def.category, icon: typeof def.icon === "string" ? def.icon : null } : { type, missing: true };
+    });
+  }, types);
+}
+
+async function openAndCloseDialog(page, type, shot) {
+  await page.waitForSelector(".red-ui-tray .red-ui-tray-header", { state: "visible", timeout: 10_000 });
+  // The dialog body is our data-template-name content: every input it declares is rendered.
+  const inputs = await page.$$eval(".red-ui-tray-body input[id^='node-input-'], .red-ui-tray-body input[id^='node-config-input-'], .red-ui-tray-body select[id^='node-'], .red-ui-tray-body textarea[id^='node-']", (els) => els.map((e) => e.id));
+  await page.waitForTimeout(400); // let the tray finish sliding in before the screenshot
+  await page.screenshot({ path: shot });
+  await page.evaluate(() => window.RED.tray.close());
+  await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
+  return inputs;
+}
+
+async function main() {
+  const started = Date.now();
+  const { pkg, types } = packageInfo(root);
+  const shots = path.join(root, ".tmp");
+  fs.mkdirSync(shots, { recursive: true });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "evkit-browser-"));
+  const userDir = path.join(work, "user");
+  const link = path.join(userDir, "node_modules", ...pkg.name.split("/"));
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.symlinkSync(root, link, "dir");
+  const port = await freePort();
+  writeSettings(userDir, { port });
+
+  let red;
+  let context;
+  const consoleErrors = [];
+  try {
+    check(`${types.length} node types to test: ${types.join(", ")}`, types.length > 0);
+    red = await startNodeRed({ target: targets["4.1"], userDir, port });
+    context = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
+      executablePath: findChromium(),
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1600, height: 1000 },
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    // The editor catches errors thrown by a node's editor code (oneditprepare,
+    // label, icon, ...) and only console.log()s them, so those count too.
+    page.on("console", (m) => {
+      const editorHookError = m.type() === "log" && /^(Definition error|onedit\w+ )/.test(m.text());
+      if (m.type() === "error" || m.type() === "warning" || editorHookError) consoleErrors.push(`console.${m.type()}: ${m.text()} ${m.location()?.url ?? ""}`);
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.stack ?? e.message}`));
+    // Everything the editor loads comes from Node-RED on loopback; nothing else may be fetched.
+    await context.route((url) => !url.href.startsWith(red.url), (route) => {
+      consoleErrors.push(`blocked request to ${route.request().url()}`);
+      return route.abort();
+    });
+
+    await page.goto(red.url, { waitUntil: "load" });
+    await page.waitForFunction(() => window.RED && window.RED.nodes && document.querySelector(".red-ui-palette-node"), null, { timeout: 30_000 });
+    check("editor loads", true);
+    // Node definitions arrive after the first palette entries: wait for ours (or time out and report).
+    await page.waitForFunction((list) => list.every((t) => window.RED.nodes.getType(t)), types, { timeout: 20_000 }).catch(() => undefined);
+    await page.waitForTimeout(500);
+
+    const defs = await editorDefs(page, types);
+    const missing = defs.filter((d) => d.missing).map((d) => d.type);
+    check("the editor knows every node type", missing.length === 0, `missing: ${missing.join(", ")}`);
+    const flowTypes = defs.filter((d) => !d.missing && d.category !== "config");
+    const configTypes = defs.filter((d) => !d.missing && d.category === "config");
+
+    let slot = 0;
+    const ourIcons = new Set(fs.existsSync(path.join(root, "dist/nodes/icons")) ? fs.readdirSync(path.join(root, "dist/nodes/icons")) : []);
+    for (const { type, icon: iconName } of flowTypes) {
+      const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+      const inPalette = (await entry.count()) === 1;
+      check(`${type} is in the palette`, inPalette);
+      if (!inPalette) continue;
+      await entry.scrollIntoViewIfNeeded();
+      const icon = await entry.locator(".red-ui-palette-icon").evaluate((el) => getComputedStyle(el).backgroundImage);
+      const wantIcon = iconName && ourIcons.has(iconName) ? `icons/${pkg.name}/${iconName}` : `/${iconName}`;
+      check(`${type} palette entry shows its icon ${iconName}`, Boolean(iconName) && decodeURIComponent(icon).includes(wantIcon), `background-image: ${icon}`);
+
+      const before = await page.evaluate((t) => window.RED.nodes.filterNodes({ type: t }).map((n) => n.id), type);
+      const position = { x: 150 + (slot % 4) * 200, y: 100 + Math.floor(slot / 4) * 120 };
+      slot += 1;
+      await entry.dragTo(page.locator("#red-ui-workspace-chart"), { targetPosition: position });
+      const added = await page.evaluate(([t, old]) => window.RED.nodes.filterNodes({ type: t }).map((n) => n.id).filter((id) => !old.includes(id)), [type, before]);
+      check(`${type} can be dragged from the palette onto the workspace`, added.length === 1, `added ${added.length}`);
+      if (added.length !== 1) continue;
+
+      await page.locator(`[id="${added[0]}"] .red-ui-flow-node`).first().dblclick();
+      let inputs = [];
+      try {
+        inputs = await openAndCloseDialog(page, type, path.join(shots, `browser-${type}.png`));
+        check(`${type} edit dialog opens with its form (${inputs.length} inputs) and closes`, inputs.length > 0, "no node-input-* fields rendered");
+      } catch (err) {
+        check(`${type} edit dialog opens with its form and closes`, false, err.message);
+      }
+    }
+
+    for (const { type } of configTypes) {
+      try {
+        await page.evaluate((t) => window.RED.editor.editConfig("", t, "_ADD_"), type);
+        const inputs = await openAndCloseDialog(page, type, path.join(shots, `browser-${type}.png`));
+        check(`${type} (config) edit dialog opens with its form (${inputs.length} inputs) and closes`, inputs.length > 0, "no node-config-input-* fields rendered");
+      } catch (err) {
+        check(`${type} (config) edit dialog opens with its form and closes`, false, err.message);
+      }
+    }
+
+    await page.screenshot({ path: path.join(shots, "browser-editor.png") });
+    check("no browser console error or page error", consoleErrors.length === 0, consoleErrors.join("\n       "));
+  } catch (err) {
+    check("browser test ran to the end", false, err.stack);
+    if (consoleErrors.length) console.log(consoleErrors.join("\n"));
+  } finally {
+    if (context) await context.close().catch(() => undefined);
+    if (red) await red.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`\n${results.length - failed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in .tmp/)`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main();
