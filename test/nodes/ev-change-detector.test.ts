@@ -112,7 +112,7 @@ describe("ev-change-detector node", () => {
     };
     // Node-RED keeps node context across restarts only in a configured store, as a user would set up.
     const settings = { contextStorage: { default: { module: "localfilesystem", config: { dir, flushInterval: 1 } } } };
-    helper.settings(settings);
+    const runtimeSettings = helper.settings(settings);
     try {
       await helper.load(changeDetectorNode, flow());
       await runtime._redNodes.loadContextsPlugin();
@@ -123,7 +123,7 @@ describe("ev-change-detector node", () => {
       // The restart: stop the flows, flush the store to disk, start from a fresh context module.
       await runtime._redNodes.stopFlows();
       await runtime._redNodes.closeContextsPlugin();
-      runtime._context.init(helper.settings({}));
+      runtime._context.init(runtimeSettings);
       await runtime._redNodes.loadContextsPlugin();
       await runtime._redNodes.startFlows();
 
@@ -137,8 +137,7 @@ describe("ev-change-detector node", () => {
       await runtime._redNodes.stopFlows();
       await runtime._redNodes.closeContextsPlugin();
       // Back to the default in-memory context before the folder goes away.
-      helper.settings({ contextStorage: undefined });
-      runtime._context.init(helper.settings({}));
+      runtime._context.init(helper.settings({ contextStorage: undefined }));
       rmSync(dir, { recursive: true, force: true });
     }
   });
