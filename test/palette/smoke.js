@@ -55,7 +55,7 @@ async function walkExamples(base, prefix) {
 async function smoke(key, tarball, work) {
   const target = targets[key];
   const tag = `[${key}]`;
-  console.log(`\n# ${target.label}`);
+  console.log(`\n# ${target.label}: ${spawnSync(target.nodeBin, ["-v"], { encoding: "utf8" }).stdout.trim()} at ${target.nodeBin}`);
   const { pkg, sets, types } = packageInfo(root);
   const userDir = path.join(work, `user-${key}`);
   fs.mkdirSync(userDir, { recursive: true });
@@ -147,7 +147,7 @@ async function main() {
   const started = Date.now();
   try {
     console.log("# npm pack (runs the build through prepack)");
-    const out = npm(process.execPath, ["pack", "--json", "--pack-destination", work], root);
+    const out = npm(targets["4.1"].nodeBin, ["pack", "--json", "--pack-destination", work], root);
     const packed = JSON.parse(out.slice(out.indexOf("[")))[0];
     const tarball = path.join(work, packed.filename);
     const files = packed.files.map((f) => f.path);

@@ -1,0 +1,72 @@
+// Combines example flow files into one Node-RED flows array: each file gets
+// its own tab (its own tab node if it brings one, else a new tab labelled
+// with the file's path), and every id is rewritten to a stable hash of
+// file + old id, so two examples that both use "cfg1" cannot collide and
+// the ids (and so any credentials typed into the dev editor) survive
+// restarts. Config nodes stay global unless the file scopes them to a tab.
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
+
+/** Properties that hold user text, never node ids. */
+const TEXT_PROPS = new Set(["id", "type", "name", "info", "label", "topic", "payload", "func", "template", "initialize", "finalize", "rules", "props"]);
+
+function newId(file, oldId) {
+  return crypto.createHash("sha1").update(`${file}\0${oldId}`).digest("hex").slice(0, 16);
+}
+
+/** Maps strings that are old ids (also inside nested arrays, e.g. wires, links, scope). */
+function remap(value, ids) {
+  if (typeof value === "string") return ids.has(value) ? ids.get(value) : value;
+  if (Array.isArray(value)) return value.map((v) => (typeof v === "string" || Array.isArray(v) ? remap(v, ids) : v));
+  return value;
+}
+
+/**
+ * @param {{file: string, nodes: Array<Record<string, unknown>>}[]} examples file is the label (path without .json)
+ * @returns {Array<Record<string, unknown>>}
+ */
+function combineExamples(examples) {
+  const out = [];
+  for (const { file, nodes } of examples) {
+    const ids = new Map(nodes.map((n) => [n.id, newId(file, n.id)]));
+    const containers = new Set(nodes.filter((n) => n.type === "tab" || n.type === "subflow").map((n) => ids.get(n.id)));
+    let tab = nodes.find((n) => n.type === "tab");
+    const tabId = tab ? ids.get(tab.id) : newId(file, "\0tab");
+    if (!tab) out.push({ id: tabId, type: "tab", label: file, disabled: false, info: `Example flow examples/${file}.json` });
+    for (const node of nodes) {
+      if (node.type === "global-config") continue; // one per workspace; carries nothing the examples need
+      const copy = {};
+      for (const [key, value] of Object.entries(node)) copy[key] = TEXT_PROPS.has(key) ? value : remap(value, ids);
+      copy.id = ids.get(node.id);
+      if (typeof node.type === "string" && node.type.startsWith("subflow:")) copy.type = `subflow:${remap(node.type.slice(8), ids)}`;
+      const onCanvas = "x" in node || "y" in node || Array.isArray(node.wires);
+      if (node.type !== "tab" && node.type !== "subflow") {
+        if (containers.has(copy.z)) {
+          // already on one of this file's tabs or subflows
+        } else if (onCanvas) copy.z = tabId;
+        else delete copy.z;
+      }
+      out.push(copy);
+    }
+  }
+  return out;
+}
+
+/** Reads every examples/**.json (sorted) and combines them. */
+function combineExampleDir(dir) {
+  const files = [];
+  const walk = (sub) => {
+    for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith(".json")) files.push(rel);
+    }
+  };
+  if (fs.existsSync(dir)) walk("");
+  const examples = files.sort().map((rel) => ({ file: rel.replace(/\.json$/, ""), nodes: JSON.parse(fs.readFileSync(path.join(dir, rel), "utf8")) }));
+  return { files: examples.map((e) => e.file), flows: combineExamples(examples) };
+}
+
+module.exports = { combineExamples, combineExampleDir };

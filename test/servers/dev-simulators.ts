@@ -1,0 +1,71 @@
+/**
+ * What `npm start` runs before Node-RED so every example flow works offline:
+ * the project's simulators and embedded engines, each on the fixed loopback
+ * port the example flows point at. Add yours here:
+ *
+ *   { name: "Charge Amps cloud", port: 18081, start: (port) => startChargeAmpsSimulator({ port }) }
+ *
+ * A simulator whose port is taken is skipped with a message (e.g. a real
+ * Mosquitto already on 1883 serves the examples just as well).
+ */
+import net from "node:net";
+import { Aedes } from "aedes";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+
+export interface RunningSimulator {
+  close(): Promise<void> | void;
+}
+
+export interface DevSimulator {
+  name: string;
+  /** The loopback port the example flows use. */
+  port: number;
+  start(port: number): Promise<RunningSimulator>;
+}
+
+/** An MQTT broker (aedes) on 127.0.0.1:port, for the examples that publish charger state. */
+export async function startMqttBroker(port: number): Promise<RunningSimulator & { url: string }> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * PostgreSQL wire protocol on 127.0.0.1:port, backed by an in-memory PGlite
+ * (no TimescaleDB extension: writers fall back to plain tables). Any user,
+ * password and database name are accepted.
+ */
+export async function startPostgres(port: number): Promise<RunningSimulator & { url: string }> {
+  const db = await PGlite.create();
+  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
+  await server.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    async close() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+export const devSimulators: DevSimulator[] = [
+  { name: "MQTT broker (aedes)", port: 1883, start: startMqttBroker },
+  { name: "PostgreSQL (PGlite)", port: 5432, start: startPostgres },
+];
