@@ -9,7 +9,6 @@
  * Mosquitto already on 1883 serves the examples just as well).
  */
 import net from "node:net";
-import { Aedes } from "aedes";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
@@ -26,6 +25,8 @@ export interface DevSimulator {
 
 /** An MQTT broker (aedes) on 127.0.0.1:port, for the examples that publish charger state. */
 export async function startMqttBroker(port: number): Promise<RunningSimulator & { url: string }> {
+  // aedes 1.x is ESM-only: a dynamic import works from CommonJS on every Node version.
+  const { Aedes } = await import("aedes");
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   const sockets = new Set<net.Socket>();
