@@ -356,6 +356,35 @@ describe("TransactionStore meter values", () => {
   });
 });
 
+describe("TransactionStore meter values outside sessions", () => {
+  it("flags older samples per connector even without a session", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const volts = (timestamp: string, v: string) =>
+      normalizeMeterValues(2, undefined, [{ timestamp, sampledValue: [{ value: v, measurand: "Voltage" }] }]);
+    assert.equal(store.meter("cp1", 2, undefined, volts(T2, "231"), NOW).meterEvent.late, undefined);
+    const old = store.meter("cp1", 2, undefined, volts(T1, "229"), NOW);
+    assert.deepEqual(
+      old.meterEvent.samples.map((s) => [s.value, s.late]),
+      [[229, true]],
+    );
+    // Another connector and another charger have their own clocks.
+    assert.equal(store.meter("cp1", 1, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
+    assert.equal(store.meter("cp2", 2, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
+  });
+
+  it("never flags samples with an unreadable timestamp as late", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    store.meter("cp1", 1, 1, energySamples(1, 1, T3, "13"), NOW);
+    const broken = store.meter("cp1", 1, 1, energySamples(1, 1, "not-a-time", "14"), NOW);
+    assert.deepEqual(
+      broken.meterEvent.samples.map((s) => s.late),
+      [undefined, undefined],
+    );
+    assert.equal(broken.event?.energyWh, 4000);
+  });
+});
+
 describe("TransactionStore persistence", () => {
   it("restores open sessions and the id counter after a restart", async () => {
     const disk = new JsonPersistence();

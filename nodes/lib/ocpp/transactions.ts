@@ -206,6 +206,8 @@ export class TransactionStore {
   private readonly starts = new Map<string, string>();
   /** Ids held by any record, so a new id never collides with a Stop for an id we did not issue. */
   private readonly usedIds = new Map<number, number>();
+  /** Newest sample time per identity+connector, for samples outside any session (memory only). */
+  private readonly connectorLatest = new Map<string, number>();
 
   private loaded: boolean;
   private closed = false;
@@ -425,14 +427,18 @@ export class TransactionStore {
     } else {
       session = this.newestOpenOn(identity, connectorId);
     }
-    const sorted = [...samples].sort((a, b) => ms(a.timestamp) - ms(b.timestamp));
-    const out = sorted.map((s) => ({ ...s }));
+    // Unreadable timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
+    const at = (s: NormalizedMeterSample) => (Number.isNaN(Date.parse(s.timestamp)) ? now.getTime() : ms(s.timestamp));
+    const out = [...samples].sort((a, b) => at(a) - at(b)).map((s) => ({ ...s }));
+    const ck = `${identity}\u0000${connectorId}`;
+    const lastMs = session ? ms(session.lastSampleTime) : (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY);
+    // An ended session's figures are final; everything for it is late.
+    for (const s of out) if (session?.end || at(s) < lastMs) s.late = true;
+    const newest = Math.max(lastMs, ...out.filter((s) => !s.late).map(at));
+    if (newest > (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY)) this.connectorLatest.set(ck, newest);
     let event: SessionUpdatedEvent | undefined;
     let changed = false;
     if (session) {
-      const lastMs = ms(session.lastSampleTime);
-      // An ended session's figures are final; everything for it is late.
-      for (const s of out) if (session.end || ms(s.timestamp) < lastMs) s.late = true;
       if (!session.end) {
         const before = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]);
         this.applySamples(session, out.filter((s) => !s.late));
