@@ -113,6 +113,7 @@ describe("TransactionStore start", () => {
       startTime: T0,
       stopTime: T2,
       reason: "Replaced",
+      energyNote: "estimated: no StopTransaction came; last register reading used",
     });
     assert.deepEqual(
       store.openSessions("cp1").map((s) => s.transactionId),
@@ -130,6 +131,31 @@ describe("TransactionStore start", () => {
     const again = store.stop("cp1", { transactionId: 1, meterStop: 15_900, timestamp: T1 }, NOW);
     assert.equal(again.duplicate, true);
     assert.equal(again.event, undefined);
+  });
+
+  it("takes a replaced session's end register from the next Start when it had no meter values", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const next = store.start("cp1", startReq({ meterStart: 13_000, timestamp: T2 }), NOW);
+    assert.deepEqual(
+      [next.replaced?.meterStopWh, next.replaced?.energyWh, next.replaced?.energyNote],
+      [13_000, 3000, "estimated: no StopTransaction came; register taken from the next StartTransaction"],
+    );
+    // A per-session meter (meterStart back to 0) gives no estimate rather than a wrong one.
+    const reset = store.start("cp1", startReq({ meterStart: 0, timestamp: T3 }), NOW);
+    assert.deepEqual(
+      [reset.replaced?.transactionId, reset.replaced?.meterStopWh, reset.replaced?.energyWh],
+      [2, undefined, undefined],
+    );
+  });
+
+  it("does not let an older Start arriving late end a newer session", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq({ timestamp: T2 }), NOW);
+    const older = store.start("cp1", startReq({ timestamp: T1, idTag: "OLD" }), NOW);
+    assert.equal(older.replaced, undefined);
+    assert.equal(store.sessionFor("cp1", 1)?.transactionId, 1);
+    assert.equal(store.openSessions("cp1").length, 2);
   });
 
   it("refuses to work before load() when a persistence is configured", () => {
@@ -258,7 +284,7 @@ describe("TransactionStore stop", () => {
     store.start("cp1", startReq(), NOW);
     const closed = store.closeSession("cp1", 1, NOW);
     assert.equal(closed?.event?.reason, "Closed");
-    assert.equal(closed?.event?.energyNote, "no meter reading since the start");
+    assert.equal(closed?.event?.energyNote, "no StopTransaction and no meter reading since the start");
     assert.equal(store.closeSession("cp1", 1, NOW), undefined);
     // The charger's own Stop later still counts, as a correction.
     const stop = store.stop("cp1", { transactionId: 1, meterStop: 10_500, timestamp: T1 }, NOW);
@@ -370,6 +396,18 @@ describe("TransactionStore meter values outside sessions", () => {
     // Another connector and another charger have their own clocks.
     assert.equal(store.meter("cp1", 1, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
     assert.equal(store.meter("cp2", 2, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
+  });
+
+  it("does not let a far-future sample time (wrong charger clock) make later samples late", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const future = store.meter("cp1", 1, 1, energySamples(1, 1, "2036-01-01T00:00:00.000Z", "11"), NOW);
+    assert.equal(future.event?.energyWh, 1000);
+    assert.equal(future.event?.sampleTime, undefined);
+    const fixed = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "12"), NOW);
+    assert.equal(fixed.meterEvent.late, undefined);
+    assert.equal(fixed.event?.energyWh, 2000);
+    assert.equal(fixed.event?.sampleTime, T1);
   });
 
   it("never flags samples with an unreadable timestamp as late", async () => {

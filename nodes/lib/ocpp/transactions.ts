@@ -149,6 +149,20 @@ function text(v: unknown): string | undefined {
   return typeof v === "string" ? v : v === undefined || v === null ? undefined : String(v);
 }
 
+/**
+ * Sample times further ahead than this are a wrong charger clock: they are
+ * applied as if sent now and never become the session's "newest" time, or
+ * every correct sample after a clock fix would count as late.
+ */
+const FUTURE_TOLERANCE_MS = 10 * 60_000;
+
+/** Order key of a sample time; unreadable or far-future times count as now. */
+function sampleMs(timestamp: string, now: Date): { at: number; trusted: boolean } {
+  const t = Date.parse(timestamp);
+  if (Number.isNaN(t) || t > now.getTime() + FUTURE_TOLERANCE_MS) return { at: now.getTime(), trusted: false };
+  return { at: t, trusted: true };
+}
+
 function ms(timestamp: string | undefined): number {
   const t = timestamp === undefined ? NaN : Date.parse(timestamp);
   return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
@@ -307,7 +321,7 @@ export class TransactionStore {
     const current = this.newestOpenOn(identity, connectorId);
     // An older Start arriving late must not end a newer session.
     if (current && ms(startTime) >= ms(current.startTime)) {
-      const end = this.endFromRegister(current, startTime, "Replaced", "replaced", now);
+      const end = this.endFromRegister(current, startTime, "Replaced", "replaced", now, finite(req.meterStart));
       replaced = this.finish(current, end, now);
     }
     const transactionId = this.nextId();
@@ -397,7 +411,7 @@ export class TransactionStore {
     }
 
     const correction = existing.end !== undefined;
-    this.applySamples(existing, samples);
+    this.applySamples(existing, samples, now);
     const end = this.endFromStop(existing, stopTime, meterStop, reason, stopIdTag, now);
     const event = this.finish(existing, end, now, correction ? { correction: true } : {});
     return { known: true, duplicate: false, session: copy(existing), event, samples, saved: this.persist(false) };
@@ -427,8 +441,8 @@ export class TransactionStore {
     } else {
       session = this.newestOpenOn(identity, connectorId);
     }
-    // Unreadable timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
-    const at = (s: NormalizedMeterSample) => (Number.isNaN(Date.parse(s.timestamp)) ? now.getTime() : ms(s.timestamp));
+    // Unreadable and far-future timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
+    const at = (s: NormalizedMeterSample) => sampleMs(s.timestamp, now).at;
     const out = [...samples].sort((a, b) => at(a) - at(b)).map((s) => ({ ...s }));
     const ck = `${identity}\u0000${connectorId}`;
     const lastMs = session ? ms(session.lastSampleTime) : (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY);
@@ -441,7 +455,7 @@ export class TransactionStore {
     if (session) {
       if (!session.end) {
         const before = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]);
-        this.applySamples(session, out.filter((s) => !s.late));
+        this.applySamples(session, out.filter((s) => !s.late), now);
         changed = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]) !== before;
         if (changed) event = this.updatedEvent(session, now);
       }
@@ -547,26 +561,46 @@ export class TransactionStore {
     return best;
   }
 
-  private applySamples(session: Session, samples: readonly NormalizedMeterSample[]): void {
+  private applySamples(session: Session, samples: readonly NormalizedMeterSample[], now: Date): void {
     if (samples.length === 0) return;
     const readings = pickConnectorReadings(samples);
     if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
     if (readings.powerW !== undefined) session.powerW = readings.powerW;
     const newest = samples.reduce<string | undefined>(
-      (acc, s) => (ms(s.timestamp) > ms(acc) ? s.timestamp : acc),
+      (acc, s) => (sampleMs(s.timestamp, now).trusted && ms(s.timestamp) > ms(acc) ? s.timestamp : acc),
       session.lastSampleTime,
     );
     if (newest !== undefined) session.lastSampleTime = newest;
   }
 
-  private endFromRegister(session: Session, stopTime: string, reason: string, by: SessionEndKind, now: Date): SessionEnd {
-    const energy = sessionEnergy(session.meterStartWh, session.registerWh);
+  /**
+   * The end of a session that got no StopTransaction: the last register
+   * reading is the measured lower bound. Without one, the next session's
+   * meterStart on the same connector is the register when this one was
+   * abandoned (nothing flows between sessions).
+   */
+  private endFromRegister(
+    session: Session,
+    stopTime: string,
+    reason: string,
+    by: SessionEndKind,
+    now: Date,
+    nextMeterStart?: number,
+  ): SessionEnd {
+    let meterStopWh = session.registerWh;
+    let source = "last register reading used";
+    if (meterStopWh === undefined && nextMeterStart !== undefined && nextMeterStart >= (session.meterStartWh ?? Infinity)) {
+      meterStopWh = nextMeterStart;
+      source = "register taken from the next StartTransaction";
+    }
+    const energy = sessionEnergy(session.meterStartWh, meterStopWh);
+    const note =
+      meterStopWh === undefined ? "no StopTransaction and no meter reading since the start" : `estimated: no StopTransaction came; ${source}`;
     return clean({
       stopTime,
-      meterStopWh: session.registerWh,
+      meterStopWh,
       ...energy,
-      energyNote:
-        energy.energyNote ?? (session.registerWh === undefined ? "no meter reading since the start" : undefined),
+      energyNote: energy.energyNote ?? note,
       reason,
       endedAt: now.toISOString(),
       by,
