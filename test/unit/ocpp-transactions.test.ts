@@ -524,6 +524,22 @@ describe("TransactionStore persistence", () => {
     assert.equal(restored.sessionFor("cp1", 1)?.registerWh, 10_500);
   });
 
+  it("writes nothing after close, so a redeployed instance's state is not overwritten", async () => {
+    const disk = new JsonPersistence();
+    const errors: string[] = [];
+    const old = await TransactionStore.open({ persistence: disk, firstTransactionId: 1, onError: (e) => errors.push(e.message) });
+    await old.start("cp1", startReq(), NOW).saved;
+    await old.close();
+    const fresh = await TransactionStore.open({ persistence: disk });
+    await fresh.start("cp1", startReq({ connectorId: 2 }), NOW).saved;
+    const storedBefore = disk.stored;
+    assert.equal(await old.start("cp9", startReq(), NOW).saved, false);
+    assert.equal(await old.start("cp8", startReq(), NOW).saved, false);
+    assert.equal(disk.stored, storedBefore);
+    assert.deepEqual(errors, ["OCPP transaction store is closed; a late change was not saved"]);
+    await fresh.close();
+  });
+
   it("forgets the oldest ended sessions beyond keepEnded", async () => {
     const store = await TransactionStore.open({ firstTransactionId: 1, keepEnded: 2 });
     for (let i = 0; i < 3; i++) {

@@ -225,6 +225,7 @@ export class TransactionStore {
 
   private loaded: boolean;
   private closed = false;
+  private reportedClosed = false;
   private dirty = false;
   private saving = false;
   private waiters: Array<(ok: boolean) => void> = [];
@@ -497,7 +498,7 @@ export class TransactionStore {
     return done;
   }
 
-  /** Final save; no timers remain afterwards. */
+  /** Final save; no timers remain afterwards, and later changes are not saved (reported once via onError). */
   async close(): Promise<void> {
     if (this.closed) return;
     const pending = this.dirty || this.lazyTimer !== undefined;
@@ -703,9 +704,15 @@ export class TransactionStore {
 
   private persist(lazy: boolean): Promise<boolean> {
     if (!this.persistence) return Promise.resolve(true);
+    if (this.closed) {
+      // After a redeploy the new instance owns the stored state; a late write from the old one would overwrite it.
+      if (!this.reportedClosed) this.report(new Error("OCPP transaction store is closed; a late change was not saved"));
+      this.reportedClosed = true;
+      return Promise.resolve(false);
+    }
     this.dirty = true;
     const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
-    if (!lazy || this.closed || this.meterSaveDelayMs === 0) {
+    if (!lazy || this.meterSaveDelayMs === 0) {
       this.kick();
     } else if (!this.lazyTimer && !this.saving) {
       this.lazyTimer = setTimeout(() => {
