@@ -181,6 +181,14 @@ function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/** Callers get copies, so they cannot change the store by editing a result (cheaper than a JSON round trip on the hot path). */
+function copySession(s: Session): Session {
+  const out: Session = { ...s };
+  if (s.idTagInfo) out.idTagInfo = { ...s.idTagInfo };
+  if (s.end) out.end = { ...s.end };
+  return out;
+}
+
 /** Removes undefined fields so events compare and serialise cleanly. */
 function clean<T extends object>(value: T): T {
   const out: Record<string, unknown> = {};
@@ -220,6 +228,8 @@ export class TransactionStore {
   private readonly starts = new Map<string, string>();
   /** Ids held by any record, so a new id never collides with a Stop for an id we did not issue. */
   private readonly usedIds = new Map<number, number>();
+  /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
+  private readonly openByIdentity = new Map<string, Set<Session>>();
   /** Newest sample time per identity+connector, for samples outside any session (memory only). */
   private readonly connectorLatest = new Map<string, number>();
 
@@ -274,27 +284,28 @@ export class TransactionStore {
 
   /** Open sessions, oldest start first; all chargers, or one. */
   openSessions(identity?: string): Session[] {
-    return [...this.open.values()].filter((s) => identity === undefined || s.identity === identity).map(copy);
+    const found = identity === undefined ? [...this.open.values()] : [...(this.openByIdentity.get(identity) ?? [])];
+    return found.map(copySession);
   }
 
   /** The newest open session on a connector. */
   sessionFor(identity: string, connectorId: number): Session | undefined {
     const found = this.newestOpenOn(identity, connectorId);
-    return found ? copy(found) : undefined;
+    return found ? copySession(found) : undefined;
   }
 
   /** An open or remembered ended session. */
   session(identity: string, transactionId: number): Session | undefined {
     const k = key(identity, transactionId);
     const found = this.open.get(k) ?? this.ended.get(k);
-    return found ? copy(found) : undefined;
+    return found ? copySession(found) : undefined;
   }
 
   /** The session a retransmitted Start refers to, if this Start was seen before (ask before deciding on the id tag again). */
   findStart(identity: string, req: StartTransactionRequest): Session | undefined {
     const k = this.starts.get(startKey(identity, req));
     const found = k === undefined ? undefined : (this.open.get(k) ?? this.ended.get(k));
-    return found ? copy(found) : undefined;
+    return found ? copySession(found) : undefined;
   }
 
   /**
@@ -338,7 +349,7 @@ export class TransactionStore {
       startedAt: now.toISOString(),
     });
     const k = key(identity, transactionId);
-    this.open.set(k, session);
+    this.addOpen(k, session);
     this.starts.set(startKey(identity, req), k);
     this.useId(transactionId);
     const event: SessionStartedEvent = clean({
@@ -356,7 +367,7 @@ export class TransactionStore {
       transactionId,
       duplicate: false,
       idTagInfo: session.idTagInfo,
-      session: copy(session),
+      session: copySession(session),
       event,
       replaced,
       saved: this.persist(false),
@@ -376,7 +387,7 @@ export class TransactionStore {
     const existing = this.open.get(k) ?? this.ended.get(k);
     const samples = normalizeMeterValues(existing?.connectorId ?? 0, transactionId, req.transactionData);
     if (existing?.end?.by === "stop") {
-      return { known: !existing.unknownTransaction, duplicate: true, session: copy(existing), samples, saved: this.persist(false) };
+      return { known: !existing.unknownTransaction, duplicate: true, session: copySession(existing), samples, saved: this.persist(false) };
     }
     const stopTime = text(req.timestamp) ?? now.toISOString();
     const meterStop = finite(req.meterStop);
@@ -408,14 +419,14 @@ export class TransactionStore {
       }
       this.useId(transactionId);
       const event = this.finish(session, end, now, { unknownTransaction: true });
-      return { known: false, duplicate: false, session: copy(session), event, samples, saved: this.persist(false) };
+      return { known: false, duplicate: false, session: copySession(session), event, samples, saved: this.persist(false) };
     }
 
     const correction = existing.end !== undefined;
     this.applySamples(existing, samples, now);
     const end = this.endFromStop(existing, stopTime, meterStop, reason, stopIdTag, now);
     const event = this.finish(existing, end, now, correction ? { correction: true } : {});
-    return { known: true, duplicate: false, session: copy(existing), event, samples, saved: this.persist(false) };
+    return { known: true, duplicate: false, session: copySession(existing), event, samples, saved: this.persist(false) };
   }
 
   /**
@@ -455,9 +466,10 @@ export class TransactionStore {
     let changed = false;
     if (session) {
       if (!session.end) {
-        const before = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]);
+        const { registerWh, powerW, lastSampleTime } = session;
         this.applySamples(session, out.filter((s) => !s.late), now);
-        changed = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]) !== before;
+        changed =
+          session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
         if (changed) event = this.updatedEvent(session, now);
       }
     }
@@ -471,7 +483,7 @@ export class TransactionStore {
       late: out.length > 0 && out.every((s) => s.late) ? true : undefined,
     });
     return {
-      session: session ? copy(session) : undefined,
+      session: session ? copySession(session) : undefined,
       unknownTransaction,
       meterEvent,
       event,
@@ -486,7 +498,7 @@ export class TransactionStore {
     if (!session) return undefined;
     const end = this.endFromRegister(session, now.toISOString(), reason, "closed", now);
     const event = this.finish(session, end, now);
-    return { known: true, duplicate: false, session: copy(session), event, samples: [], saved: this.persist(false) };
+    return { known: true, duplicate: false, session: copySession(session), event, samples: [], saved: this.persist(false) };
   }
 
   /** Saves now (also pending meter changes). Resolves true when saved, false on failure. */
@@ -553,10 +565,26 @@ export class TransactionStore {
     else this.usedIds.delete(id);
   }
 
+  private addOpen(k: string, session: Session): void {
+    this.open.set(k, session);
+    let set = this.openByIdentity.get(session.identity);
+    if (!set) this.openByIdentity.set(session.identity, (set = new Set()));
+    set.add(session);
+  }
+
+  private removeOpen(k: string): void {
+    const session = this.open.get(k);
+    if (!session) return;
+    this.open.delete(k);
+    const set = this.openByIdentity.get(session.identity);
+    set?.delete(session);
+    if (set?.size === 0) this.openByIdentity.delete(session.identity);
+  }
+
   private newestOpenOn(identity: string, connectorId: number): Session | undefined {
     let best: Session | undefined;
-    for (const s of this.open.values()) {
-      if (s.identity !== identity || s.connectorId !== connectorId) continue;
+    for (const s of this.openByIdentity.get(identity) ?? []) {
+      if (s.connectorId !== connectorId) continue;
       if (!best || ms(s.startTime) >= ms(best.startTime)) best = s;
     }
     return best;
@@ -649,7 +677,7 @@ export class TransactionStore {
   ): SessionEndedEvent {
     const k = key(session.identity, session.transactionId);
     session.end = end;
-    this.open.delete(k);
+    this.removeOpen(k);
     this.ended.delete(k);
     this.ended.set(k, session);
     this.trimEnded();
@@ -771,7 +799,8 @@ export class TransactionStore {
           }
           const session = copy(s) as Session;
           const k = key(session.identity, session.transactionId);
-          (session.end ? this.ended : this.open).set(k, session);
+          if (session.end) this.ended.set(k, session);
+          else this.addOpen(k, session);
           this.useId(session.transactionId);
           if (!session.unknownTransaction) last = Math.max(last, session.transactionId);
           if (session.connectorId !== undefined && session.idTag !== undefined && session.startTime !== undefined) {
