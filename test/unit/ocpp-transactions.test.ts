@@ -158,6 +158,18 @@ describe("TransactionStore start", () => {
     assert.equal(store.openSessions("cp1").length, 2);
   });
 
+  it("hands out copies, so editing a result does not change the store", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const result = store.start("cp1", startReq(), NOW, { status: "Accepted" });
+    result.session.meterStartWh = 0;
+    result.session.idTagInfo!.status = "Blocked";
+    store.openSessions()[0].idTag = "EVIL";
+    assert.deepEqual(
+      [store.session("cp1", 1)?.meterStartWh, store.session("cp1", 1)?.idTagInfo?.status, store.sessionFor("cp1", 1)?.idTag],
+      [10_000, "Accepted", "TAG1"],
+    );
+  });
+
   it("refuses to work before load() when a persistence is configured", () => {
     const store = new TransactionStore({ persistence: new JsonPersistence() });
     assert.throws(() => store.start("cp1", startReq(), NOW), /await load\(\)/);
