@@ -464,14 +464,12 @@ export class TransactionStore {
     if (newest > (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY)) this.connectorLatest.set(ck, newest);
     let event: SessionUpdatedEvent | undefined;
     let changed = false;
-    if (session) {
-      if (!session.end) {
-        const { registerWh, powerW, lastSampleTime } = session;
-        this.applySamples(session, out.filter((s) => !s.late), now);
-        changed =
-          session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
-        if (changed) event = this.updatedEvent(session, now);
-      }
+    if (session && !session.end) {
+      const { registerWh, powerW, lastSampleTime } = session;
+      this.applySamples(session, out.filter((s) => !s.late), now);
+      changed =
+        session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
+      if (changed) event = this.updatedEvent(session, now);
     }
     const meterEvent: MeterEvent = clean({
       kind: "meter" as const,
