@@ -270,6 +270,9 @@ describe("TransactionStore stop", () => {
     assert.equal(ended?.energyNote, "meterStop 0 is unusable; used the last register reading 12000 Wh");
 
     store.start("cp1", startReq({ timestamp: T3 }), NOW);
+    const during = store.meter("cp1", 1, 2, energySamples(1, 2, T3, "0.2"), NOW).event;
+    assert.deepEqual([during?.energyWh, during?.meterStopWh], [undefined, 200]);
+    assert.match(during?.energyNote ?? "", /register 200 Wh is below meterStart 10000 Wh/);
     const odd = store.stop("cp1", { transactionId: 2, meterStop: 500, timestamp: T3 }, NOW).event;
     assert.equal(odd?.energyWh, undefined);
     assert.match(odd?.energyNote ?? "", /register 500 Wh is below meterStart 10000 Wh/);

@@ -720,6 +720,7 @@ export class TransactionStore {
       meterStartWh: session.meterStartWh,
       meterStopWh: session.registerWh,
       energyWh: energy.energyWh,
+      energyNote: energy.energyNote,
       powerW: session.powerW,
       startTime: session.startTime,
       sampleTime: session.lastSampleTime,
