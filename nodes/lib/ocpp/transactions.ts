@@ -126,7 +126,7 @@ export interface TransactionStoreOptions {
   clock?: () => Date;
 }
 
-interface PersistedState {
+export interface PersistedState {
   format: "evkit-ocpp-transactions";
   version: 1;
   lastTransactionId: number;
