@@ -102,6 +102,8 @@ export interface SimRequest {
   authorization?: string;
   status: number;
   body?: unknown;
+  /** ms since the epoch when the answer was sent. */
+  at: number;
 }
 
 export interface SimState {
@@ -221,6 +223,7 @@ export async function startChargeAmpsSimulator(options: ChargeAmpsSimulatorOptio
       authorization: header(req, "authorization"),
       status,
       body,
+      at: Date.now(),
     });
   };
 

@@ -48,19 +48,18 @@ export class ChargeAmpsClient {
   private readonly protocols = new Map<string, string | null>();
 
   constructor(options: ChargeAmpsClientOptions) {
-    let session: ChargeAmpsSession | undefined;
     this.http = new HttpClient({
       serviceName: "Charge Amps cloud",
       baseURL: options.baseUrl.replace(/\/+$/, ""),
       timeoutMs: options.timeoutMs,
       retries: options.retries,
-      secrets: () => session?.secrets() ?? [options.credentials.password, options.credentials.apiKey],
+      // The session does not exist yet here; by the time anything fails, it does.
+      secrets: () => this.session?.secrets() ?? [options.credentials.password, options.credentials.apiKey],
     });
-    session = new ChargeAmpsSession(this.http, options.credentials, {
+    this.session = new ChargeAmpsSession(this.http, options.credentials, {
       refreshMarginMs: options.refreshMarginMs,
       onState: options.onSessionState,
     });
-    this.session = session;
   }
 
   close(): void {
