@@ -11,7 +11,7 @@ import { AURA_ID, startChargeAmpsSimulator, type ChargeAmpsSimulator } from "../
 helper.init(require.resolve("node-red"));
 // Core nodes are resolved from node-red's own dependencies, as the runtime would.
 const fromNodeRed = createRequire(require.resolve("node-red"));
-const core = (p: string): unknown => fromNodeRed(`@node-red/nodes/core/${p}`);
+const core = (p: string): typeof accountNode => fromNodeRed(`@node-red/nodes/core/${p}`) as typeof accountNode;
 const FLOW = path.join(__dirname, "../../flows/Charge Amps/Poll and control.json");
 
 type FlowNode = Record<string, unknown> & { id: string; type: string; wires?: string[][] };
