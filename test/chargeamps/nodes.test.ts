@@ -306,6 +306,26 @@ describe("Charge Amps nodes in Node-RED against the simulator", () => {
     assert.equal(oldOut.msgs.length, before);
   });
 
+  it("without an account it says so, in the status and to Catch nodes", async () => {
+    const items = flow(sim, { account: "" }).filter((n) => n.id !== "acc");
+    await helper.load([accountNode, chargeAmpsNode], items as never);
+    caught = new Collector("caught");
+    const ca = helper.getNode("ca") as unknown as SpyNode;
+    assert.deepEqual(lastStatus(ca), { fill: "red", shape: "dot", text: "no account" });
+    const r = caught.next();
+    ca.receive({ topic: "status" });
+    assert.match(errorOf((await r)[0]), /has no account: open it and choose or add a Charge Amps account/);
+  });
+
+  it("asks for missing credentials instead of calling the cloud", async () => {
+    const ca = await load({}, {}, { email: "ada@example.com", password: "", apiKey: "" });
+    const r = caught.next();
+    ca.receive({ topic: "list" });
+    assert.match(errorOf((await r)[0]), /missing its password, API key/);
+    assert.equal(lastStatus(ca).text, "credentials missing");
+    assert.equal(sim.state.requests.length, 0);
+  });
+
   it("never lets a secret reach a message, a status or a log", () => {
     const text = JSON.stringify(everything);
     assert.ok(everything.length > 50);
