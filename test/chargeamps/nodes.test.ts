@@ -7,7 +7,7 @@ import chargeAmpsNode from "../../nodes/ev-chargeamps";
 import { AURA_ID, HALO_ID, startChargeAmpsSimulator, type ChargeAmpsSimulator } from "../servers/chargeamps-simulator";
 import type { ChargerState } from "../../nodes/lib/types";
 
-helper.init(require.resolve("node-red"));
+helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
 
 const CREDS = { email: "ada@example.com", password: "pa55word-x", apiKey: "key-1234567" };
 type Msg = NodeMessage & Record<string, unknown>;
