@@ -56,7 +56,12 @@ export = (RED: NodeAPI): void => {
       return;
     }
     account.register(node);
-    life.onClose(() => account.deregister(node));
+    // Requests this node started are cancelled when it stops, even if the account lives on.
+    const stopping = new AbortController();
+    life.onClose(() => {
+      stopping.abort();
+      account.deregister(node);
+    });
 
     const params = (msg?: ChargeAmpsMsg) => ({
       chargePointId: textOf(msg?.chargePointId) ?? (def.chargePointId ?? "").trim(),
@@ -87,7 +92,7 @@ export = (RED: NodeAPI): void => {
           },
           onError: (err, _failures, nextMs) => {
             failStatus(err, nextMs);
-            life.reportError(new Error(`Charge Amps poll failed: ${err.message}`));
+            life.reportError(new Error(`Charge Amps poll failed: ${err.message}`), { topic: "poll", payload: undefined });
           },
         },
       );
@@ -106,7 +111,7 @@ export = (RED: NodeAPI): void => {
       node.status(Status.busy(op));
       let result: OperationResult;
       try {
-        result = await runOperation(account.getClient(), op, params(msg));
+        result = await runOperation(account.getClient(), op, params(msg), stopping.signal);
       } catch (err) {
         failStatus(err);
         throw err;
