@@ -225,6 +225,8 @@ export async function startChargeAmpsSimulator(options: ChargeAmpsSimulatorOptio
       body,
       at: Date.now(),
     });
+    // A simulator left running under `npm start` must not grow without bound.
+    if (state.requests.length > 5000) state.requests.splice(0, state.requests.length - 5000);
   };
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, text: string): Promise<void> {
