@@ -13,12 +13,13 @@ fs.mkdirSync(out, { recursive: true });
 for (const file of fs.readdirSync(path.join(root, "nodes"))) {
   if (file.endsWith(".html")) fs.copyFileSync(path.join(root, "nodes", file), path.join(out, file));
 }
-// A source folder may not exist yet (a fresh skeleton has no nodes); the
-// target is still cleared so nothing stale ships.
+/** Replaces `to` with a copy of `from`; a missing source leaves an empty folder. */
 function mirror(from, to) {
   fs.rmSync(to, { recursive: true, force: true });
   if (fs.existsSync(from)) fs.cpSync(from, to, { recursive: true });
+  else fs.mkdirSync(to, { recursive: true });
 }
+
 mirror(path.join(root, "nodes", "locales"), path.join(out, "locales"));
 mirror(path.join(root, "icons"), path.join(out, "icons"));
 mirror(path.join(root, "flows"), path.join(root, "examples"));
