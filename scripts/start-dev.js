@@ -15,7 +15,7 @@ const fs = require("fs");
 const path = require("path");
 const { root, targets, portIsFree, writeSettings, startNodeRed, packageInfo } = require("../test/lib/node-red-runner");
 const { combineExampleDir } = require("./lib/combine-examples");
-const { devSimulators } = require("../test/servers/dev-simulators.ts");
+const { devSimulators, devCredentials } = require("../test/servers/dev-simulators.ts");
 
 const userDir = path.join(root, ".node-red-dev");
 const port = Number(process.env.EV_DEV_PORT ?? 1880);
@@ -46,7 +46,9 @@ async function main() {
 
   fs.mkdirSync(userDir, { recursive: true });
   linkPackage(pkg.name);
-  writeSettings(userDir, { port, extra: { logging: { console: { level: "info", metrics: false, audit: false } } } });
+  // credentialSecret false: flows_cred.json is plain JSON, so the dev
+  // credentials below can be written directly (local, git-ignored, simulators only).
+  writeSettings(userDir, { port, extra: { credentialSecret: false } });
 
   const flowsFile = path.join(userDir, "flows.json");
   if (keepFlows && fs.existsSync(flowsFile)) {
@@ -54,6 +56,8 @@ async function main() {
   } else {
     const { files, flows } = combineExampleDir(path.join(root, "examples"));
     fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
+    const creds = Object.fromEntries(flows.filter((n) => devCredentials[n.type]).map((n) => [n.id, devCredentials[n.type]]));
+    fs.writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(creds, null, 2));
     console.log(`[dev] ${files.length} example flow(s) -> ${path.relative(root, flowsFile)}: ${files.join(", ") || "(none)"}`);
   }
 

@@ -11,6 +11,7 @@
 import net from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { startChargeAmpsSimulator } from "./chargeamps-simulator";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -69,4 +70,13 @@ export async function startPostgres(port: number): Promise<RunningSimulator & { 
 export const devSimulators: DevSimulator[] = [
   { name: "MQTT broker (aedes)", port: 1883, start: startMqttBroker },
   { name: "PostgreSQL (PGlite)", port: 5432, start: startPostgres },
+  { name: "Charge Amps cloud simulator", port: 18081, start: (port) => startChargeAmpsSimulator({ port }) },
 ];
+
+/**
+ * Credentials `npm start` gives every node of a type in the example flows
+ * (examples never carry credentials). Only the local simulators see them.
+ */
+export const devCredentials: Record<string, Record<string, string>> = {
+  "ev-chargeamps-account": { email: "demo@example.com", password: "demo-password", apiKey: "demo-api-key" },
+};
