@@ -68,6 +68,16 @@ describe("package.json", () => {
   it("registers at least one node set in node-red.nodes", () => {
     assert.ok(sets.length > 0, "package.json node-red.nodes is empty");
   });
+  it("lists every node file: each nodes/<name>.html has an entry dist/nodes/<name>.js", () => {
+    const listed = new Set(sets.map(([, rel]) => path.basename(rel, ".js")));
+    const htmlFiles = fs.readdirSync(path.join(root, "nodes")).filter((f) => f.endsWith(".html")).map((f) => f.slice(0, -5));
+    assert.deepEqual(htmlFiles.filter((f) => !listed.has(f)), [], "Node-RED never loads a node file missing from package.json node-red.nodes");
+  });
+  it("icons are SVGs with Node-RED's 40x60 viewBox", () => {
+    const icons = fs.existsSync(iconDir) ? fs.readdirSync(iconDir) : [];
+    const bad = icons.filter((f) => !f.endsWith(".svg") || !/<svg[^>]*viewBox=["']0 0 40 60["']/.test(fs.readFileSync(path.join(iconDir, f), "utf8")));
+    assert.deepEqual(bad, []);
+  });
   it("the list of core node types matches the installed Node-RED", () => {
     const coreHtml = new Set<string>();
     const walkDir = (dir: string): void => {
