@@ -12,7 +12,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { chromium } = require("playwright-core");
-const { root, targets, freePort, writeSettings, startNodeRed, packageInfo } = require("../lib/node-red-runner");
+const { root, targets, freePort, writeSettings, startNodeRed, packageInfo, exampleFiles } = require("../lib/node-red-runner");
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -144,7 +144,39 @@ async function main() {
       }
     }
 
+    // The help sidebar renders each node's help (markdown or HTML) with content.
+    for (const { type } of [...flowTypes, ...configTypes]) {
+      const text = await page.evaluate((t) => {
+        window.RED.sidebar.help.show(t);
+        const help = window.RED.nodes.getNodeHelp(t) || "";
+        const div = document.createElement("div");
+        div.innerHTML = help;
+        return div.textContent.trim();
+      }, type);
+      check(`${type} help renders in the help sidebar (${text.length} characters)`, text.length >= 40, `help text: "${text.slice(0, 80)}"`);
+    }
     await page.screenshot({ path: path.join(shots, "browser-editor.png") });
+
+    // Import every example the way Menu > Import > Examples does (fetched from
+    // the examples library route), each into a new tab.
+    for (const file of exampleFiles()) {
+      const url = `${red.url}/library/examples/flows/${pkg.name}/${file.split("/").map(encodeURIComponent).join("/")}`;
+      const imported = await page.evaluate(async (u) => {
+        const flow = await (await fetch(u, { headers: { Accept: "application/json" } })).json();
+        const count = () => {
+          let n = 0;
+          window.RED.nodes.eachNode(() => void n++);
+          window.RED.nodes.eachConfig(() => void n++);
+          return n;
+        };
+        const before = count();
+        window.RED.view.importNodes(flow, { addFlow: true, generateIds: true });
+        const after = count();
+        return { entries: flow.length, added: after - before };
+      }, url);
+      check(`example "${file}" imports into the editor (${imported.added} of ${imported.entries} entries added)`, imported.added > 0);
+    }
+    await page.screenshot({ path: path.join(shots, "browser-examples.png") });
     check("no browser console error or page error", consoleErrors.length === 0, consoleErrors.join("\n       "));
   } catch (err) {
     check("browser test ran to the end", false, err.stack);
