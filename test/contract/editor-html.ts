@@ -12,6 +12,8 @@ export interface PropertyDef {
   /** `type` of a default: names a config node type. */
   type?: string;
   required?: boolean;
+  /** typeof the literal `value`, when it is a literal. */
+  valueType?: string;
 }
 
 export interface EditorDef {
@@ -69,6 +71,7 @@ function propertyDefs(obj: AnyNode): Record<string, PropertyDef> {
         const v = literalOf(inner.value as AnyNode);
         if (k === "type" && v.ok) def.type = String(v.value);
         if (k === "required" && v.ok) def.required = Boolean(v.value);
+        if (k === "value" && v.ok) def.valueType = v.value === null ? "null" : typeof v.value;
       }
     }
     out[name] = def;

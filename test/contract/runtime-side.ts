@@ -15,8 +15,10 @@
  *      `new Server(this, config)` or `parseConfig(config)`). Reads inside
  *      other modules are not followed.
  *    - `names`: every property name the node file and the local modules it
- *      requires (transitively, within dist/nodes) access anywhere. A key
- *      absent from this set is certainly never read.
+ *      requires (transitively, within dist/nodes) access anywhere, plus
+ *      identifier-like string literals there (config read through lists of
+ *      key names, `config[key]`). A key absent from this set is certainly
+ *      never read.
  *    The test asserts strict ⊆ HTML defaults (else the runtime reads a
  *    property the editor never saves) and HTML defaults ⊆ names (else the
  *    editor saves a property nothing reads).
@@ -183,6 +185,8 @@ function allNames(file: string, seen = new Set<string>(), names = new Set<string
     if (node.type === "MemberExpression") {
       const key = memberKey(node);
       if (key) names.add(key);
+    } else if (node.type === "Literal" && typeof node.value === "string" && /^[A-Za-z_$][\w$]{0,63}$/.test(node.value)) {
+      names.add(node.value);
     } else if (node.type === "Property") {
       const key = node.key as AnyNode;
       if (key.type === "Identifier") names.add(key.name as string);
