@@ -43,9 +43,10 @@ async function editorDefs(page, types) {
 
 async function openAndCloseDialog(page, type, shot) {
   await page.waitForSelector(".red-ui-tray .red-ui-tray-header", { state: "visible", timeout: 10_000 });
-  // The dialog body is our data-template-name content: every input it declares is rendered.
+  // The dialog body is our data-template-name content; it is filled in after the header appears.
+  await page.waitForSelector(".red-ui-tray-body [id^='node-input-'], .red-ui-tray-body [id^='node-config-input-']", { timeout: 10_000 }).catch(() => undefined);
+  await page.waitForTimeout(400); // let the tray finish sliding in (and oneditprepare run) before looking
   const inputs = await page.$$eval(".red-ui-tray-body input[id^='node-input-'], .red-ui-tray-body input[id^='node-config-input-'], .red-ui-tray-body select[id^='node-'], .red-ui-tray-body textarea[id^='node-']", (els) => els.map((e) => e.id));
-  await page.waitForTimeout(400); // let the tray finish sliding in before the screenshot
   await page.screenshot({ path: shot });
   await page.evaluate(() => window.RED.tray.close());
   await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
