@@ -146,7 +146,9 @@ async function smoke(key, tarball, work) {
     check(`${tag} all ${files.length} example flows deploy together`, deploy.status === 204 || deploy.status === 200, `HTTP ${deploy.status}: ${await deploy.text()}`);
     await sleep(3000);
     const deployLog = red.log().slice(logBefore).split("\n");
-    const missing = deployLog.filter((l) => /missing types|Waiting for missing|unknown type/i.test(l));
+    // Node-RED lists the missing types ("[info]  - type") after "Waiting for missing types".
+    const waitAt = deployLog.findIndex((l) => /Waiting for missing types/i.test(l));
+    const missing = waitAt < 0 ? [] : deployLog.slice(waitAt, waitAt + 20).filter((l, i) => i === 0 || /\]\s+-\s+\S/.test(l));
     check(`${tag} every node type in the examples is instantiated`, missing.length === 0, missing.join("\n       "));
     const deployErrors = deployLog.filter((l) => /\[error\]/.test(l));
     const tolerated = deployErrors.filter((l) => UNREACHABLE.test(l));
