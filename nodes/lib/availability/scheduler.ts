@@ -4,6 +4,7 @@
  * inside one overall time budget. Each task ends on its own: a slow or
  * failing site never holds back the others, and its outcome says why.
  */
+import { setMaxListeners } from "node:events";
 import { AbortedError, sleep } from "../backoff";
 import { anySignal } from "../http-client";
 import { toError } from "../errors";
@@ -44,6 +45,8 @@ export async function runScheduled<T, R>(
   const budget = new AbortController();
   const budgetTimer = setTimeout(() => budget.abort(), Math.max(0, options.budgetMs));
   const stop = anySignal([budget.signal, options.signal]);
+  // Every running task (and each of its requests) listens on this one signal.
+  setMaxListeners(0, stop);
   const outcomes: Array<TaskOutcome<R>> = new Array(items.length);
   const running = new Set<Promise<void>>();
   let lastStart = -Infinity;
