@@ -24,30 +24,29 @@ const METRICS: readonly ProfileMetric[] = ["pAnyFree", "meanShare", "meanAvailab
 export = (RED: NodeAPI): void => {
   function EvAvailabilityProfile(this: Node, def: ProfileDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
-    const life = new Lifecycle(node);
+    const life = new Lifecycle(this);
     const store = def.store?.trim() || undefined;
     const metric: ProfileMetric = METRICS.includes(def.metric as ProfileMetric) ? (def.metric as ProfileMetric) : "pAnyFree";
     const emitOnUpdate = def.emit !== "request";
-    const context = node.context();
+    const context = this.context();
     let profile = new AvailabilityProfile();
 
     const showStatus = (): void => {
       const sites = profile.sites.length;
-      node.status(sites === 0 ? Status.idle("no data yet") : Status.ok(`${sites} site${sites === 1 ? "" : "s"} · ${profile.sampleCount} samples`));
+      this.status(sites === 0 ? Status.idle("no data yet") : Status.ok(`${sites} site${sites === 1 ? "" : "s"} · ${profile.sampleCount} samples`));
     };
 
     // Loading from a file store is asynchronous: inputs wait for it.
     const ready = new Promise<void>((resolve) => {
       try {
         context.get(CONTEXT_KEY, store as string, (err: Error | undefined, saved: unknown) => {
-          if (err) node.warn(`Could not read the saved profile (${err.message}); starting empty`);
+          if (err) this.warn(`Could not read the saved profile (${err.message}); starting empty`);
           else profile = AvailabilityProfile.fromJSON(saved);
           showStatus();
           resolve();
         });
       } catch (err) {
-        node.warn(`Could not read the saved profile (${errorMessage(err)}); starting empty`);
+        this.warn(`Could not read the saved profile (${errorMessage(err)}); starting empty`);
         showStatus();
         resolve();
       }
@@ -96,7 +95,7 @@ export = (RED: NodeAPI): void => {
       for (const sample of samples) profile.add(sample);
       await save();
       showStatus();
-      if (rejected > 0) node.warn(`${rejected} item(s) in msg.payload were not availability records and were skipped`);
+      if (rejected > 0) this.warn(`${rejected} item(s) in msg.payload were not availability records and were skipped`);
       if (emitOnUpdate) send(outputs(msg, samples.length === 1 || samples.every((s) => s.site === samples[0].site) ? samples[0].site : site));
     });
   }

@@ -42,9 +42,8 @@ function numberSetting(value: string | number | undefined, fallback: number, min
 export = (RED: NodeAPI): void => {
   function EvAvailability(this: Node<AvailabilityCredentials>, def: AvailabilityDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
-    const life = new Lifecycle(node);
-    const secrets = { token: node.credentials?.token, apiKey: node.credentials?.apiKey };
+    const life = new Lifecycle(this);
+    const secrets = { token: this.credentials?.token, apiKey: this.credentials?.apiKey };
     const secretList = (): string[] => [secrets.token, secrets.apiKey].filter((s): s is string => !!s);
 
     const prepared = new Map<string, ReturnType<typeof RED.util.prepareJSONataExpression>>();
@@ -54,7 +53,7 @@ export = (RED: NodeAPI): void => {
         try {
           let expr = prepared.get(expression);
           if (!expr) {
-            expr = RED.util.prepareJSONataExpression(expression, node);
+            expr = RED.util.prepareJSONataExpression(expression, this);
             prepared.set(expression, expr);
           }
           RED.util.evaluateJSONataExpression(expr, data as NodeMessage, (err, result) => (err ? reject(err) : resolve(result)));
@@ -102,8 +101,8 @@ export = (RED: NodeAPI): void => {
       });
     } catch (err) {
       const message = errorMessage(err);
-      node.status(Status.error("configuration"));
-      node.error(`Not started: ${message}`);
+      this.status(Status.error("configuration"));
+      this.error(`Not started: ${message}`);
       life.onInput(() => {
         throw new Error(`Not started: ${message}`);
       });
@@ -122,7 +121,7 @@ export = (RED: NodeAPI): void => {
       const onAbort = (): void => run.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
       runs.add(run);
-      node.status(Status.busy("polling…"));
+      this.status(Status.busy("polling…"));
       try {
         return await service.poll(run.signal, only);
       } finally {
@@ -133,9 +132,9 @@ export = (RED: NodeAPI): void => {
 
     const showStatus = (result: PollResult): void => {
       const text = `${result.okCount}/${result.siteCount} sites ok`;
-      if (result.siteCount > 0 && result.okCount === result.siteCount) node.status(Status.ok(text));
-      else if (result.okCount > 0) node.status(Status.warning(text));
-      else node.status(Status.error(result.feedError ? "feed failed" : text));
+      if (result.siteCount > 0 && result.okCount === result.siteCount) this.status(Status.ok(text));
+      else if (result.okCount > 0) this.status(Status.warning(text));
+      else this.status(Status.error(result.feedError ? "feed failed" : text));
     };
 
     /** Per-site failures as catchable errors, each naming its site. */
@@ -143,7 +142,7 @@ export = (RED: NodeAPI): void => {
       if (result.feedError) return;
       for (const outcome of result.outcomes) {
         if (outcome.ok) {
-          for (const warning of outcome.warnings ?? []) node.warn(warning);
+          for (const warning of outcome.warnings ?? []) this.warn(warning);
           continue;
         }
         const label = outcome.siteName ? `${outcome.siteName} (${outcome.site})` : outcome.site;
@@ -180,14 +179,14 @@ export = (RED: NodeAPI): void => {
           if (out.length > 0) life.send([out]);
         },
         onError: (error) => {
-          node.status(Status.error("poll failed"));
+          this.status(Status.error("poll failed"));
           life.reportError(new Error(redact(error.message, secretList())));
         },
       });
       life.onClose(() => poller.stop());
       poller.start();
     } else {
-      node.status(Status.idle("waiting for input"));
+      this.status(Status.idle("waiting for input"));
     }
   }
 
