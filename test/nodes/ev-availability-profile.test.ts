@@ -69,7 +69,8 @@ describe("ev-availability-profile node", () => {
     const contextModule = (helper as unknown as { _context: { init(s: unknown): void; load(): Promise<void>; close(): Promise<void> } })._context;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ev-profile-"));
     const original = helper.settings({});
-    const settings = helper.settings({ contextStorage: { default: "file", file: { module: "localfilesystem", config: { dir, cache: false } } } });
+    const contextStorage = { default: "file", file: { module: "localfilesystem", config: { dir, cache: false } } };
+    const settings = helper.settings({ contextStorage } as unknown as Parameters<typeof helper.settings>[0]);
     try {
       await helper.load(profileNode, flow({ store: "file" }));
       await contextModule.load();
