@@ -180,6 +180,17 @@ describe("ev-availability node", () => {
     assert.match((err as NodeMessage & { error: { message: string } }).error.message, /^Site GJ-9: Site "GJ-9" is not in the feed/);
   });
 
+  it("reads a DATEX II status publication, polling only the sites named in msg.sites", async () => {
+    await helper.load(availabilityNode, base({ provider: "datex2", url: `${feeds.url}/datex2/status.xml`, sites: [{ id: "SITE-1", name: "Rasthof" }, { id: "SITE-2" }], output: "site" }));
+    const got = nextMessages(helper.getNode("out"), 1);
+    (helper.getNode("a1") as SpiedNode).receive({ payload: "", sites: ["SITE-1"] } as NodeMessage);
+    const [msg] = await got;
+    const record = msg.payload as { siteName: string; available: number; total: number; counts: Record<string, number> };
+    assert.deepEqual([record.siteName, record.available, record.total, record.counts.CHARGING], ["Rasthof", 1, 2, 1]);
+    await sleep(20);
+    assert.equal(statusTexts(helper.getNode("a1") as SpiedNode).at(-1), "1/1 sites ok", "SITE-2 was not asked for");
+  });
+
   it("fails the input with a catchable error when the whole feed is unreadable", async () => {
     await helper.load(availabilityNode, base({ provider: "chargy", url: `${feeds.url}/chargy/malformed.kml`, allSites: true }));
     const caught = nextMessages(helper.getNode("caught"), 1);

@@ -10,6 +10,7 @@
  *                GET /chargy/malformed.kml
  *   Chargefinder GET /chargefinder/station/{slug}, /chargefinder/status/{id}  (403 without Origin; gzip)
  *   Generic JSON GET /json/sites, /json/site/{id}, /json/malformed
+ *   DATEX II     GET /datex2/status.xml     (AFIR EnergyInfrastructureStatusPublication)
  * Per-site faults (latency, HTTP status, broken body) are set in `state.faults`.
  * No test-framework imports: this runs as a dev simulator too.
  */
@@ -79,6 +80,7 @@ export interface FeedState {
   ocpi: OcpiLocationSim[];
   generic: GenericStationSim[];
   chargyKml: string;
+  datex2Xml: string;
   /** Faults per site id (Chargefinder slug or generic station code). */
   faults: Map<string, SiteFault>;
   /** Delay for every response, ms. */
@@ -120,6 +122,7 @@ export interface AvailabilityFeedsOptions {
 }
 
 const CHARGY_FIXTURE = path.join(__dirname, "..", "fixtures", "availability", "chargy-mixed-states.kml");
+const DATEX2_FIXTURE = path.join(__dirname, "..", "fixtures", "availability", "datex2-afir-status.xml");
 
 function pad(n: number): string {
   return String(n).padStart(2, "0");
@@ -242,6 +245,7 @@ export async function startAvailabilityFeeds(options: AvailabilityFeedsOptions =
     ocpi: defaultOcpiLocations(options.ocpiLocations ?? 25),
     generic: defaultGenericStations(),
     chargyKml: fs.readFileSync(CHARGY_FIXTURE, "utf8"),
+    datex2Xml: fs.readFileSync(DATEX2_FIXTURE, "utf8"),
     faults: new Map(),
     latencyMs: options.latencyMs ?? 0,
     ocpiToken: options.ocpiToken ?? "",
@@ -350,6 +354,9 @@ export async function startAvailabilityFeeds(options: AvailabilityFeedsOptions =
     if (p === "/chargy/malformed.kml") {
       return send(req, res, 200, "<kml><Document><Placemark><name>Broken</Placemark></kml>", { "Content-Type": "application/vnd.google-earth.kml+xml" });
     }
+
+    // ---- DATEX II ----
+    if (p === "/datex2/status.xml") return send(req, res, 200, state.datex2Xml, { "Content-Type": "application/xml" });
 
     // ---- Chargefinder-style (unofficial) ----
     let match = /^\/chargefinder\/(station|status)\/([^/]+)$/.exec(p);

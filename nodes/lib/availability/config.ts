@@ -10,8 +10,9 @@ import { CHARGEFINDER_DEFAULT_URL, ChargefinderProvider } from "./providers/char
 import { CHARGY_DEFAULT_URL, ChargyProvider } from "./providers/chargy";
 import { createGenericJsonProvider, isRecordMap } from "./providers/generic-json";
 import { OcpiProvider } from "./providers/ocpi";
+import { Datex2Provider } from "./providers/datex2";
 
-export const PROVIDER_KINDS = ["chargefinder", "ocpi", "chargy", "json"] as const;
+export const PROVIDER_KINDS = ["chargefinder", "ocpi", "chargy", "json", "datex2"] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export const PROVIDER_NAMES: Record<ProviderKind, string> = {
@@ -19,6 +20,7 @@ export const PROVIDER_NAMES: Record<ProviderKind, string> = {
   ocpi: "the OCPI server",
   chargy: "Chargy",
   json: "the JSON feed",
+  datex2: "the DATEX II feed",
 };
 
 /** The dialog's settings, as Node-RED stores them (strings where the dialog has text boxes). */
@@ -129,6 +131,14 @@ export function cacheTtlMs(value: string | number | undefined): number | undefin
   return seconds * 1000;
 }
 
+/** Adds the API key credential under the header name the user chose. */
+function withApiKey(headers: Record<string, string> | undefined, settings: AvailabilitySettings, secrets: AvailabilitySecrets): Record<string, string> {
+  const all = { ...headers };
+  const keyHeader = settings.apiKeyHeader?.trim();
+  if (keyHeader && secrets.apiKey) all[keyHeader] = secrets.apiKey;
+  return all;
+}
+
 export function createProvider(
   settings: AvailabilitySettings,
   secrets: AvailabilitySecrets,
@@ -156,11 +166,13 @@ export function createProvider(
         cacheTtlMs: ttl,
       });
     }
+    case "datex2": {
+      if (!url) throw new ConfigError("Enter the URL of the DATEX II status publication");
+      return new Datex2Provider(http, { url, headers: withApiKey(headers, settings, secrets), cacheTtlMs: ttl });
+    }
     case "json": {
       if (!url) throw new ConfigError("Enter the URL of the JSON feed");
-      const allHeaders = { ...headers };
-      const keyHeader = settings.apiKeyHeader?.trim();
-      if (keyHeader && secrets.apiKey) allHeaders[keyHeader] = secrets.apiKey;
+      const allHeaders = withApiKey(headers, settings, secrets);
       return createGenericJsonProvider(
         http,
         {

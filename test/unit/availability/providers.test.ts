@@ -6,6 +6,7 @@ import { startAvailabilityFeeds, type AvailabilityFeeds } from "../../servers/av
 import { OcpiProvider, nextLink } from "../../../nodes/lib/availability/providers/ocpi";
 import { ChargyProvider, parseChargyKml } from "../../../nodes/lib/availability/providers/chargy";
 import { ChargefinderProvider } from "../../../nodes/lib/availability/providers/chargefinder";
+import { Datex2Provider, parseDatex2Status } from "../../../nodes/lib/availability/providers/datex2";
 import { createGenericJsonProvider } from "../../../nodes/lib/availability/providers/generic-json";
 import { FeedFormatError, type SiteSnapshot } from "../../../nodes/lib/availability/model";
 import { HttpError } from "../../../nodes/lib/http-client";
@@ -178,6 +179,24 @@ describe("availability providers over HTTP", () => {
       await assert.rejects(bad.mode === "feed" ? bad.fetchFeed(signal()) : Promise.resolve(), /JSONata expression for "status" \(\$\$\$\(\) failed/);
       const malformed = createGenericJsonProvider(client("the JSON feed"), { url: `${feeds.url}/json/malformed`, expressions }, evaluateJsonata);
       await assert.rejects(malformed.mode === "feed" ? malformed.fetchFeed(signal()) : Promise.resolve(), /the JSON feed answered with something that is not valid JSON/);
+    });
+  });
+
+  describe("DATEX II status publication", () => {
+    it("reads site → station → refill point status by local names, whatever the namespace prefixes", async () => {
+      const provider = new Datex2Provider(client(), { url: `${feeds.url}/datex2/status.xml` });
+      const sites = await provider.fetchFeed(signal());
+      assert.deepEqual(sites.map((s) => s.site), ["SITE-1"]);
+      assert.deepEqual(statuses(sites[0]), ["DE*ABC*E0001*1:CHARGING:charging", "DE*ABC*E0001*2:AVAILABLE:available"]);
+      assert.equal(sites[0].connectors[0].labels?.device, "STATION-1");
+      const afir = fs
+        .readFileSync(path.join(__dirname, "../../fixtures/availability/datex2-afir-status.xml"), "utf8")
+        .replace(/egi:/g, "aegi:")
+        .replace(/fac:/g, "afac:")
+        .replace("<aegi:status>available</aegi:status>", "<aegi:status>outOfOrder</aegi:status>");
+      assert.deepEqual(parseDatex2Status(afir)[0].connectors.map((c) => c.status), ["CHARGING", "OUTOFORDER"]);
+      assert.throws(() => parseDatex2Status("<a><b/></a>"), /no energyInfrastructureSiteStatus/);
+      assert.throws(() => parseDatex2Status("<a><b></a>"), /not valid XML/);
     });
   });
 });
