@@ -28,7 +28,7 @@ export interface AvailabilitySettings {
   provider?: string;
   url?: string;
   ocpiUrlType?: string;
-  ocpiTokenEncoding?: string;
+  ocpiEncoding?: string;
   ocpiPageLimit?: string | number;
   headers?: string;
   jsonSites?: string;
@@ -40,7 +40,7 @@ export interface AvailabilitySettings {
   jsonPlug?: string;
   jsonPower?: string;
   jsonStatusMap?: string;
-  apiKeyHeader?: string;
+  authHeader?: string;
   sites?: unknown;
   allSites?: boolean;
   timeZone?: string;
@@ -134,7 +134,7 @@ export function cacheTtlMs(value: string | number | undefined): number | undefin
 /** Adds the API key credential under the header name the user chose. */
 function withApiKey(headers: Record<string, string> | undefined, settings: AvailabilitySettings, secrets: AvailabilitySecrets): Record<string, string> {
   const all = { ...headers };
-  const keyHeader = settings.apiKeyHeader?.trim();
+  const keyHeader = settings.authHeader?.trim();
   if (keyHeader && secrets.apiKey) all[keyHeader] = secrets.apiKey;
   return all;
 }
@@ -161,7 +161,7 @@ export function createProvider(
         url,
         urlType: settings.ocpiUrlType === "locations" ? "locations" : "versions",
         token: secrets.token,
-        tokenEncoding: settings.ocpiTokenEncoding === "raw" ? "raw" : "base64",
+        tokenEncoding: settings.ocpiEncoding === "raw" ? "raw" : "base64",
         pageLimit: limit && limit > 0 ? Math.floor(limit) : undefined,
         cacheTtlMs: ttl,
       });
