@@ -44,7 +44,11 @@ export = (RED: NodeAPI): void => {
     RED.nodes.createNode(this, def);
     const life = new Lifecycle(this);
     const secrets = { token: this.credentials?.token, apiKey: this.credentials?.apiKey };
-    const secretList = (): string[] => [secrets.token, secrets.apiKey].filter((s): s is string => !!s);
+    // The OCPI token travels Base64-encoded too; a server echoing headers must not leak either form.
+    const secretList = (): string[] =>
+      [secrets.token, secrets.token ? Buffer.from(secrets.token, "utf8").toString("base64") : undefined, secrets.apiKey].filter(
+        (s): s is string => !!s,
+      );
 
     const prepared = new Map<string, ReturnType<typeof RED.util.prepareJSONataExpression>>();
     // Node-RED 4+ evaluates JSONata asynchronously: callback form, wrapped in a promise.

@@ -117,6 +117,29 @@ describe("ev-availability node", () => {
     assert.ok(feeds.state.ocpiRequests.every((r) => r.headers.authorization === `Token ${Buffer.from("node-token").toString("base64")}`));
   });
 
+  it("keeps the OCPI token out of errors, in raw and Base64 form, when a server echoes it", async () => {
+    const b64 = Buffer.from("node-token").toString("base64");
+    await helper.load(
+      availabilityNode,
+      base({ provider: "chargefinder", url: `${feeds.url}/chargefinder`, sites: [{ id: "cf-site-07" }] }),
+      { a1: { token: "node-token" } },
+    );
+    feeds.state.faults.set("cf-site-07", { status: 400 });
+    const node = helper.getNode("a1") as SpiedNode;
+    const caught = nextMessages(helper.getNode("caught"), 1);
+    feeds.state.echo = `Authorization: Token ${b64} (node-token)`;
+    try {
+      node.receive({ payload: "" });
+      const [err] = await caught;
+      const text = JSON.stringify(err);
+      assert.match(text, /HTTP 400/);
+      assert.match(text, /Authorization: Token \*\*\* \(\*\*\*\)/);
+      assert.doesNotMatch(text, new RegExp(`${b64}|node-token`));
+    } finally {
+      feeds.state.echo = "";
+    }
+  });
+
   it("serves Chargy per-connector states as a Prometheus scrape endpoint: http in → availability → http response", async () => {
     feeds.resetCounters();
     const flow = [

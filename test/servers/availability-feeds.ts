@@ -83,6 +83,8 @@ export interface FeedState {
   datex2Xml: string;
   /** Faults per site id (Chargefinder slug or generic station code). */
   faults: Map<string, SiteFault>;
+  /** Text appended to simulated error bodies (to check that clients redact echoed secrets). */
+  echo: string;
   /** Delay for every response, ms. */
   latencyMs: number;
   /** OCPI credentials token; requests must send it (Base64 for 2.2.1). Empty: no auth. */
@@ -247,6 +249,7 @@ export async function startAvailabilityFeeds(options: AvailabilityFeedsOptions =
     chargyKml: fs.readFileSync(CHARGY_FIXTURE, "utf8"),
     datex2Xml: fs.readFileSync(DATEX2_FIXTURE, "utf8"),
     faults: new Map(),
+    echo: "",
     latencyMs: options.latencyMs ?? 0,
     ocpiToken: options.ocpiToken ?? "",
     ocpiRawToken: false,
@@ -288,7 +291,7 @@ export async function startAvailabilityFeeds(options: AvailabilityFeedsOptions =
     if (!f) return false;
     await delay(f.latencyMs ?? 0);
     if (f.status) {
-      send(req, res, f.status, JSON.stringify({ error: `simulated HTTP ${f.status}` }));
+      send(req, res, f.status, JSON.stringify({ error: `simulated HTTP ${f.status}${state.echo ? ` ${state.echo}` : ""}` }));
       return true;
     }
     if (f.body !== undefined) {

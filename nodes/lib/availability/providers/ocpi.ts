@@ -199,11 +199,12 @@ export class OcpiProvider implements FeedProvider {
       }
       url = undefined;
     }
-    const snapshots: SiteSnapshot[] = [];
+    // Pages can shift while we crawl (a location added or removed); keep each location once, the newest copy.
+    const byId = new Map<string, SiteSnapshot>();
     for (const location of all) {
       const snapshot = locationToSnapshot(location);
-      if (snapshot) snapshots.push(snapshot);
+      if (snapshot) byId.set(snapshot.site, snapshot);
     }
-    return snapshots;
+    return [...byId.values()];
   }
 }
