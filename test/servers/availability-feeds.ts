@@ -458,9 +458,19 @@ export async function startAvailabilityFeeds(options: AvailabilityFeedsOptions =
   };
 }
 
+/** The port the example flows use (flows/Availability/*). */
+export const AVAILABILITY_FEEDS_PORT = 18083;
+
+/** Entry for test/servers/dev-simulators.ts (`npm start`): statuses vary with the clock there. */
+export const availabilityDevSimulator = {
+  name: "Availability feeds (OCPI, Chargy KML, Chargefinder-style, JSON, DATEX II)",
+  port: AVAILABILITY_FEEDS_PORT,
+  start: (port: number): Promise<AvailabilityFeeds> => startAvailabilityFeeds({ port, dynamic: true }),
+};
+
 // `node --import tsx test/servers/availability-feeds.ts [port]` runs it on its own.
 if (require.main === module) {
-  const port = Number(process.argv[2] ?? process.env.EV_AVAILABILITY_PORT ?? 18083);
+  const port = Number(process.argv[2] ?? process.env.EV_AVAILABILITY_PORT ?? AVAILABILITY_FEEDS_PORT);
   startAvailabilityFeeds({ port, dynamic: true }).then((feeds) => {
     console.log(`Availability feed simulator on ${feeds.url}`);
     const stop = (): void => void feeds.close().then(() => process.exit(0));
