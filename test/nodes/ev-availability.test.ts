@@ -140,6 +140,22 @@ describe("ev-availability node", () => {
     }
   });
 
+  it("reads listed OCPI locations one by one when set to fetch per site", async () => {
+    feeds.resetCounters();
+    await helper.load(
+      availabilityNode,
+      base({ provider: "ocpi", url: `${feeds.url}/ocpi/versions`, ocpiFetch: "site", sites: [{ id: "LOC-001" }, { id: "LOC-002", plugs: "DC" }], output: "all" }),
+      { a1: { token: "node-token" } },
+    );
+    const got = nextMessages(helper.getNode("out"), 1);
+    (helper.getNode("a1") as SpiedNode).receive({ payload: "" });
+    const [msg] = await got;
+    const payload = msg.payload as { ok: number; records: Array<{ site: string; available: number; total: number }> };
+    assert.deepEqual(payload.records.map((r) => [r.site, r.available, r.total]), [["LOC-001", 2, 2], ["LOC-002", 0, 1]]);
+    assert.equal(feeds.state.hits.get("/ocpi/2.2.1/locations"), undefined);
+    assert.equal(feeds.state.hits.get("/ocpi/2.2.1/locations/LOC-002"), 1);
+  });
+
   it("serves Chargy per-connector states as a Prometheus scrape endpoint: http in → availability → http response", async () => {
     feeds.resetCounters();
     const flow = [

@@ -4,6 +4,7 @@
  * reads, following each source's contract:
  *   OCPI 2.2.1   GET /ocpi/versions, /ocpi/2.2.1, /ocpi/2.2.1/locations  (Token auth, envelope,
  *                offset/limit paging with Link rel="next", X-Total-Count, X-Limit)
+ *                GET /ocpi/2.2.1/locations/{id}  (one location)
  *                GET /ocpi/open/locations    (open data: bare array, no paging, no auth)
  *                GET /ocpi/nolink/locations  (paging by X-Total-Count only)
  *   Chargy       GET /chargy/kml?API-KEY=…   (KML; 401 without key, 406 for a JSON-only Accept)
@@ -340,6 +341,13 @@ export async function startAvailabilityFeeds(options: AvailabilityFeedsOptions =
           headers.Link = `<${baseUrl}${p}?offset=${offset + limit}&limit=${limit}>; rel="next"`;
         }
         return send(req, res, 200, envelope(page), headers);
+      }
+      const single = /^\/ocpi\/2\.2\.1\/locations\/([^/]+)$/.exec(p);
+      if (single) {
+        const id = decodeURIComponent(single[1]);
+        if (await fault(id, req, res)) return;
+        const loc = state.ocpi.find((l) => l.id === id);
+        return loc ? send(req, res, 200, envelope(location(loc))) : send(req, res, 404, envelope(null, 2003, "Unknown location"));
       }
       if (p === "/ocpi/error/locations") return send(req, res, 200, envelope(null, 3001, "Unable to use the client's API"));
       return send(req, res, 404, envelope(null, 2000, "Unknown endpoint"));

@@ -9,7 +9,7 @@ import { type AvailabilityProvider, type ExpressionEvaluator, type SiteSpec, asN
 import { CHARGEFINDER_DEFAULT_URL, ChargefinderProvider } from "./providers/chargefinder";
 import { CHARGY_DEFAULT_URL, ChargyProvider } from "./providers/chargy";
 import { createGenericJsonProvider, isRecordMap } from "./providers/generic-json";
-import { OcpiProvider } from "./providers/ocpi";
+import { OcpiLocationProvider, OcpiProvider } from "./providers/ocpi";
 import { Datex2Provider } from "./providers/datex2";
 
 export const PROVIDER_KINDS = ["chargefinder", "ocpi", "chargy", "json", "datex2"] as const;
@@ -30,6 +30,8 @@ export interface AvailabilitySettings {
   ocpiUrlType?: string;
   ocpiEncoding?: string;
   ocpiPageLimit?: string | number;
+  /** "list": crawl all locations; "site": GET each listed location on its own. */
+  ocpiFetch?: string;
   headers?: string;
   jsonSites?: string;
   jsonSiteId?: string;
@@ -157,14 +159,15 @@ export function createProvider(
     case "ocpi": {
       if (!url) throw new ConfigError("Enter the OCPI versions URL or locations URL");
       const limit = asNumber(settings.ocpiPageLimit);
-      return new OcpiProvider(http, {
+      const ocpiOptions = {
         url,
         urlType: settings.ocpiUrlType === "locations" ? "locations" : "versions",
         token: secrets.token,
         tokenEncoding: settings.ocpiEncoding === "raw" ? "raw" : "base64",
         pageLimit: limit && limit > 0 ? Math.floor(limit) : undefined,
         cacheTtlMs: ttl,
-      });
+      } as const;
+      return settings.ocpiFetch === "site" ? new OcpiLocationProvider(http, ocpiOptions) : new OcpiProvider(http, ocpiOptions);
     }
     case "datex2": {
       if (!url) throw new ConfigError("Enter the URL of the DATEX II status publication");

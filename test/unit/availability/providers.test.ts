@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { startAvailabilityFeeds, type AvailabilityFeeds } from "../../servers/availability-feeds";
-import { OcpiProvider, nextLink } from "../../../nodes/lib/availability/providers/ocpi";
+import { OcpiLocationProvider, OcpiProvider, nextLink } from "../../../nodes/lib/availability/providers/ocpi";
 import { ChargyProvider, parseChargyKml } from "../../../nodes/lib/availability/providers/chargy";
 import { ChargefinderProvider } from "../../../nodes/lib/availability/providers/chargefinder";
 import { Datex2Provider, parseDatex2Status } from "../../../nodes/lib/availability/providers/datex2";
@@ -71,6 +71,16 @@ describe("availability providers over HTTP", () => {
       assert.equal(feeds.state.hits.get("/ocpi/nolink/locations"), 3);
       const open = new OcpiProvider(client(), { url: `${feeds.url}/ocpi/open/locations`, urlType: "locations" });
       assert.equal((await open.fetchFeed(signal())).length, 25);
+    });
+
+    it("reads single locations per site when asked to", async () => {
+      feeds.resetCounters();
+      const provider = new OcpiLocationProvider(client("the OCPI server"), { url: `${feeds.url}/ocpi/versions`, urlType: "versions", token: "secret-token-123" });
+      const site = await provider.fetchSite("LOC-004", signal());
+      assert.deepEqual(statuses(site), ["LOC-004-1:RESERVED:RESERVED", "LOC-004-2:AVAILABLE:AVAILABLE"]);
+      assert.equal(feeds.state.hits.get("/ocpi/2.2.1/locations/LOC-004"), 1);
+      assert.equal(feeds.state.hits.get("/ocpi/2.2.1/locations"), undefined, "no crawl");
+      await assert.rejects(provider.fetchSite("LOC-999", signal()), /the OCPI server does not know http:\/\/127.0.0.1:\d+\/ocpi\/2.2.1\/locations\/LOC-999 \(HTTP 404\).*Unknown location/);
     });
 
     it("explains OCPI error envelopes", async () => {

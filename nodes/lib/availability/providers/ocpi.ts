@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { HttpClient, HttpResponse } from "../../http-client";
 import type { ConnectorAvailability } from "../../types";
-import { FeedFormatError, type FeedProvider, type SiteSnapshot, asNumber, asString, isRecord } from "../model";
+import { FeedFormatError, type FeedProvider, type SiteProvider, type SiteSnapshot, asNumber, asString, isRecord } from "../model";
 import { ocpiStatus } from "../status";
 
 export interface OcpiOptions {
@@ -139,7 +139,7 @@ export class OcpiProvider implements FeedProvider {
     return headers;
   }
 
-  private get(url: string, correlationId: string, signal: AbortSignal, params?: Record<string, number>): Promise<HttpResponse<unknown>> {
+  get(url: string, correlationId: string, signal: AbortSignal, params?: Record<string, number>): Promise<HttpResponse<unknown>> {
     return this.http.get<unknown>(url, { headers: this.headers(correlationId), signal, params });
   }
 
@@ -206,5 +206,30 @@ export class OcpiProvider implements FeedProvider {
       if (snapshot) byId.set(snapshot.site, snapshot);
     }
     return [...byId.values()];
+  }
+}
+
+/**
+ * Reads single locations (`GET {locations}/{location_id}`) instead of the
+ * whole list: for a few sites of a large CPO, far less traffic than a crawl.
+ */
+export class OcpiLocationProvider implements SiteProvider {
+  readonly kind = "ocpi";
+  readonly mode = "site" as const;
+  readonly defaultCacheTtlMs: number;
+  private readonly list: OcpiProvider;
+
+  constructor(http: HttpClient, options: OcpiOptions) {
+    this.list = new OcpiProvider(http, options);
+    this.defaultCacheTtlMs = this.list.defaultCacheTtlMs;
+  }
+
+  async fetchSite(siteId: string, signal: AbortSignal): Promise<SiteSnapshot> {
+    const correlationId = randomUUID();
+    const base = (await this.list.discover(signal, correlationId)).replace(/\/+$/, "");
+    const response = await this.list.get(`${base}/${encodeURIComponent(siteId)}`, correlationId, signal);
+    const snapshot = locationToSnapshot(unwrapOcpi(response.data, `location "${siteId}"`));
+    if (!snapshot) throw new FeedFormatError(`The OCPI server's answer for location "${siteId}" is not a location`);
+    return snapshot;
   }
 }
