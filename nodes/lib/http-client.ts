@@ -4,6 +4,7 @@
  * network errors, 429 and 5xx (honouring Retry-After), abort of everything in
  * flight on close, and errors that say in plain words what went wrong.
  */
+import { setMaxListeners } from "node:events";
 import axios, { type AxiosResponse, type Method } from "axios";
 import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff";
 import { redact, shortText } from "./errors";
@@ -98,6 +99,8 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.options = options;
+    // Each request in flight listens here; parallel polls of many sites are normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
   }
 
   get closed(): boolean {
