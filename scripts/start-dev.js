@@ -77,11 +77,20 @@ async function main() {
 
   let stopping = false;
   let red;
+  let child;
   async function shutdown(code) {
     if (stopping) return;
     stopping = true;
     console.log("\n[dev] stopping");
     if (red) await red.stop();
+    else if (child && child.exitCode === null && child.signalCode === null) {
+      // Still starting: stop it anyway, never leave it behind.
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGINT");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
     for (const { name, handle } of running.reverse()) {
       await Promise.race([Promise.resolve(handle.close()), new Promise((r) => setTimeout(r, 5000))]).catch((err) => console.log(`[dev] ${name}: ${err.message}`));
     }
@@ -90,8 +99,17 @@ async function main() {
   process.on("SIGINT", () => shutdown(0));
   process.on("SIGTERM", () => shutdown(0));
 
-  red = await startNodeRed({ target: targets["4.1"], userDir, port, echo: true, waitForFlows: true });
+  try {
+    red = await startNodeRed({ target: targets["4.1"], userDir, port, echo: true, waitForFlows: true, onSpawn: (c) => (child = c) });
+  } catch (err) {
+    if (stopping) return;
+    console.error(`[dev] ${err.message.split("\n")[0]}`);
+    return shutdown(1);
+  }
   red.exitPromise.then(({ code }) => shutdown(stopping ? 0 : (code ?? 1)));
+  if (/Waiting for missing types/.test(red.log())) {
+    console.log("\n[dev] Node-RED is waiting for node types that are not installed (see above): those example flows do not run.");
+  }
   console.log(`\n[dev] Node-RED editor: ${red.url}/  (${types.length} node types from ${pkg.name}; Ctrl-C stops everything)\n`);
 }
 

@@ -90,9 +90,11 @@ function sleep(ms) {
 /**
  * Spawns Node-RED and resolves once its HTTP admin API answers (Node-RED
  * only listens after the nodes are loaded). With waitForFlows it also waits
- * for "Started flows". `echo` mirrors the log to this process's stdout.
+ * for "Started flows" (or "Waiting for missing types"). `echo` mirrors the
+ * log to this process's stdout. `onSpawn(child)` gets the process at once,
+ * so a caller can stop it while it is still starting.
  */
-async function startNodeRed({ target = targets["4.1"], userDir, port, echo = false, waitForFlows = false, timeoutMs = 60_000 }) {
+async function startNodeRed({ target = targets["4.1"], userDir, port, echo = false, waitForFlows = false, timeoutMs = 60_000, onSpawn }) {
   if (!fs.existsSync(target.redJs)) throw new Error(`Node-RED is not installed at ${target.redJs} (run npm install)`);
   if (!fs.existsSync(target.nodeBin)) throw new Error(`No Node binary at ${target.nodeBin} (run npm install)`);
   const settingsFile = path.join(userDir, "settings.js");
@@ -102,6 +104,7 @@ async function startNodeRed({ target = targets["4.1"], userDir, port, echo = fal
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NODE_OPTIONS: "" },
   });
+  if (onSpawn) onSpawn(child);
   let log = "";
   const onData = (chunk) => {
     log += chunk.toString();
@@ -126,7 +129,7 @@ async function startNodeRed({ target = targets["4.1"], userDir, port, echo = fal
       throw new Error(`Node-RED did not start within ${timeoutMs / 1000} s:\n${log}`);
     }
     const up = await fetch(`${url}/settings`).then((r) => r.ok, () => false);
-    if (up && (!waitForFlows || /Started flows|Stopped flows|Failed to start/.test(log))) break;
+    if (up && (!waitForFlows || /Started flows|Stopped flows|Failed to start|Waiting for missing types/.test(log))) break;
     await sleep(200);
   }
 

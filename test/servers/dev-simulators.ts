@@ -12,6 +12,7 @@ import net from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { startChargeAmpsSimulator } from "./chargeamps-simulator";
+import { startAvailabilityFeeds } from "./availability-feeds";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -71,6 +72,8 @@ export const devSimulators: DevSimulator[] = [
   { name: "MQTT broker (aedes)", port: 1883, start: startMqttBroker },
   { name: "PostgreSQL (PGlite)", port: 5432, start: startPostgres },
   { name: "Charge Amps cloud simulator", port: 18081, start: (port) => startChargeAmpsSimulator({ port }) },
+  // dynamic: connector states drift over time, so the availability examples show changes.
+  { name: "Availability feeds simulator", port: 18083, start: (port) => startAvailabilityFeeds({ port, dynamic: true }) },
 ];
 
 /**
