@@ -139,11 +139,14 @@ export class HttpClient {
   }
 
   private async wait(ms: number, signal: AbortSignal | undefined, method: string, url: string): Promise<void> {
+    const linked = linkedSignal([this.lifetime.signal, signal]);
     try {
-      await sleep(ms, anySignal([this.lifetime.signal, signal]));
+      await sleep(ms, linked.signal);
     } catch (err) {
       if (err instanceof AbortedError) throw this.abortedError(method, url);
       throw err;
+    } finally {
+      linked.dispose();
     }
   }
 
@@ -159,7 +162,9 @@ export class HttpClient {
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    const signal = anySignal([this.lifetime.signal, request.signal, timeout.signal]);
+    // Disposed after each request: the client's lifetime signal outlives many requests.
+    const linked = linkedSignal([this.lifetime.signal, request.signal, timeout.signal]);
+    const signal = linked.signal;
     let response: AxiosResponse<string>;
     try {
       response = await axios.request<string>({
@@ -189,6 +194,7 @@ export class HttpClient {
       throw this.networkError(err, method, request.url);
     } finally {
       clearTimeout(timer);
+      linked.dispose();
     }
     const text = typeof response.data === "string" ? response.data : String(response.data ?? "");
     const headers = flattenHeaders(response.headers as Record<string, unknown>);
@@ -282,8 +288,16 @@ function flattenHeaders(headers: Record<string, unknown>): Record<string, string
 
 /** An AbortSignal that aborts when any of the given signals does. */
 export function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal {
+  return linkedSignal(signals).signal;
+}
+
+/**
+ * Like anySignal, plus dispose() to detach from the source signals when the
+ * linked signal is no longer needed, so long-lived sources do not collect listeners.
+ */
+export function linkedSignal(signals: ReadonlyArray<AbortSignal | undefined>): { signal: AbortSignal; dispose: () => void } {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (present.length === 1) return present[0];
+  if (present.length === 1) return { signal: present[0], dispose: () => undefined };
   const controller = new AbortController();
   const cleanups: Array<() => void> = [];
   const abort = (): void => {
@@ -298,5 +312,10 @@ export function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): Abor
     signal.addEventListener("abort", abort, { once: true });
     cleanups.push(() => signal.removeEventListener("abort", abort));
   }
-  return controller.signal;
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const cleanup of cleanups) cleanup();
+    },
+  };
 }
