@@ -119,6 +119,18 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
   let inFlight = 0;
   let lastTick = Date.now();
   const sockets = new Set<Socket>();
+  // Pending "slow" answers end with the server, so a closed simulator keeps no timer alive.
+  const delays = new Set<() => void>();
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        delays.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      delays.add(done);
+    });
 
   const num = (field: string, doc: Doc = state.chargeData): number => (typeof doc[field] === "number" ? (doc[field] as number) : 0);
   const carPresent = (): boolean => state.chargeData.ChgState !== "Idle";
@@ -243,7 +255,7 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
       status: 200,
     };
     state.requests.push(record);
-    if (state.faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.faults.delayMs));
+    if (state.faults.delayMs > 0) await delay(state.faults.delayMs);
     const send = (status: number, text = "", type = "text/plain"): void => {
       record.status = status;
       if (res.destroyed) return;
@@ -308,6 +320,7 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
   const stop = (): Promise<void> =>
     new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
+      for (const done of [...delays]) done();
       if (!server.listening) return resolve();
       server.close(() => resolve());
     });
