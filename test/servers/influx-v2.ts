@@ -99,11 +99,19 @@ export function parseLine(line: string, bucket: string, precision: string): Stor
   return { bucket, measurement: unescape(measurementRaw), tags, fields, timestamp, precision };
 }
 
+function seriesKey(point: StoredPoint): string {
+  const tags = Object.keys(point.tags)
+    .sort()
+    .map((k) => `${k}=${point.tags[k]}`);
+  return [point.bucket, point.measurement, ...tags, point.timestamp].join("\u0000");
+}
+
 export async function startInfluxSimulator(options: InfluxSimulatorOptions = {}): Promise<{ url: string; close(): Promise<void>; state: InfluxSimulatorState }> {
   const org = options.org ?? "evkit";
   const buckets = new Set(options.buckets ?? ["evkit"]);
   const token = options.token ?? "sim-token";
   const types = new Map<string, LpFieldType>();
+  const stored = new Map<string, StoredPoint>();
   let failures: { status: number; count: number; retryAfterS?: number } | undefined;
   const state: InfluxSimulatorState = {
     points: [],
@@ -182,7 +190,15 @@ export async function startInfluxSimulator(options: InfluxSimulatorOptions = {})
           continue;
         }
         for (const [name, f] of Object.entries(point.fields)) types.set(`${bucket}\u0000${point.measurement}\u0000${name}`, f.type);
-        state.points.push(point);
+        // Like InfluxDB, a point with the same series and timestamp overwrites
+        // (merges into) the stored one, so a retried write is idempotent.
+        const key = seriesKey(point);
+        const existing = point.timestamp === undefined ? undefined : stored.get(key);
+        if (existing) Object.assign(existing.fields, point.fields);
+        else {
+          if (point.timestamp !== undefined) stored.set(key, point);
+          state.points.push(point);
+        }
       }
       if (conflicts.length > 0) {
         json(res, 422, "unprocessable entity", `failure writing points to database: partial write: field type conflict: ${conflicts[0]} dropped=${conflicts.length}`);

@@ -146,7 +146,7 @@ export function toLines(payload: unknown, defaults: PointDefaults): string[] {
       return toLine(item, defaults);
     } catch (err) {
       if (items.length === 1) throw err;
-      throw new Error(`Point ${index + 1} of ${items.length}: ${(err as Error).message}`);
+      throw new Error(`Point ${index + 1} of ${items.length}: ${(err as Error).message}`, { cause: err });
     }
   });
 }
