@@ -25,6 +25,8 @@ export interface BufferedWriterOptions<T> extends WriteBufferOptions {
   statusIntervalMs?: number;
   /** Extra words for the status while all is well (e.g. "no hypertable"). */
   note?: () => string | undefined;
+  /** Told (synchronously, when closing starts) of the last flush, e.g. to keep a shared pool open until it ends. */
+  onClosing?: (lastFlush: Promise<number>) => void;
 }
 
 function compact(n: number): string {
@@ -81,7 +83,9 @@ export class BufferedWriter<T> {
     );
     life.onClose(async () => {
       this.clearStatusTimer();
-      const left = await this.buffer.close(options.closeTimeoutMs ?? 5000);
+      const lastFlush = this.buffer.close(options.closeTimeoutMs ?? 5000);
+      options.onClosing?.(lastFlush);
+      const left = await lastFlush;
       if (left > 0) node.warn(`Stopped with ${left} item(s) not written: ${this.buffer.getStats().lastError ?? "no time left to write them"}`);
     });
     node.status(Status.idle("✓0"));
