@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import helper, { type TestFlowsItem } from "node-red-node-test-helper";
 import type { NodeMessage } from "node-red";
 import amtronNode from "../../nodes/ev-amtron";
+import { editorFlow, type FlowNode } from "../support/node-red";
 import { startAmtronSimulator, type AmtronSimulator } from "../servers/amtron-simulator";
 import type { AmtronChargerState } from "../../nodes/lib/amtron";
 
@@ -31,13 +32,13 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, time
 }
 
 function flow(port: number, extra: Record<string, unknown> = {}): TestFlowsItem[] {
-  const items: Array<{ id: string; type: string } & Record<string, unknown>> = [
+  const items: FlowNode[] = [
     { id: "tab", type: "tab" },
     { id: "a1", z: "tab", type: "ev-amtron", name: "", host: "127.0.0.1", port, interval: 0.2, charger: "garage", devInfoEvery: 3, timeout: 0.5, wires: [["states"], ["answers"]], ...extra },
     { id: "states", z: "tab", type: "helper" },
     { id: "answers", z: "tab", type: "helper" },
   ];
-  return items as TestFlowsItem[];
+  return editorFlow(items) as TestFlowsItem[];
 }
 
 describe("ev-amtron node", () => {
