@@ -94,7 +94,6 @@ function controlPayload(result: ControlResult): Record<string, unknown> {
 export = (RED: NodeAPI): void => {
   function EvAmtronNode(this: Node<AmtronCredentials>, def: AmtronNodeDef): void {
     RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the closures below outlive this constructor
     const node = this;
     const life = new Lifecycle(node);
 
