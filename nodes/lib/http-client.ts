@@ -4,6 +4,7 @@
  * network errors, 429 and 5xx (honouring Retry-After), abort of everything in
  * flight on close, and errors that say in plain words what went wrong.
  */
+import { setMaxListeners } from "node:events";
 import axios, { type AxiosResponse, type Method } from "axios";
 import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff";
 import { redact, shortText } from "./errors";
@@ -98,6 +99,8 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.options = options;
+    // Each request in flight listens here; parallel polls of many sites are normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
   }
 
   get closed(): boolean {
@@ -139,7 +142,7 @@ export class HttpClient {
   }
 
   private async wait(ms: number, signal: AbortSignal | undefined, method: string, url: string): Promise<void> {
-    const linked = linkedSignal([this.lifetime.signal, signal]);
+    const linked = linkSignals([this.lifetime.signal, signal]);
     try {
       await sleep(ms, linked.signal);
     } catch (err) {
@@ -162,8 +165,8 @@ export class HttpClient {
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    // Disposed after each request: the client's lifetime signal outlives many requests.
-    const linked = linkedSignal([this.lifetime.signal, request.signal, timeout.signal]);
+    // Linked per request and unlinked after it, or every request would leave a listener on the lifetime signal.
+    const linked = linkSignals([this.lifetime.signal, request.signal, timeout.signal]);
     const signal = linked.signal;
     let response: AxiosResponse<string>;
     try {
@@ -288,20 +291,23 @@ function flattenHeaders(headers: Record<string, unknown>): Record<string, string
 
 /** An AbortSignal that aborts when any of the given signals does. */
 export function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal {
-  return linkedSignal(signals).signal;
+  return linkSignals(signals).signal;
 }
 
 /**
- * Like anySignal, plus dispose() to detach from the source signals when the
- * linked signal is no longer needed, so long-lived sources do not collect listeners.
+ * Like anySignal, plus `dispose()` to detach from the source signals once the
+ * linked signal is no longer needed (long-lived sources otherwise collect listeners).
  */
-export function linkedSignal(signals: ReadonlyArray<AbortSignal | undefined>): { signal: AbortSignal; dispose: () => void } {
+export function linkSignals(signals: ReadonlyArray<AbortSignal | undefined>): { signal: AbortSignal; dispose: () => void } {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
   if (present.length === 1) return { signal: present[0], dispose: () => undefined };
   const controller = new AbortController();
   const cleanups: Array<() => void> = [];
+  const dispose = (): void => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  };
   const abort = (): void => {
-    for (const cleanup of cleanups) cleanup();
+    dispose();
     controller.abort();
   };
   for (const signal of present) {
@@ -312,10 +318,5 @@ export function linkedSignal(signals: ReadonlyArray<AbortSignal | undefined>): {
     signal.addEventListener("abort", abort, { once: true });
     cleanups.push(() => signal.removeEventListener("abort", abort));
   }
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      for (const cleanup of cleanups) cleanup();
-    },
-  };
+  return { signal: controller.signal, dispose };
 }
