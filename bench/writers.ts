@@ -13,18 +13,18 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import { Readable, Writable, pipeline } from "node:stream";
-import helper from "node-red-node-test-helper";
-import type { Node, NodeMessage } from "node-red";
+import fs from "node:fs";
+import path from "node:path";
+import type { NodeMessage } from "node-red";
 import { InfluxDB, Point } from "@influxdata/influxdb-client";
 import { Client } from "pg";
-import influxConfigNode from "../nodes/ev-influx-config";
-import influxWriteNode from "../nodes/ev-influx-write";
-import timescaleConfigNode from "../nodes/ev-timescale-config";
-import timescaleWriteNode from "../nodes/ev-timescale-write";
 import { startInflux, startPostgres, type PostgresEngine } from "../test/harness/engines";
 import { startInfluxSimulator } from "../test/servers/influx-v2";
+import { startRuntime, type BenchRuntime } from "./runtime";
 
-helper.init(require.resolve("node-red"));
+const CONTRIB_INFLUX = path.join(__dirname, "../node_modules/node-red-contrib-influxdb");
+const hasContribInflux = fs.existsSync(path.join(CONTRIB_INFLUX, "influxdb.js"));
+let red: BenchRuntime;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -107,17 +107,6 @@ const point = (i: number) => ({
 });
 const row = (i: number) => ({ time: new Date(1_700_000_000_000 + i), charger: `cp${i % 20}`, reading: "powerW", value: i * 0.5 });
 
-type Source = Node & { send(msg: NodeMessage): void };
-
-/** Sends n messages from a helper node wired to the node under test, yielding now and then. */
-async function feed(n: number, make: (i: number) => NodeMessage): Promise<void> {
-  const src = helper.getNode("src") as Source;
-  for (let i = 0; i < n; i++) {
-    src.send(make(i));
-    if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
-  }
-}
-
 async function benchInflux(): Promise<void> {
   const started = await startInflux();
   let target: string;
@@ -154,43 +143,32 @@ async function benchInflux(): Promise<void> {
 
     // ev-influx-write through Node-RED.
     counter.reset();
-    await helper.load([influxConfigNode, influxWriteNode], [
+    await red.deploy([
       { id: "f1", type: "tab" },
-      { id: "c1", type: "ev-influx-config", url: counter.url, org, bucket, precision: "ms", timeout: 10, tlsVerify: true },
-      { id: "src", z: "f1", type: "helper", wires: [["w1"]] },
-      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: 1000, flushInterval: 100, maxBuffered: POINTS },
-    ] as never, { c1: { token } });
+      { id: "c1", type: "ev-influx-config", url: counter.url, org, bucket, precision: "ms", timeout: 10, tlsVerify: true, credentials: { token } },
+      { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
+      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: 1000, flushInterval: 100, maxBuffered: POINTS, wires: [] },
+    ]);
     t0 = performance.now();
-    await feed(POINTS, (i) => ({ payload: point(i) }));
-    await until(() => counter.accepted() >= POINTS, 120_000, "ev-influx-write points").catch((err: Error) => {
-      const w = helper.getNode("w1") as unknown as { error: { args: unknown[][] }; warn: { args: unknown[][] } };
-      throw new Error(`${err.message}: accepted ${counter.accepted()}; errors ${JSON.stringify(w.error.args.slice(0, 2))}; warnings ${JSON.stringify(w.warn.args.slice(0, 2))}`);
-    });
+    await red.emit(POINTS, (i) => ({ payload: point(i) }));
+    await until(() => counter.accepted() >= POINTS, 120_000, "ev-influx-write points");
     results.push({ name: "influx: ev-influx-write in Node-RED (one point per msg, batch 1000)", n: POINTS, seconds: (performance.now() - t0) / 1000 });
-    await helper.unload();
 
     // node-red-contrib-influxdb, when installed (devDependency).
-    let contrib: unknown;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      contrib = require("node-red-contrib-influxdb/influxdb.js");
-    } catch {
-      skipped.push("node-red-contrib-influxdb: not installed (npm install -D node-red-contrib-influxdb)");
-    }
-    if (contrib) {
+    if (!hasContribInflux) skipped.push("node-red-contrib-influxdb: not installed (npm install -D node-red-contrib-influxdb)");
+    else {
       counter.reset();
-      await helper.load(contrib as never, [
+      await red.deploy([
         { id: "f1", type: "tab" },
-        { id: "c2", type: "influxdb", influxdbVersion: "2.0", url: counter.url, timeout: 10, rejectUnauthorized: true },
-        { id: "src", z: "f1", type: "helper", wires: [["o1"]] },
-        { id: "o1", z: "f1", type: "influxdb out", influxdb: "c2", measurement: "bench", org, bucket, precisionV18FluxV20: "ms" },
-      ] as never, { c2: { token } });
+        { id: "c2", type: "influxdb", influxdbVersion: "2.0", url: counter.url, timeout: 10, rejectUnauthorized: true, credentials: { token } },
+        { id: "src", z: "f1", type: "ev-bench-source", wires: [["o1"]] },
+        { id: "o1", z: "f1", type: "influxdb out", influxdb: "c2", measurement: "bench", org, bucket, precisionV18FluxV20: "ms", wires: [] },
+      ]);
       t0 = performance.now();
       // Its documented per-message shape: [fields, tags]; it flushes one request per message.
-      await feed(SLOW_POINTS, (i) => ({ payload: [{ available: i % 5, ratio: (i % 100) / 100 }, { site: `Ionity Vik (Hönefoss) ${i % 20}` }] }));
+      await red.emit(SLOW_POINTS, (i) => ({ payload: [{ available: i % 5, ratio: (i % 100) / 100 }, { site: `Ionity Vik (Hönefoss) ${i % 20}` }] }));
       await until(() => counter.accepted() >= SLOW_POINTS, 120_000, "contrib points");
       results.push({ name: "influx: node-red-contrib-influxdb 'influxdb out' (one point per msg)", n: SLOW_POINTS, seconds: (performance.now() - t0) / 1000, note: "flushes one HTTP request per message" });
-      await helper.unload();
     }
   } finally {
     await counter.close();
@@ -272,17 +250,17 @@ async function benchTimescale(): Promise<void> {
 
     // ev-timescale-write through Node-RED.
     await pg.query(ddl("ev_bench"));
-    await helper.load([timescaleConfigNode, timescaleWriteNode], [
+    await red.deploy([
       { id: "f1", type: "tab" },
-      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10 },
-      { id: "src", z: "f1", type: "helper", wires: [["w1"]] },
-      { id: "w1", z: "f1", type: "ev-timescale-write", timescale: "db", table: "ev_bench", create: "none", timeColumn: "time", batchSize: 1000, flushInterval: 100, maxBuffered: ROWS },
-    ] as never, { db: { password: pg.password } });
+      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10, credentials: { password: pg.password } },
+      { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
+      { id: "w1", z: "f1", type: "ev-timescale-write", timescale: "db", table: "ev_bench", create: "none", timeColumn: "time", batchSize: 1000, flushInterval: 100, maxBuffered: ROWS, wires: [] },
+    ]);
     t0 = performance.now();
-    await feed(ROWS, (i) => ({ payload: row(i) }));
+    await red.emit(ROWS, (i) => ({ payload: row(i) }));
     await until(async () => (await count(pg, "ev_bench")) >= ROWS, 300_000, "ev-timescale-write rows");
     results.push({ name: "timescale: ev-timescale-write in Node-RED (one row per msg, batch 1000)", n: ROWS, seconds: (performance.now() - t0) / 1000 });
-    await helper.unload();
+    await red.deploy([]);
   } finally {
     await pg.close();
   }
@@ -309,8 +287,14 @@ function report(): void {
 
 async function main(): Promise<void> {
   console.log(`Node ${process.version}; ${POINTS} points, ${ROWS} rows (slow contenders: ${SLOW_POINTS} points, ${SLOW_ROWS} rows)`);
-  await benchInflux();
-  await benchTimescale();
+  red = await startRuntime(hasContribInflux ? [CONTRIB_INFLUX] : []);
+  try {
+    await benchInflux();
+    await red.deploy([]);
+    await benchTimescale();
+  } finally {
+    await red.stop();
+  }
   report();
 }
 
