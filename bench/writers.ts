@@ -15,7 +15,6 @@ import zlib from "node:zlib";
 import { Readable, Writable, pipeline } from "node:stream";
 import fs from "node:fs";
 import path from "node:path";
-import type { NodeMessage } from "node-red";
 import { InfluxDB, Point } from "@influxdata/influxdb-client";
 import { Client } from "pg";
 import { startInflux, startPostgres, type PostgresEngine } from "../test/harness/engines";
