@@ -114,14 +114,22 @@ export class InfluxLineWriter {
   /** Writes the lines in one request; throws InfluxWriteError. */
   async write(lines: readonly string[], signal?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
+    // One signal per request: the transport leaves its listener on the signal
+    // it is given, and the caller's signal lives as long as the node.
+    const request = new AbortController();
+    const abort = (): void => request.abort();
+    if (signal?.aborted) request.abort();
+    else signal?.addEventListener("abort", abort, { once: true });
     try {
       await this.client.transport.request(
         this.path,
         lines.join("\n"),
-        { method: "POST", headers: { "content-type": "text/plain; charset=utf-8" }, gzipThreshold: 64 * 1024, signal },
+        { method: "POST", headers: { "content-type": "text/plain; charset=utf-8" }, gzipThreshold: 64 * 1024, signal: request.signal },
       );
     } catch (err) {
       throw describeInfluxError(err, this.conn);
+    } finally {
+      signal?.removeEventListener("abort", abort);
     }
   }
 }

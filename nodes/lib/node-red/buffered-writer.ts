@@ -119,8 +119,9 @@ export class BufferedWriter<T> {
     const stats = this.buffer.getStats();
     const counts = writerStatusText(stats);
     if (stats.state === "retrying" && stats.lastError) {
-      // The buffered count first: it is what tells the user nothing is lost yet.
-      this.node.status(Status.error(`buf ${compact(stats.buffered)} · ${stats.lastError}`));
+      // Buffered (and dropped) first: they tell the user what is at stake.
+      const held = stats.dropped ? `buf ${compact(stats.buffered)} · drop ${compact(stats.dropped)}` : `buf ${compact(stats.buffered)}`;
+      this.node.status(Status.error(`${held} · ${stats.lastError}`));
       return;
     }
     if (stats.failures === 0) this.lastReportedError = undefined;

@@ -128,6 +128,12 @@ export class TimescaleWriter {
       throw this.describe(err);
     }
     let broken: Error | undefined;
+    // A checked-out client reports a dropped connection as an 'error' event as
+    // well as by failing the query; unheard, that event would crash Node-RED.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on("error", onError);
     try {
       await this.ensureTables(client, items);
       await client.query("BEGIN");
@@ -151,6 +157,7 @@ export class TimescaleWriter {
       if (!described.permanent) broken = described;
       throw described;
     } finally {
+      client.off("error", onError);
       // A connection that failed mid-way is thrown away, not reused.
       client.release(broken);
     }
