@@ -15,6 +15,7 @@ import {
   demand,
   DEFAULT_PORT,
   DEFAULT_TIMEOUT_MS,
+  isChargeState,
   isDevMode,
   SerialQueue,
   setCurrent,
@@ -137,8 +138,14 @@ export = (RED: NodeAPI): void => {
       send([{ topic: state.chargerId, charger: state.chargerId, payload: state } as NodeMessage, null]);
     };
 
+    const unknownStates = new Set<string>();
     const stateFrom = (chargeData: Parameters<typeof toChargerState>[0]): AmtronChargerState => {
       chargerId ??= chargerIdFrom(def.charger, devInfo, host);
+      if (!isChargeState(chargeData.ChgState) && !unknownStates.has(chargeData.ChgState)) {
+        // Newer firmware may add states; say so once instead of silently reporting "unknown".
+        unknownStates.add(chargeData.ChgState);
+        node.warn(`The wallbox reports the charging state "${chargeData.ChgState}", which this node does not know yet; operationState is "unknown" (the raw value is in chargeState)`);
+      }
       return toChargerState(chargeData, devInfo, { chargerId });
     };
 

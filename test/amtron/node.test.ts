@@ -201,6 +201,17 @@ describe("ev-amtron node", () => {
     await waitFor("recovered", () => states.length > count2, 8000);
   });
 
+  it("warns once about a charging state it does not know and reports it as unknown", async () => {
+    sim.state.chargeData.ChgState = "Preheating";
+    // The simulator derives the pilot from the state; a state it does not know counts as a car present.
+    const n = await load();
+    await waitFor("two states", () => states.length >= 2);
+    const state = states[0].payload as AmtronChargerState;
+    assert.deepEqual([state.operationState, state.chargeState], ["unknown", "Preheating"]);
+    const warnings = n.warn.args.map((a) => String(a[0])).filter((w) => w.includes("Preheating"));
+    assert.deepEqual(warnings, ['The wallbox reports the charging state "Preheating", which this node does not know yet; operationState is "unknown" (the raw value is in chargeState)']);
+  });
+
   it("missing DevKey: says so and never polls", async () => {
     const n = await load({}, "");
     assert.deepEqual(n.status.lastCall.args[0], { fill: "red", shape: "dot", text: "no DevKey" });

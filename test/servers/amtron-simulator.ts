@@ -355,6 +355,17 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
   return sim;
 }
 
+/**
+ * For `npm start` (test/servers/dev-simulators.ts): a charging car whose
+ * energy grows, on 127.0.0.1:18082, DevKey "1234" (type it into the node's
+ * DevKey field, or give npm start's dev credentials { "ev-amtron": { devKey: DEV_DEVKEY } }).
+ */
+export const amtronDevSimulator = {
+  name: "AMTRON wallbox simulator (MHCP)",
+  port: DEV_PORT,
+  start: (port: number): Promise<AmtronSimulator> => startAmtronSimulator({ port, devKey: DEV_DEVKEY, charging: true, live: true }),
+};
+
 /** `node --import tsx test/servers/amtron-simulator.ts` runs the dev wallbox on 127.0.0.1:18082 with DevKey 1234. */
 if (require.main === module) {
   startAmtronSimulator({ port: DEV_PORT, devKey: DEV_DEVKEY, charging: true, live: true }).then(
