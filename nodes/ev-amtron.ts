@@ -229,19 +229,21 @@ export = (RED: NodeAPI): void => {
         await poller.trigger();
         return;
       }
-      if (topic === "devinfo") {
-        const info = await controls.run(() => refreshDevInfo());
-        send([null, { ...msg, topic: "devinfo", charger: chargerId ?? chargerIdFrom(def.charger, info, host), payload: info } as NodeMessage]);
-        return;
-      }
       if (!TOPICS.includes(topic)) {
         throw new Error(`Unknown msg.topic "${String(msg.topic)}". Use one of: ${TOPICS.join(", ")} (or no topic to poll now).`);
       }
       try {
+        if (topic === "devinfo") {
+          const info = await controls.run(() => refreshDevInfo());
+          send([null, { ...msg, topic: "devinfo", charger: chargerId ?? chargerIdFrom(def.charger, info, host), payload: info } as NodeMessage]);
+          return;
+        }
         // Two writes must not interleave their read-backs.
         await controls.run(() => control(msg, topic, send));
       } catch (err) {
-        if (!life.closed) node.status(err instanceof ControlError ? Status.warning(`${topic} not applied`) : Status.error(failureStatus(err)));
+        // Stopped mid-request by a redeploy: nothing to report, the flow is gone.
+        if (life.closed) return;
+        node.status(err instanceof ControlError ? Status.warning(`${topic} not applied`) : Status.error(failureStatus(err)));
         // A plain Error, so the debug sidebar shows the words, not a class name.
         throw new Error(errorMessage(err), { cause: err });
       }

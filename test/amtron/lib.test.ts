@@ -157,6 +157,21 @@ describe("amtron client and control over HTTP", () => {
     );
   });
 
+  it("the simulator keeps the MHCP contract for keys and content types", async () => {
+    const base = `${sim.url}/MHCP/1.0`;
+    const post = (query: string, headers: Record<string, string>): Promise<number> =>
+      fetch(`${base}/ChargeData${query}`, { method: "POST", headers, body: JSON.stringify({ Permanent: false, RemoteCurr: null, AutoChg: null, ChgState: null, Uid: null }) }).then((r) => r.status);
+    const json = { "Content-Type": "application/json", Accept: "application/json" };
+    assert.equal((await fetch(`${base}/ChargeData?DevKey=nope`)).status, 403);
+    assert.equal((await fetch(`${base}/Statistics/Day?DevKey=${KEY}`)).status, 404);
+    assert.equal(await post("", json), 400);
+    assert.equal(await post("?DevKey=nope", json), 401);
+    assert.equal(await post(`?DevKey=${KEY}`, { Accept: "application/json" }), 500);
+    assert.equal(await post(`?DevKey=${KEY}`, json), 200);
+    const bad = await fetch(`${base}/ChargeData?DevKey=${KEY}`, { method: "POST", headers: json, body: JSON.stringify({ RemoteCurr: 8 }) });
+    assert.equal(bad.status, 400, "Permanent is required");
+  });
+
   it("sends one request at a time", async () => {
     sim.state.faults.delayMs = 30;
     await Promise.all([client.getChargeData(), client.getDevInfo(), client.getChargeData(), client.getDevInfo()]);

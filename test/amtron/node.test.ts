@@ -212,6 +212,25 @@ describe("ev-amtron node", () => {
     assert.deepEqual(warnings, ['The wallbox reports the charging state "Preheating", which this node does not know yet; operationState is "unknown" (the raw value is in chargeState)']);
   });
 
+  it("keeps the poll interval at 5 s or more unless settings allow less", async () => {
+    helper.settings({});
+    const n = await load({ interval: 1 });
+    await waitFor("first state", () => states[0]);
+    assert.deepEqual(n.warn.args.map((a) => String(a[0])), ["Poll interval 1 s is below the 5 s the wallbox tolerates; using 5 s"]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(sim.state.requests.filter((r) => r.resource === "ChargeData").length, 1);
+  });
+
+  it("a devinfo request that fails says why and sets the status", async () => {
+    const n = await load({ interval: 60 });
+    await waitFor("first state", () => states[0]);
+    sim.state.faults.status = 500;
+    n.receive({ topic: "devinfo" });
+    await waitFor("error", () => n.error.args.length > 0);
+    assert.match(errors(n)[0], /^Error: The wallbox had a server error \(HTTP 500\)/);
+    assert.equal(n.status.lastCall.args[0].text, "error HTTP 500");
+  });
+
   it("missing DevKey: says so and never polls", async () => {
     const n = await load({}, "");
     assert.deepEqual(n.status.lastCall.args[0], { fill: "red", shape: "dot", text: "no DevKey" });
