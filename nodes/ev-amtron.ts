@@ -3,7 +3,7 @@
  * controls it from msg.topic. Output 1: the ChargerState on every poll and
  * after every confirmed write; output 2: answers to requests (devinfo, control results).
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import {
   AmtronClient,
   chargeCommand,
@@ -79,9 +79,12 @@ function failureStatus(err: unknown): string {
   return "error";
 }
 
-function stateStatus(state: AmtronChargerState): string {
+function stateStatus(state: AmtronChargerState): NodeStatus {
   const kw = state.powerW !== undefined ? ` · ${(state.powerW / 1000).toFixed(1)} kW` : "";
-  return `${state.operationState.replace(/_/g, " ")}${kw}`;
+  const text = `${state.operationState.replace(/_/g, " ")}${kw}`;
+  // A wallbox fault is not a node error, but it should not look healthy either.
+  if (state.operationState === "fault") return Status.warning(state.errorCode ? `fault ${state.errorCode}${kw}` : text);
+  return Status.ok(text);
 }
 
 /** What goes to output 2 after a control request: no documents, just the outcome. */
@@ -134,7 +137,7 @@ export = (RED: NodeAPI): void => {
     const controls = new SerialQueue();
 
     const emitState = (state: AmtronChargerState, send: SendFn = (m) => life.send(m)): void => {
-      node.status(Status.ok(stateStatus(state)));
+      node.status(stateStatus(state));
       send([{ topic: state.chargerId, charger: state.chargerId, payload: state } as NodeMessage, null]);
     };
 
@@ -220,7 +223,7 @@ export = (RED: NodeAPI): void => {
       const chargeData = result.chargeData ?? (await client.getChargeData());
       const state = stateFrom(chargeData);
       send([{ topic: state.chargerId, charger: state.chargerId, payload: state } as NodeMessage, { ...msg, payload: controlPayload(result) }]);
-      node.status(Status.ok(stateStatus(state)));
+      node.status(stateStatus(state));
     };
 
     life.onInput(async (msg, send) => {

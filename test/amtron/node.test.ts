@@ -212,6 +212,17 @@ describe("ev-amtron node", () => {
     assert.deepEqual(warnings, ['The wallbox reports the charging state "Preheating", which this node does not know yet; operationState is "unknown" (the raw value is in chargeState)']);
   });
 
+  it("shows a wallbox fault (DevInfo Err) as operationState fault with a yellow status", async () => {
+    const n = await load({ devInfoEvery: 1 });
+    await waitFor("first state", () => states[0]);
+    sim.state.devInfo.Err = 7;
+    const faulted = await waitFor("fault", () => states.find((m) => (m.payload as AmtronChargerState).operationState === "fault"));
+    assert.equal((faulted.payload as AmtronChargerState).errorCode, 7);
+    await waitFor("status", () => n.status.args.some(([s]) => s.fill === "yellow" && s.text === "fault 7 · 11.0 kW"));
+    sim.state.devInfo.Err = 0;
+    await waitFor("cleared", () => (states.at(-1)!.payload as AmtronChargerState).operationState === "charging");
+  });
+
   it("keeps the poll interval at 5 s or more unless settings allow less", async () => {
     helper.settings({});
     const n = await load({ interval: 1 });
