@@ -182,6 +182,24 @@ describe("ev-influx-write against the InfluxDB v2 contract simulator", () => {
     }
   });
 
+  it("waits as long as a 429's Retry-After asks before trying again", async () => {
+    const sim = await startInfluxSimulator();
+    try {
+      const { w } = await load({ url: sim.url, measurement: "m" });
+      sim.state.failNext(429, 1, 2);
+      const t0 = Date.now();
+      w.receive({ payload: 1, timestamp: 1 });
+      await until(() => sim.state.points.length === 1, 8000, "the point after the wait");
+      // The plain backoff would retry after about 1 s; Retry-After said 2 s.
+      assert.ok(Date.now() - t0 >= 1900, `retried after ${Date.now() - t0} ms`);
+      assert.equal(sim.state.requests, 2);
+      assert.ok(w.warn.args.some(([m]) => /rate limiting writes \(HTTP 429\)/.test(m) && /retrying in 2 s/.test(m)));
+    } finally {
+      await helper.unload();
+      await sim.close();
+    }
+  });
+
   it("honours the buffer bound while the server is away and counts the drops", async () => {
     const sim = await startInfluxSimulator();
     try {
