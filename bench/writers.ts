@@ -30,7 +30,7 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 const POINTS = arg("points", 100_000);
-const ROWS = arg("rows", 50_000);
+const ROWS = arg("rows", 200_000);
 const SLOW_POINTS = arg("slow-points", 2_000);
 const SLOW_ROWS = arg("slow-rows", 2_000);
 

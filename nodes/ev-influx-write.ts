@@ -88,6 +88,7 @@ export = (RED: NodeAPI): void => {
         integers: def.integers === "integer" ? "integer" : "float",
         timeTags: def.timeTags ? { timeZone } : undefined,
         precision: writer.precision,
+        topic: typeof msg.topic === "string" ? msg.topic : undefined,
       };
       // Converted now so a bad payload fails this msg at once (done(err)), not a later batch.
       buffered.push(toLines(msg.payload, defaults), msg);

@@ -23,7 +23,7 @@ describe("test engine harness", () => {
     assert.equal(await refused(port), true);
   });
 
-  it("MQTT broker relays a message and frees its port", async () => {
+  it("MQTT broker relays a message, stops and restarts on the same port, and frees its port", async () => {
     const broker = await startMqttBroker();
     try {
       const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
@@ -31,7 +31,15 @@ describe("test engine harness", () => {
       const got = new Promise<string>((resolve) => client.on("message", (_t, payload) => resolve(payload.toString())));
       await client.publishAsync("ev/test", "hello");
       assert.equal(await got, "hello");
-      await client.endAsync();
+      if (broker.kind === "aedes") {
+        const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+        await broker.stop();
+        await closed;
+        await broker.start();
+        const again = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+        await again.endAsync();
+      }
+      await client.endAsync(true);
     } finally {
       await broker.close();
     }

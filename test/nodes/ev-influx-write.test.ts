@@ -4,7 +4,7 @@ import helper from "node-red-node-test-helper";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
 import influxConfigNode from "../../nodes/ev-influx-config";
 import influxWriteNode from "../../nodes/ev-influx-write";
-import { startInflux, type InfluxEngine } from "../harness/engines";
+import { startInflux, startOutageProxy, type InfluxEngine } from "../harness/engines";
 import { startInfluxSimulator } from "../servers/influx-v2";
 
 helper.init(require.resolve("node-red"));
@@ -182,6 +182,24 @@ describe("ev-influx-write against the InfluxDB v2 contract simulator", () => {
     }
   });
 
+  it("waits as long as a 429's Retry-After asks before trying again", async () => {
+    const sim = await startInfluxSimulator();
+    try {
+      const { w } = await load({ url: sim.url, measurement: "m" });
+      sim.state.failNext(429, 1, 2);
+      const t0 = Date.now();
+      w.receive({ payload: 1, timestamp: 1 });
+      await until(() => sim.state.points.length === 1, 8000, "the point after the wait");
+      // The plain backoff would retry after about 1 s; Retry-After said 2 s.
+      assert.ok(Date.now() - t0 >= 1900, `retried after ${Date.now() - t0} ms`);
+      assert.equal(sim.state.requests, 2);
+      assert.ok(w.warn.args.some(([m]) => /rate limiting writes \(HTTP 429\)/.test(m) && /retrying in 2 s/.test(m)));
+    } finally {
+      await helper.unload();
+      await sim.close();
+    }
+  });
+
   it("honours the buffer bound while the server is away and counts the drops", async () => {
     const sim = await startInfluxSimulator();
     try {
@@ -251,17 +269,26 @@ describe("ev-influx-write against a real InfluxDB-compatible server", () => {
   });
 
   it("loses nothing and duplicates nothing when the server stops mid-stream", async (t) => {
-    if (!influx || influx.kind !== "victoria-metrics") return t.skip(skip ?? "needs a server this test can stop (victoria-metrics)");
-    const measurement = `outage_${Date.now()}`;
-    const { w } = await load({ url: influx.url, token: influx.token, org: influx.org, bucket: influx.bucket, measurement, batchSize: 10, flushInterval: 20 });
-    const send = (i: number): void => w.receive({ payload: { fields: { n: i }, timestamp: 1_700_000_000_000 + i * 1000 } });
-    for (let i = 0; i < 30; i++) send(i);
-    await influx.read(measurement, { minSamples: 30 });
-    await influx.stop();
-    for (let i = 30; i < 60; i++) send(i);
-    await until(() => lastText(w).startsWith("buf"), 5000, "error status while down");
-    await influx.start();
-    const samples = await influx.read(measurement, { minSamples: 60, timeoutMs: 20_000 });
-    assert.deepEqual(samples.map((s) => s.value), Array.from({ length: 60 }, (_, i) => i));
+    if (!influx) return t.skip(skip);
+    // An owned VictoriaMetrics is really stopped; an external server is cut off by a proxy.
+    const proxy = influx.kind === "victoria-metrics" ? undefined : await startOutageProxy(influx.url);
+    const down = proxy ? () => proxy.down() : () => influx!.stop();
+    const up = proxy ? () => proxy.up() : () => influx!.start();
+    try {
+      const measurement = `outage_${Date.now()}`;
+      const url = proxy ? proxy.url : influx.url;
+      const { w } = await load({ url, token: influx.token, org: influx.org, bucket: influx.bucket, measurement, batchSize: 10, flushInterval: 20 });
+      const send = (i: number): void => w.receive({ payload: { fields: { n: i }, timestamp: 1_700_000_000_000 + i * 1000 } });
+      for (let i = 0; i < 30; i++) send(i);
+      await influx.read(measurement, { minSamples: 30 });
+      await down();
+      for (let i = 30; i < 60; i++) send(i);
+      await until(() => lastText(w).startsWith("buf"), 5000, "error status while down");
+      await up();
+      const samples = await influx.read(measurement, { minSamples: 60, timeoutMs: 20_000 });
+      assert.deepEqual(samples.map((s) => s.value), Array.from({ length: 60 }, (_, i) => i));
+    } finally {
+      await proxy?.close();
+    }
   });
 });

@@ -38,8 +38,8 @@ describe("ev-timescale-query", () => {
     await helper.load([timescaleConfigNode, timescaleQueryNode], flow as never, { db: { password: pg.password } });
     const out: Out[] = [];
     const caught: Out[] = [];
-    helper.getNode("out").on("input", (m: Out) => out.push(m));
-    helper.getNode("caught").on("input", (m: Out) => caught.push(m));
+    helper.getNode("out").on("input", (m: NodeMessage) => out.push(m as Out));
+    helper.getNode("caught").on("input", (m: NodeMessage) => caught.push(m as Out));
     return { q: helper.getNode("q1") as Node & { receive(m: object): void }, out, caught };
   }
 

@@ -32,6 +32,14 @@ describe("influx points", () => {
     assert.equal(line, "charger_availability,hour_of_day=8,site=Ionity\\ Vik,weekday=Monday available=3i,total=4i 1767598200000");
   });
 
+  it("writes a change-detector reading: charger tag from the topic, field named after the reading", () => {
+    const d = { ...base, measurement: "charger_readings", topic: "chargers/garage/powerW" };
+    assert.equal(toLine({ SamplingTime: "2026-01-01T00:00:00Z", Value: 7360 }, d), "charger_readings,charger=garage powerW=7360 1767225600000");
+    assert.equal(toLine({ samplingTime: "2026-01-01T00:00:00Z", value: "charging" }, { ...d, topic: "chargers/garage/operationState" }), 'charger_readings,charger=garage operationState="charging" 1767225600000');
+    // Without a topic it is just an object of fields.
+    assert.equal(toLine({ samplingTime: "x", value: 1 }, { ...base, measurement: "m" }), 'm samplingTime="x",value=1 1700000000000');
+  });
+
   it("adds weekday and hour_of_day in the chosen zone", () => {
     // 2026-01-04T23:30Z is Sunday in UTC but Monday 00:30 in Oslo.
     const line = toLine({ measurement: "m", fields: { v: 1 }, timestamp: "2026-01-04T23:30:00Z" }, { ...base, timeTags: { timeZone: "Europe/Oslo" } });

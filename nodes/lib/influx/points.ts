@@ -8,6 +8,9 @@
  *  - an AvailabilityRecord (site, available, total, time, ...): written in
  *    the seed's layout, measurement `charger_availability`, tags site /
  *    weekday / hour_of_day, integer fields available and total;
+ *  - a reading as the change detector publishes it, `{samplingTime, value}`
+ *    (or `{SamplingTime, Value}`) with topic `<prefix>/<charger>/<reading>`:
+ *    tag `charger`, one field named after the reading, time = samplingTime;
  *  - any other plain object: its keys are the fields;
  *  - a number / boolean / string: one field named `value`.
  * Field values: number, string, boolean, or `{int: n}` / `{uint: n}` /
@@ -38,6 +41,8 @@ export interface PointDefaults {
   timeTags?: { timeZone?: string };
   precision: WritePrecisionType;
   now?: () => Date;
+  /** msg.topic, for readings published per field (`<prefix>/<charger>/<reading>`). */
+  topic?: string;
 }
 
 export const AVAILABILITY_MEASUREMENT = "charger_availability";
@@ -68,10 +73,24 @@ function fromAvailability(record: Record<string, unknown>): PointInput {
   };
 }
 
+function fromReading(value: Record<string, unknown>, topic: string | undefined): PointInput | undefined {
+  const keys = Object.keys(value);
+  if (keys.length !== 2) return undefined;
+  const time = value.samplingTime ?? value.SamplingTime;
+  const reading = value.value ?? value.Value;
+  if (time === undefined || reading === undefined || typeof time !== "string") return undefined;
+  const parts = (topic ?? "").split("/").filter(Boolean);
+  if (parts.length < 2) return undefined;
+  if (typeof reading !== "number" && typeof reading !== "string" && typeof reading !== "boolean") return undefined;
+  return { tags: { charger: parts[parts.length - 2] }, fields: { [parts[parts.length - 1]]: reading }, timestamp: time };
+}
+
 /** Normalises one payload element into the point shape. */
-export function toPointInput(value: unknown): PointInput {
+export function toPointInput(value: unknown, topic?: string): PointInput {
   if (isPlainObject(value)) {
     if (looksLikeAvailability(value)) return fromAvailability(value);
+    const reading = fromReading(value, topic);
+    if (reading) return reading;
     if ("fields" in value) {
       if (!isPlainObject(value.fields)) throw new Error("`fields` must be an object of field names to values");
       if (value.tags !== undefined && !isPlainObject(value.tags)) throw new Error("`tags` must be an object of tag names to values");
@@ -111,7 +130,7 @@ function addField(point: Point, name: string, value: unknown, integers: "float" 
 
 /** One line of line protocol for one payload element. */
 export function toLine(value: unknown, defaults: PointDefaults): string {
-  const input = toPointInput(value);
+  const input = toPointInput(value, defaults.topic);
   const measurement = input.measurement || defaults.measurement;
   if (!measurement) throw new Error("No measurement: set one in the node or send msg.measurement / payload.measurement");
   const point = new Point(measurement);

@@ -6,7 +6,9 @@
  * every writer in the package behaves the same.
  */
 import { HttpError, InfluxDB, RequestTimedOutError, type WritePrecisionType } from "@influxdata/influxdb-client";
+import { parseRetryAfter } from "../backoff";
 import { redact, shortText } from "../errors";
+import type { RetryHint } from "../write-buffer";
 
 export interface InfluxConnection {
   url: string;
@@ -22,9 +24,11 @@ export interface InfluxConnection {
 export const PRECISIONS: readonly WritePrecisionType[] = ["ns", "us", "ms", "s"];
 
 /** A write failure in plain words; `permanent` means the data itself was refused. */
-export class InfluxWriteError extends Error {
+export class InfluxWriteError extends Error implements RetryHint {
   readonly permanent: boolean;
   readonly status?: number;
+  /** From Retry-After (429/503): the shared WriteBuffer waits at least this long. */
+  retryAfterMs?: number;
   constructor(message: string, permanent: boolean, status?: number) {
     super(message);
     this.name = "InfluxWriteError";
@@ -45,6 +49,12 @@ function serverMessage(error: HttpError): string {
 
 /** Maps whatever the transport threw to an InfluxWriteError with plain words. */
 export function describeInfluxError(err: unknown, conn: Pick<InfluxConnection, "url" | "org" | "bucket" | "token" | "timeoutMs">): InfluxWriteError {
+  const described = describe(err, conn);
+  if (err instanceof HttpError && !described.permanent) described.retryAfterMs = parseRetryAfter(err.headers?.["retry-after"]);
+  return described;
+}
+
+function describe(err: unknown, conn: Pick<InfluxConnection, "url" | "org" | "bucket" | "token" | "timeoutMs">): InfluxWriteError {
   const secrets = [conn.token];
   if (err instanceof HttpError) {
     const detail = redact(serverMessage(err), secrets);

@@ -68,3 +68,14 @@ export function multiRowInsert(table: TableName, columns: readonly string[], row
   }
   return `INSERT INTO ${quoteTable(table)} (${cols}) VALUES ${tuples.join(", ")}`;
 }
+
+/**
+ * `INSERT INTO t (c1, c2) SELECT * FROM unnest($1::type1[], $2::type2[])`:
+ * one array parameter per column, so the statement text and its parse cost
+ * stay the same whatever the batch size. Types come from the catalogue.
+ */
+export function unnestInsert(table: TableName, columns: readonly string[], types: readonly string[]): string {
+  const cols = columns.map(quoteIdent).join(", ");
+  const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(", ");
+  return `INSERT INTO ${quoteTable(table)} (${cols}) SELECT * FROM unnest(${arrays})`;
+}

@@ -9,7 +9,7 @@
 import type { Pool, PoolClient } from "pg";
 import { redact } from "../errors";
 import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
-import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, type TableName } from "./sql";
+import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
 import { toParameter, type Row } from "./rows";
 
 export interface RowItem {
@@ -110,6 +110,8 @@ export class TimescaleWriter {
   private readonly pool: Pool;
   private readonly options: TimescaleWriterOptions;
   private readonly ensured = new Set<string>();
+  /** Column types per table, from the catalogue, for the unnest INSERT. */
+  private readonly columnTypes = new Map<string, Map<string, string>>();
   private timescale: boolean | undefined;
   /** A remark for the status, e.g. that tables are plain PostgreSQL tables. */
   note: string | undefined;
@@ -138,15 +140,7 @@ export class TimescaleWriter {
       await this.ensureTables(client, items);
       await client.query("BEGIN");
       try {
-        for (const group of groupRows(items)) {
-          const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / group.columns.length));
-          for (let start = 0; start < group.rows.length; start += perStatement) {
-            const rows = group.rows.slice(start, start + perStatement);
-            const params: unknown[] = [];
-            for (const row of rows) for (const column of group.columns) params.push(toParameter(row[column]));
-            await client.query(multiRowInsert(group.table, group.columns, rows.length), params);
-          }
-        }
+        for (const group of groupRows(items)) await this.insertGroup(client, group);
         await client.query("COMMIT");
       } catch (err) {
         await client.query("ROLLBACK").catch(() => undefined);
@@ -155,12 +149,47 @@ export class TimescaleWriter {
     } catch (err) {
       const described = this.describe(err);
       if (!described.permanent) broken = described;
+      // The table may have been changed under us; look its columns up again next time.
+      else this.columnTypes.clear();
       throw described;
     } finally {
       client.off("error", onError);
       // A connection that failed mid-way is thrown away, not reused.
       client.release(broken);
     }
+  }
+
+  private async insertGroup(client: PoolClient, group: Group): Promise<void> {
+    const known = await this.typesOf(client, group.table);
+    const types = group.columns.map((c) => known.get(c));
+    if (types.every((t): t is string => t !== undefined && !t.endsWith("]"))) {
+      const params = group.columns.map((column) => group.rows.map((row) => toParameter(row[column])));
+      await client.query(unnestInsert(group.table, group.columns, types), params);
+      return;
+    }
+    // An unknown column (PostgreSQL then names it in its error) or an array column: plain VALUES.
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / group.columns.length));
+    for (let start = 0; start < group.rows.length; start += perStatement) {
+      const rows = group.rows.slice(start, start + perStatement);
+      const params: unknown[] = [];
+      for (const row of rows) for (const column of group.columns) params.push(toParameter(row[column]));
+      await client.query(multiRowInsert(group.table, group.columns, rows.length), params);
+    }
+  }
+
+  private async typesOf(client: PoolClient, table: TableName): Promise<Map<string, string>> {
+    const key = tableKey(table);
+    const cached = this.columnTypes.get(key);
+    if (cached) return cached;
+    const found = await client.query<{ name: string; type: string }>(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [quoteTable(table)],
+    );
+    const types = new Map(found.rows.map((r) => [r.name, r.type]));
+    // A missing table is not cached: it may be created later.
+    if (types.size > 0) this.columnTypes.set(key, types);
+    return types;
   }
 
   private describe(err: unknown): PgWriteError {
