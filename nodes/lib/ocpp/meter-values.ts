@@ -39,6 +39,11 @@ export interface NormalizedMeterSample {
   error?: string;
   /** Something odd that did not stop conversion (e.g. an unknown unit). */
   note?: string;
+  /**
+   * Set by the transaction store: older than the newest sample the session
+   * already had (queued while offline), so it did not change current values.
+   */
+  late?: boolean;
 }
 
 const DEFAULT_MEASURAND = "Energy.Active.Import.Register";
