@@ -16,6 +16,8 @@ import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decis
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
+import { normalizeMeterValues, pickConnectorReadings } from "./meter-values";
+import type { TransactionStore } from "./transactions";
 import {
   authorizeEvent,
   bootEvent,
@@ -80,13 +82,6 @@ export interface Problem {
   message: string;
 }
 
-/** What a session store must do for the server (adapted from TransactionStore). */
-export interface SessionBackend {
-  start(identity: string, req: StartTransactionRequest, now: Date): Promise<{ transactionId: number; events: OcppEvent[] }>;
-  stop(identity: string, req: StopTransactionRequest, now: Date): Promise<{ events: OcppEvent[] }>;
-  meter(identity: string, req: MeterValuesRequest, now: Date): Promise<{ events: OcppEvent[] }>;
-}
-
 export interface IdTagChecker {
   check(idTag: string, now: Date): IdTagInfo;
 }
@@ -104,6 +99,8 @@ export interface CentralSystemOptions {
   /** Own port; leave out to only take upgrades through handleUpgrade(). 0 picks a free port. */
   port?: number;
   host?: string;
+  /** The port shown in the charger URL when chargers come in through a shared HTTP server. */
+  advertisedPort?: number;
   /** Path prefix before the charger id, e.g. "/ocpp" → ws://host:port/ocpp/<chargerId>. */
   path: string;
   protocols: string[];
@@ -131,7 +128,8 @@ export interface CentralSystemOptions {
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   idTags: IdTagChecker;
-  sessions: SessionBackend;
+  /** Loaded (await TransactionStore.open / load()) before the server takes connections. */
+  transactions: TransactionStore;
   /** Whether a flow wants to decide this kind of question (otherwise answered at once). */
   wantsDecision?: (kind: DecisionKind, identity: string) => boolean;
   /** Whether anyone wants raw frames (they cost a string per frame). */
@@ -294,7 +292,7 @@ export class CentralSystem {
 
   exampleUrl(host = "<host>"): string {
     const scheme = this.options.security.profile >= 2 ? "wss" : "ws";
-    const port = this.port ?? this.options.port ?? "<port>";
+    const port = this.port ?? this.options.advertisedPort ?? this.options.port ?? "<port>";
     return `${scheme}://${host}:${port}${this.prefix}/<chargerId>`;
   }
 
@@ -399,18 +397,17 @@ export class CentralSystem {
     this.clients.add(client);
 
     const previous = this.directory.link(identity);
-    const previousClient = [...this.clients].find((c) => c !== client && c.identity === identity);
+    const previousClients = [...this.clients].filter((c) => c !== client && c.identity === identity);
     const link = new RpcLink(client, this.options.callTimeoutMs);
     const state: ConnectionState = {
       connectionId: this.directory.attach(link, { remoteAddress: client.handshake.remoteAddress, protocol: client.protocol || undefined }),
       announced: false,
     };
-    if (previousClient) {
+    for (const stale of previousClients) {
       // Newest wins: a charger that reconnects after a network blip often
       // leaves a half-open socket behind that would otherwise swallow calls.
-      void previousClient.close({ code: 4000, reason: "Replaced by a newer connection" }).catch(() => undefined);
-      const stale = previousClient;
-      setTimeout(() => void stale.close({ force: true }).catch(() => undefined), 2000).unref();
+      // ws terminates it after its own close timeout if the peer is gone.
+      void stale.close({ code: 4000, reason: "Replaced by a newer connection" }).catch(() => undefined);
     }
 
     client.on("close", ({ code, reason }: { code?: number; reason?: string }) => {
@@ -500,18 +497,34 @@ export class CentralSystem {
       }
       case "StartTransaction": {
         const req = params as StartTransactionRequest;
+        const store = this.options.transactions;
+        const seen = store.findStart(identity, req);
+        if (seen) {
+          // A retransmitted Start (its answer was lost): same id, same answer, no new session.
+          return { transactionId: seen.transactionId, idTagInfo: seen.idTagInfo ?? this.safeCheck(req.idTag, now) };
+        }
         const question: StartAuthorizeEvent = { ...authorizeEvent(identity, { idTag: req.idTag }, now), source: "StartTransaction", connectorId: req.connectorId };
         const idTagInfo = await this.decideIdTag("start", identity, question, req.idTag);
-        const { transactionId, events } = await this.options.sessions.start(identity, req, now);
-        this.directory.setSession(identity, req.connectorId, { transactionId, idTag: req.idTag });
-        this.emitAll(identity, events);
-        return { transactionId, idTagInfo };
+        const result = store.start(identity, req, new Date(), idTagInfo);
+        // The id must be on disk before the charger learns it, or a restart could hand it out again.
+        await result.saved;
+        if (result.replaced) {
+          this.emit(result.replaced);
+        }
+        this.directory.setSession(identity, req.connectorId, { transactionId: result.transactionId, idTag: req.idTag });
+        if (result.event) this.emit(result.event);
+        return { transactionId: result.transactionId, idTagInfo: result.idTagInfo ?? idTagInfo };
       }
       case "StopTransaction": {
         const req = params as StopTransactionRequest;
         try {
-          const { events } = await this.options.sessions.stop(identity, req, now);
-          this.emitAll(identity, events);
+          const result = this.options.transactions.stop(identity, req, now);
+          await result.saved;
+          const connectorId = result.session.connectorId ?? 0;
+          if (result.samples.length > 0 && !result.duplicate) {
+            this.emit(compact<MeterEvent>({ kind: "meter", identity, time: now.toISOString(), connectorId, transactionId: req.transactionId, samples: result.samples }));
+          }
+          if (result.event) this.emit(result.event);
         } catch (err) {
           // Never leave a stop unanswered: the charger would retry it forever.
           this.problem({ identity, level: "error", message: `Could not record the end of transaction ${req.transactionId}: ${errorMessage(err)}` });
@@ -523,8 +536,11 @@ export class CentralSystem {
       }
       case "MeterValues": {
         const req = params as MeterValuesRequest;
-        const { events } = await this.options.sessions.meter(identity, req, now);
-        this.emitAll(identity, events);
+        const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
+        const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now);
+        this.measurementsFrom(result.meterEvent);
+        this.emit(result.meterEvent);
+        if (result.event) this.emit(result.event);
         return {};
       }
       case "DataTransfer":
@@ -581,32 +597,11 @@ export class CentralSystem {
   }
 
   private measurementsFrom(event: MeterEvent): void {
-    const update: Parameters<ChargerRegistry["setMeasurements"]>[2] = {};
-    for (const sample of event.samples) {
-      const phase = phaseKey(sample.phase);
-      switch (sample.measurand) {
-        case "Energy.Active.Import.Register":
-          if (!sample.phase) update.energyWh = sample.value;
-          break;
-        case "Power.Active.Import":
-          if (!sample.phase) update.powerW = sample.value;
-          break;
-        case "Current.Import":
-          if (phase) update.currentA = { ...update.currentA, [phase]: sample.value };
-          break;
-        case "Voltage":
-          if (phase) update.voltageV = { ...update.voltageV, [phase]: sample.value };
-          break;
-      }
-    }
-    this.directory.setMeasurements(event.identity, event.connectorId, update);
-  }
-
-  private emitAll(identity: string, events: OcppEvent[]): void {
-    for (const event of events) {
-      if (event.kind === "meter") this.measurementsFrom(event);
-      this.emit(event.identity ? event : { ...event, identity });
-    }
+    // Late samples (queued while offline) must not overwrite newer readings.
+    const fresh = event.samples.filter((s) => !(s as { late?: boolean }).late);
+    if (fresh.length === 0) return;
+    const { energyWh, powerW, currentA, voltageV } = pickConnectorReadings(fresh);
+    this.directory.setMeasurements(event.identity, event.connectorId, compact({ energyWh, powerW, currentA, voltageV }));
   }
 
   private emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {
@@ -628,12 +623,6 @@ export class CentralSystem {
       }
     }
   }
-}
-
-function phaseKey(phase: string | undefined): "l1" | "l2" | "l3" | undefined {
-  if (!phase) return undefined;
-  const m = /^L([123])/.exec(phase);
-  return m ? (`l${m[1]}` as "l1" | "l2" | "l3") : undefined;
 }
 
 const ID_TAG_STATUSES = ["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"];
