@@ -273,3 +273,36 @@ describe("OCPP central system (plain server)", () => {
     await cp(again, "A");
   });
 });
+
+describe("OCPP central system across a restart", () => {
+  it("keeps transaction ids unique, restores open sessions and handles retransmits idempotently", async () => {
+    const first = await start();
+    const c1 = await cp(first, "CP1");
+    const startReq = { connectorId: 1, idTag: "OK", meterStart: 10_000, timestamp: "2026-11-21T10:00:00Z" };
+    const tx = (await c1.call("StartTransaction", startReq)) as { transactionId: number };
+    await c1.close({ force: true });
+    await first.close();
+    running.splice(running.indexOf(first), 1);
+
+    // Node-RED restarts; the charger replays its offline queue.
+    const second = await start({}, first.file);
+    assert.equal(second.store.openSessions("CP1").length, 1, "open session restored");
+    const c2 = await cp(second, "CP1");
+    const again = (await c2.call("StartTransaction", startReq)) as { transactionId: number; idTagInfo: { status: string } };
+    assert.equal(again.transactionId, tx.transactionId, "retransmitted Start gets the same id");
+    assert.equal(again.idTagInfo.status, "Accepted");
+    // Queued meter values arrive out of order; the newest reading wins.
+    await c2.call("MeterValues", { connectorId: 1, transactionId: tx.transactionId, meterValue: [meter("2026-11-21T10:20:00Z", 14_000, 7000)] });
+    await c2.call("MeterValues", { connectorId: 1, transactionId: tx.transactionId, meterValue: [meter("2026-11-21T10:10:00Z", 12_000, 7000)] });
+    assert.equal(second.central.directory.snapshot("CP1")!.connectors[0].energyWh, 14_000);
+    const stopReq = { transactionId: tx.transactionId, meterStop: 15_000, timestamp: "2026-11-21T10:30:00Z", reason: "Local" };
+    await c2.call("StopTransaction", stopReq);
+    await c2.call("StopTransaction", stopReq);
+    const ended = second.events.filter((e) => e.kind === "session.ended") as Array<{ energyWh: number }>;
+    assert.equal(ended.length, 1, "a retransmitted Stop ends nothing twice");
+    assert.equal(ended[0].energyWh, 5000);
+    assert.equal(second.kinds("CP1").filter((k) => k === "session.started").length, 0, "no second session.started");
+    const next = (await c2.call("StartTransaction", { ...startReq, timestamp: "2026-11-21T11:00:00Z" })) as { transactionId: number };
+    assert.ok(next.transactionId > tx.transactionId, "new ids never repeat after a restart");
+  });
+});
