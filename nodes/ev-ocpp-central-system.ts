@@ -34,19 +34,22 @@ const TYPE = "ev-ocpp-central-system";
 export = (RED: NodeAPI) => {
   function CentralSystemConfig(this: CentralSystemNode, def: Def) {
     RED.nodes.createNode(this, def);
-    const node = this;
-    const life = new Lifecycle(node);
+    const life = new Lifecycle(this);
     const fanout = new StatusFanout();
     const subscribers = new Set<CentralSubscriber>();
-    const creds = node.credentials ?? {};
+    const creds = this.credentials ?? {};
 
-    const idTagList = new IdTagList(parseIdTagList(creds.idTags ?? ""), { denyByDefault: def.denyUnknownTags === true });
-    node.idTags = idTagList;
+    const parsedTags = parseIdTagList(creds.idTags ?? "");
+    if (parsedTags.problems.length > 0) {
+      this.warn(`Id-tag list: ${parsedTags.problems.map((p) => (p.line ? `line ${p.line}: ${p.message}` : p.message)).join("; ")}`);
+    }
+    const idTagList = new IdTagList(parsedTags.entries, { denyUnknown: def.denyUnknownTags === true });
+    this.idTags = idTagList;
     let central: CentralSystem | undefined;
     let settings: CentralSettings | undefined;
     let lastProblem: string | undefined;
 
-    node.subscribe = (sub) => {
+    this.subscribe = (sub) => {
       subscribers.add(sub);
       fanout.add(sub.node);
       return () => {
@@ -54,8 +57,8 @@ export = (RED: NodeAPI) => {
         fanout.remove(sub.node);
       };
     };
-    node.reply = (id, answer) => (central ? central.decisions.reply(id, answer) : false);
-    node.chargerUrl = () => chargerUrl(settings, central);
+    this.reply = (id, answer) => (central ? central.decisions.reply(id, answer) : false);
+    this.chargerUrl = () => chargerUrl(settings, central);
 
     const refresh = (): void => {
       if (!central || !settings) return;
@@ -76,13 +79,13 @@ export = (RED: NodeAPI) => {
       settings = readSettings(def);
       const passwords = parsePasswordList(creds.passwords);
       const bad = badPasswordEntries(creds.passwords);
-      if (bad > 0) node.warn(`${bad} password entr${bad === 1 ? "y is" : "ies are"} not in the form chargerId:password and were ignored`);
+      if (bad > 0) this.warn(`${bad} password entr${bad === 1 ? "y is" : "ies are"} not in the form chargerId:password and were ignored`);
       if (settings.profile >= 1 && passwords.size === 0 && !settings.acceptUnknown) {
-        node.warn("Security profile 1/2 without any charger passwords: every charger will be refused");
+        this.warn("Security profile 1/2 without any charger passwords: every charger will be refused");
       }
       const tls = settings.profile >= 2 ? readTls(RED, def.tls, settings.profile) : undefined;
       const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), ".node-red");
-      const file = new JsonFileStore(path.join(userDir, "evkit-ocpp", `${node.id.replace(/[^\w.-]/g, "_")}-transactions.json`));
+      const file = new JsonFileStore(path.join(userDir, "evkit-ocpp", `${this.id.replace(/[^\w.-]/g, "_")}-transactions.json`));
       const transactions = await TransactionStore.open({
         persistence: file,
         onError: (err) => life.reportError(err),
@@ -127,7 +130,7 @@ export = (RED: NodeAPI) => {
         lastProblem = problem.identity ? `${problem.identity}: ${problemWord(problem.message)}` : problemWord(problem.message);
         refresh();
         const takers = [...subscribers].filter((s) => !problem.identity || s.wants("error", problem.identity));
-        if (takers.length === 0) node.warn(problem.message);
+        if (takers.length === 0) this.warn(problem.message);
         for (const sub of takers) sub.onProblem(problem);
       });
       if (current.port === undefined) {
@@ -141,25 +144,25 @@ export = (RED: NodeAPI) => {
         await server.listen();
       }
       central = server;
-      node.central = server;
-      node.settings = current;
+      this.central = server;
+      this.settings = current;
       lazy.start(server);
       refresh();
-      node.log(`OCPP central system ready: chargers connect to ${node.chargerUrl()}`);
+      this.log(`OCPP central system ready: chargers connect to ${this.chargerUrl()}`);
     };
 
     // The directory exists from the start so the command side can subscribe before the port is up.
     const lazy = lazyDirectory();
-    node.directory = lazy.directory;
-    node.ready = start().catch((err: unknown) => {
+    this.directory = lazy.directory;
+    this.ready = start().catch((err: unknown) => {
       const text = errorMessage(err);
       fanout.set(Status.error(text));
-      node.error(`OCPP central system not started: ${text}`);
+      this.error(`OCPP central system not started: ${text}`);
       throw err;
     });
-    node.ready.catch(() => undefined);
+    this.ready.catch(() => undefined);
     life.onClose(async () => {
-      await node.ready.catch(() => undefined);
+      await this.ready.catch(() => undefined);
       fanout.set(Status.disconnected());
     });
   }

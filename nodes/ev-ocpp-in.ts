@@ -23,12 +23,11 @@ interface Def extends NodeDef {
 export = (RED: NodeAPI) => {
   function OcppIn(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const node = this;
-    const life = new Lifecycle(node);
+    const life = new Lifecycle(this);
     const server = RED.nodes.getNode(def.server) as CentralSystemNode | null;
     if (!server) {
-      node.status({ fill: "red", shape: "ring", text: "no central system" });
-      node.error("Choose a central system (ev-ocpp-central-system) in this node's settings");
+      this.status({ fill: "red", shape: "ring", text: "no central system" });
+      this.error("Choose a central system (ev-ocpp-central-system) in this node's settings");
       return;
     }
     const identities = splitList(def.chargers);
@@ -38,7 +37,7 @@ export = (RED: NodeAPI) => {
     const matches = (kind: string, identity: string): boolean => matchesFilter({ kind: kind as OcppEventKind, identity }, { identities, kinds });
 
     const sub: CentralSubscriber = {
-      node,
+      node: this,
       // "error"/"raw"/"connect"/"rejected" are not in the kind list; only the charger filter applies to them.
       wants: (kind, identity) =>
         ["error", "raw", "connect", "rejected"].includes(kind) ? matchesFilter({ kind: "boot", identity }, { identities }) : matches(kind, identity),

@@ -18,12 +18,11 @@ type ReplyMsg = NodeMessageInFlow & { ocpp?: Partial<OcppMsgInfo> };
 export = (RED: NodeAPI) => {
   function OcppReply(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
-    const node = this;
-    const life = new Lifecycle(node);
+    const life = new Lifecycle(this);
     const server = RED.nodes.getNode(def.server) as CentralSystemNode | null;
     if (!server) {
-      node.status({ fill: "red", shape: "ring", text: "no central system" });
-      node.error("Choose a central system (ev-ocpp-central-system) in this node's settings");
+      this.status({ fill: "red", shape: "ring", text: "no central system" });
+      this.error("Choose a central system (ev-ocpp-central-system) in this node's settings");
       return;
     }
     life.onInput((msg: ReplyMsg) => {
@@ -38,12 +37,12 @@ export = (RED: NodeAPI) => {
       }
       const answered = server.reply(id, msg.payload);
       if (!answered) {
-        node.status(Status.warning("too late: fallback answered"));
+        this.status(Status.warning("too late: fallback answered"));
         throw new Error(
           `Answered too late: the ${msg.ocpp?.decisionKind ?? ""} question of ${msg.ocpp?.identity ?? "the charger"} was already answered by the fallback (raise the decision timeout if the flow needs longer)`,
         );
       }
-      node.status(Status.ok(`${msg.ocpp?.identity ?? ""}: ${describe(msg.payload)}`));
+      this.status(Status.ok(`${msg.ocpp?.identity ?? ""}: ${describe(msg.payload)}`));
     });
   }
 

@@ -102,7 +102,7 @@ describe("OCPP central system (plain server)", () => {
     try {
       const bootConf = (await point.sendRequest({ action: "BootNotification", ocppVersion: "v1.6-json", payload: boot })).unsafeCoerce();
       assert.equal(bootConf.status, "Accepted");
-      assert.equal(bootConf.interval, 300);
+      assert.equal((bootConf as { interval?: number }).interval, 300);
       const tx = (
         await point.sendRequest({ action: "StartTransaction", ocppVersion: "v1.6-json", payload: { connectorId: 2, idTag: "OK", meterStart: 500, timestamp: "2026-11-21T11:00:00Z" } })
       ).unsafeCoerce();
@@ -145,7 +145,7 @@ describe("OCPP central system (plain server)", () => {
     const connectedEvents = r.events.filter((e) => e.kind === "connected") as Array<{ replacedOld?: boolean }>;
     assert.equal(connectedEvents[1].replacedOld, true);
     // Calls from the command side go to the live socket.
-    second.handle("GetConfiguration", () => ({ configurationKey: [{ key: "X", readonly: true, value: "2" }] }));
+    second.handle("GetConfiguration", async () => ({ configurationKey: [{ key: "X", readonly: true, value: "2" }] }));
     const conf = await r.central.directory.link("CP1")!.call<{ configurationKey: unknown[] }>("GetConfiguration", {});
     assert.equal(conf.configurationKey.length, 1);
   });
