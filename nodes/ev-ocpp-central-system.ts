@@ -48,6 +48,7 @@ export = (RED: NodeAPI) => {
     let central: CentralSystem | undefined;
     let settings: CentralSettings | undefined;
     let lastProblem: string | undefined;
+    const cleanup: Array<() => unknown> = [];
 
     this.subscribe = (sub) => {
       subscribers.add(sub);
@@ -66,10 +67,10 @@ export = (RED: NodeAPI) => {
       const parts = [`${connected} connected`];
       if (settings.port !== undefined) parts.push(`:${central.port ?? settings.port}`);
       if (lastProblem) parts.push(lastProblem);
+      if (settings.profile === 0) parts.push("no security");
       const text = parts.join(" · ");
       let status: NodeStatus;
-      if (settings.profile === 0) status = Status.warning(`${text} · no security`);
-      else if (lastProblem) status = Status.warning(text);
+      if (settings.profile === 0 || lastProblem) status = Status.warning(text);
       else status = connected > 0 ? Status.connected(text) : Status.idle(text);
       // Full text, not the 32-char cut: it is the only place users see it.
       fanout.set({ ...status, text });
@@ -90,7 +91,7 @@ export = (RED: NodeAPI) => {
         persistence: file,
         onError: (err) => life.reportError(err),
       });
-      life.onClose(() => transactions.close());
+      cleanup.push(() => transactions.close());
       const current = settings;
       const server = new CentralSystem({
         port: current.port,
@@ -115,7 +116,8 @@ export = (RED: NodeAPI) => {
         wantsDecision: (kind, identity) => [...subscribers].some((s) => s.decides(kind, identity)),
         wantsRaw: () => [...subscribers].some((s) => s.wantsRaw()),
       });
-      life.onClose(() => server.close());
+      // Closed before the store so the last Stop is saved before the final flush.
+      cleanup.push(() => server.close());
       server.onEvent((event, decision) => {
         if (event.kind === "connected" || event.kind === "disconnected") {
           lastProblem = undefined;
@@ -139,10 +141,11 @@ export = (RED: NodeAPI) => {
         const remove = routeUpgrades(httpServer, joinPath(nodeRoot(RED), current.path), (req, socket, head) =>
           server.handleUpgrade(req, socket, head),
         );
-        life.onClose(remove);
+        cleanup.push(remove);
       } else {
         await server.listen();
       }
+      if (life.closed) return;
       central = server;
       this.central = server;
       this.settings = current;
@@ -161,14 +164,24 @@ export = (RED: NodeAPI) => {
       throw err;
     });
     this.ready.catch(() => undefined);
+    // One close handler for everything start() made, even if close arrives
+    // while start() is still awaiting: it waits for start to settle first.
     life.onClose(async () => {
       await this.ready.catch(() => undefined);
+      for (const step of cleanup.reverse()) {
+        try {
+          await step();
+        } catch (err) {
+          this.warn(`While stopping: ${errorMessage(err)}`);
+        }
+      }
       fanout.set(Status.disconnected());
     });
   }
 
   RED.nodes.registerType(TYPE, CentralSystemConfig as unknown as Parameters<typeof RED.nodes.registerType>[1], {
-    credentials: { passwords: { type: "password" }, idTags: { type: "password" } },
+    // Id tags are "text": kept out of the flow JSON like every credential, but shown in the editor so the list can be edited.
+    credentials: { passwords: { type: "password" }, idTags: { type: "text" } },
   });
 };
 
