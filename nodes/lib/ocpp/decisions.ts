@@ -75,12 +75,18 @@ export class DecisionBroker {
   }
 
   /**
-   * Answers a pending decision. Returns false when it was already answered
-   * or timed out; throws when the reply cannot be understood.
+   * Answers a pending decision (the string "fallback" hands it to the
+   * fallback at once). Returns false when it was already answered or timed
+   * out; throws when the reply cannot be understood.
    */
   reply(id: string, value: unknown): boolean {
     const entry = this.pending.get(id);
     if (!entry) return false;
+    // "fallback": the flow has no opinion; let the configured fallback answer now.
+    if (typeof value === "string" && value.trim().toLowerCase() === "fallback") {
+      entry.expire();
+      return true;
+    }
     return entry.resolve(value);
   }
 
