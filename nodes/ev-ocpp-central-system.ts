@@ -63,7 +63,7 @@ export = (RED: NodeAPI) => {
 
     const refresh = (): void => {
       if (!central || !settings) return;
-      const connected = central.directory.list().filter((c) => c.connected).length;
+      const connected = central.directory.connected;
       const parts = [`${connected} connected`];
       if (settings.port !== undefined) parts.push(`:${central.port ?? settings.port}`);
       if (lastProblem) parts.push(lastProblem);

@@ -13,7 +13,8 @@ interface ChargerEntry {
   connectionId: number;
   remoteAddress?: string;
   protocol?: string;
-  lastSeen?: string;
+  /** Epoch ms; turned into ISO text only for snapshots (this is touched on every call). */
+  lastSeenMs?: number;
   boot?: ChargerSnapshot["boot"];
   connectors: Map<number, ConnectorSnapshot>;
   configuration?: Record<string, string>;
@@ -36,6 +37,7 @@ export class ChargerRegistry implements ChargerDirectory {
   private readonly chargers = new Map<string, ChargerEntry>();
   private readonly connectedListeners = new Set<(link: ChargerLink) => void>();
   private nextConnectionId = 1;
+  private connectedCount = 0;
   /** Listener failures are not the directory's business, but must be seen. */
   onListenerError: (err: unknown) => void = () => undefined;
 
@@ -51,11 +53,12 @@ export class ChargerRegistry implements ChargerDirectory {
   /** Makes `link` the live connection of its identity; returns the connection id to pass to detach(). */
   attach(link: ChargerLink, info: { remoteAddress?: string; protocol?: string }, now = new Date()): number {
     const entry = this.entry(link.identity);
-    entry.link = link;
-    entry.connectionId = this.nextConnectionId++;
     entry.remoteAddress = info.remoteAddress;
     entry.protocol = info.protocol;
-    entry.lastSeen = now.toISOString();
+    if (!entry.link) this.connectedCount++;
+    entry.link = link;
+    entry.connectionId = this.nextConnectionId++;
+    entry.lastSeenMs = now.getTime();
     entry.badMessages = 0;
     return entry.connectionId;
   }
@@ -65,6 +68,7 @@ export class ChargerRegistry implements ChargerDirectory {
     const entry = this.chargers.get(identity);
     if (!entry || entry.connectionId !== connectionId || !entry.link) return false;
     entry.link = undefined;
+    this.connectedCount--;
     return true;
   }
 
@@ -86,8 +90,25 @@ export class ChargerRegistry implements ChargerDirectory {
     }
   }
 
-  touch(identity: string, now = new Date()): void {
-    this.entry(identity).lastSeen = now.toISOString();
+  touch(identity: string, nowMs = Date.now()): void {
+    this.entry(identity).lastSeenMs = nowMs;
+  }
+
+  /** How many chargers have a live link (kept as a count: the status shows it on every connect). */
+  get connected(): number {
+    return this.connectedCount;
+  }
+
+  /** Whether a BootNotification was ever seen from this charger (kept across reconnects). */
+  hasBooted(identity: string): boolean {
+    return !!this.chargers.get(identity)?.boot;
+  }
+
+  /** The connectors that currently have this transaction open. */
+  connectorsWithTransaction(identity: string, transactionId: number): number[] {
+    const entry = this.chargers.get(identity);
+    if (!entry) return [];
+    return [...entry.connectors.values()].filter((c) => c.transactionId === transactionId).map((c) => c.connectorId);
   }
 
   setBoot(identity: string, boot: NonNullable<ChargerSnapshot["boot"]>): void {
@@ -179,6 +200,7 @@ export class ChargerRegistry implements ChargerDirectory {
   clear(): void {
     this.connectedListeners.clear();
     for (const entry of this.chargers.values()) entry.link = undefined;
+    this.connectedCount = 0;
   }
 
   private toSnapshot(entry: ChargerEntry): ChargerState {
@@ -190,7 +212,7 @@ export class ChargerRegistry implements ChargerDirectory {
       connected: !!entry.link,
       protocol: entry.protocol,
       remoteAddress: entry.remoteAddress,
-      lastSeen: entry.lastSeen,
+      lastSeen: entry.lastSeenMs === undefined ? undefined : new Date(entry.lastSeenMs).toISOString(),
       boot: entry.boot ? { ...entry.boot } : undefined,
       connectors,
       configuration: entry.configuration ? { ...entry.configuration } : undefined,

@@ -460,7 +460,7 @@ export class CentralSystem {
       }),
     );
     // A charger that reconnects without booting again is usable right away.
-    if (this.directory.snapshot(identity)?.boot) this.announce(identity, state);
+    if (this.directory.hasBooted(identity)) this.announce(identity, state);
   }
 
   private announce(identity: string, state: ConnectionState): void {
@@ -529,8 +529,8 @@ export class CentralSystem {
           // Never leave a stop unanswered: the charger would retry it forever.
           this.problem({ identity, level: "error", message: `Could not record the end of transaction ${req.transactionId}: ${errorMessage(err)}` });
         }
-        for (const connector of this.directory.snapshot(identity)?.connectors ?? []) {
-          if (connector.transactionId === req.transactionId) this.directory.setSession(identity, connector.connectorId, undefined);
+        for (const connectorId of this.directory.connectorsWithTransaction(identity, req.transactionId)) {
+          this.directory.setSession(identity, connectorId, undefined);
         }
         return req.idTag ? { idTagInfo: this.safeCheck(req.idTag, now) } : {};
       }
