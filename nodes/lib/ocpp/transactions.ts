@@ -449,8 +449,12 @@ export class TransactionStore {
       samples: out,
       late: out.length > 0 && out.every((s) => s.late) ? true : undefined,
     });
+    // The copy is made only if a caller reads it: this runs for every MeterValues of every charger.
+    const found = session;
     return {
-      session: session ? copy(session) : undefined,
+      get session() {
+        return found ? copy(found) : undefined;
+      },
       unknownTransaction,
       meterEvent,
       event,
