@@ -41,6 +41,11 @@ afterEach(async () => {
   await helper.unload();
 });
 
+/** Flows here are plain objects with our nodes' own properties. */
+function load(nodes: unknown[], flow: Array<Record<string, unknown>>, creds?: Record<string, Record<string, string>>): Promise<void> {
+  return helper.load(nodes as never, flow as never, (creds ?? {}) as never) as unknown as Promise<void>;
+}
+
 function collect(id: string): Msg[] {
   const got: Msg[] = [];
   (helper.getNode(id) as unknown as EventEmitter).on("input", (msg: Msg) => got.push(msg));
@@ -57,7 +62,7 @@ const base = { id: "cs", type: "ev-ocpp-central-system", port: "0", host: "127.0
 
 describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () => {
   it("tells onConnected listeners after BootNotification was answered, and again on a reconnect", async () => {
-    await helper.load([centralNode], [{ ...base }]);
+    await load([centralNode], [{ ...base }]);
     const cs = helper.getNode("cs") as CentralSystemNode;
     // Subscribed before the port is up, as a command node does in its constructor.
     const seen: string[] = [];
@@ -90,7 +95,7 @@ describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () 
   });
 
   it("sends raw frames and ping round trips when asked", async () => {
-    await helper.load(
+    await load(
       [centralNode, inNode],
       [
         { id: "tab", type: "tab" },
@@ -121,7 +126,7 @@ describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () 
     writeFileSync(path.join(dir, "server.crt"), pki.server.cert);
     writeFileSync(path.join(dir, "server.key"), pki.server.key);
     const password = "a-long-enough-password";
-    await helper.load(
+    await load(
       [tlsNode, centralNode],
       [
         { id: "tls", type: "tls-config", cert: path.join(dir, "server.crt"), key: path.join(dir, "server.key"), ca: "", verifyservercert: false },
@@ -137,7 +142,7 @@ describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () 
   });
 
   it("refuses to start profile 2 without a TLS configuration, in plain words", async () => {
-    await helper.load([centralNode], [{ ...base, securityProfile: "2" }]);
+    await load([centralNode], [{ ...base, securityProfile: "2" }]);
     await assert.rejects((helper.getNode("cs") as CentralSystemNode).ready, /needs a TLS configuration/);
   });
 
@@ -147,7 +152,7 @@ describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () 
     assert.equal(flow[0].type, "comment");
     const tab = { id: "tab", type: "tab" };
     const nodes = flow.map((n) => (n.type === "ev-ocpp-central-system" ? { ...n, port: "0", host: "127.0.0.1" } : { ...n, z: "tab" }));
-    await helper.load(
+    await load(
       [centralNode, inNode, replyNode, coreNode("function/10-switch.js"), coreNode("function/15-change.js"), coreNode("common/21-debug.js"), coreNode("common/20-inject.js"), coreNode("common/90-comment.js")],
       [tab, ...nodes],
       { cs00000000000001: { idTags: "MINE\nLOST, Blocked" } },
