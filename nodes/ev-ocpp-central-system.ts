@@ -113,6 +113,7 @@ export = (RED: NodeAPI) => {
         idTags: idTagList,
         transactions,
         advertisedPort: current.port === undefined ? Number((RED.settings as { uiPort?: number }).uiPort ?? 1880) : undefined,
+        advertisedTls: current.port === undefined && !!(RED.settings as { https?: unknown }).https,
         wantsDecision: (kind, identity) => [...subscribers].some((s) => s.decides(kind, identity)),
         wantsRaw: () => [...subscribers].some((s) => s.wantsRaw()),
       });

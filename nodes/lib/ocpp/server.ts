@@ -76,6 +76,7 @@ export interface RawFrame {
   frame: string;
 }
 
+/** "error": something failed (refused charger, bad frame, invalid message); "warn": works, but should be fixed. */
 export interface Problem {
   identity?: string;
   level: "warn" | "error";
@@ -101,6 +102,8 @@ export interface CentralSystemOptions {
   host?: string;
   /** The port shown in the charger URL when chargers come in through a shared HTTP server. */
   advertisedPort?: number;
+  /** The shared HTTP server is HTTPS (Node-RED with `https` in its settings): the URL is wss://. */
+  advertisedTls?: boolean;
   /** Path prefix before the charger id, e.g. "/ocpp" → ws://host:port/ocpp/<chargerId>. */
   path: string;
   protocols: string[];
@@ -251,7 +254,7 @@ export class CentralSystem {
       socket.once("close", () => this.sockets.delete(socket));
     });
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    server.on("tlsClientError", (err: Error) => this.problem({ level: "warn", message: `TLS handshake failed: ${err.message}` }));
+    server.on("tlsClientError", (err: Error) => this.problem({ level: "error", message: `TLS handshake failed: ${err.message}` }));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
@@ -291,7 +294,7 @@ export class CentralSystem {
   }
 
   exampleUrl(host = "<host>"): string {
-    const scheme = this.options.security.profile >= 2 ? "wss" : "ws";
+    const scheme = this.options.security.profile >= 2 || this.options.advertisedTls ? "wss" : "ws";
     const port = this.port ?? this.options.advertisedPort ?? this.options.port ?? "<port>";
     return `${scheme}://${host}:${port}${this.prefix}/<chargerId>`;
   }
@@ -331,7 +334,7 @@ export class CentralSystem {
   > {
     const refuse = (status: number, reason: string): { ok: false; status: number; reason: string } => {
       this.emit(compact<RejectedEvent>({ kind: "rejected", identity: hs.identity, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
-      this.problem({ identity: hs.identity, level: "warn", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
+      this.problem({ identity: hs.identity, level: "error", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
       return { ok: false, status, reason };
     };
     if (normalizePrefix(hs.endpoint) !== this.prefix) {
@@ -424,7 +427,7 @@ export class CentralSystem {
       const count = this.directory.countBadMessage(identity);
       this.problem({
         identity,
-        level: "warn",
+        level: "error",
         message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${errorMessage(error)}`,
       });
     });
@@ -432,7 +435,7 @@ export class CentralSystem {
       const what = info.outbound ? (info.isCall ? `our ${info.method} call` : `our answer to ${info.method}`) : `a ${info.method} ${info.isCall ? "call" : "answer"}`;
       this.problem({
         identity,
-        level: "warn",
+        level: "error",
         message: `Charger "${identity}": ${what} failed schema validation (${errorMessage(info.error)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
       });
     });
