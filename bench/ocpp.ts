@@ -6,6 +6,12 @@
  * MeterValues in a closed loop. The same run against a bare ocpp-rpc server
  * gives the baseline. Each server runs in its own child process so RSS is
  * the server's alone. Prints figures; it is not a test.
+ *
+ * BENCH_KINDS=boot limits the OCPP in node to boot events, to see the cost
+ * of the two Node-RED messages (meter + session.updated) per MeterValues.
+ * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
+ * The machine's other load shows up as noise; rounds are interleaved and
+ * the best of each is reported for that reason.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
