@@ -306,3 +306,25 @@ describe("OCPP central system across a restart", () => {
     assert.ok(next.transactionId > tx.transactionId, "new ids never repeat after a restart");
   });
 });
+
+describe("OCPP central system internal failures", () => {
+  it("answers InternalError and reports the problem when its own processing fails", async () => {
+    const r = await start();
+    const broken = {
+      findStart: () => undefined,
+      start: () => {
+        throw new Error("disk on fire");
+      },
+    };
+    (r.central as unknown as { options: { transactions: unknown } }).options.transactions = broken;
+    const c = await cp(r, "CP1");
+    await assert.rejects(c.call("StartTransaction", { connectorId: 1, idTag: "OK", meterStart: 0, timestamp: "2026-11-21T10:00:00Z" }), (err: { rpcErrorCode?: string; message?: string }) => {
+      assert.equal(err.rpcErrorCode, "InternalError");
+      assert.equal(err.message, "The central system could not process StartTransaction");
+      return true;
+    });
+    assert.ok(r.problems.some((p) => p.level === "error" && p.message === 'Could not answer StartTransaction from "CP1": disk on fire'));
+    // The connection survives and keeps working.
+    assert.ok(((await c.call("Heartbeat", {})) as { currentTime: string }).currentTime);
+  });
+});

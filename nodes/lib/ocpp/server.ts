@@ -446,9 +446,16 @@ export class CentralSystem {
     });
 
     for (const action of CHARGER_ACTIONS) {
-      client.handle(action, ({ params }) => {
+      client.handle(action, async ({ params }) => {
         this.directory.touch(identity);
-        return this.answer(action, identity, params, state);
+        try {
+          return await this.answer(action, identity, params, state);
+        } catch (err) {
+          if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+          // Our failure, not the charger's: tell the user, and give the charger the code that says so.
+          this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+          throw createRPCError("InternalError", `The central system could not process ${action}`);
+        }
       });
     }
 
