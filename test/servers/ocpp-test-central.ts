@@ -52,8 +52,8 @@ class LinkAdapter implements ChargerLink {
         out.rpcErrorCode = e.rpcErrorCode;
         throw out;
       }
-      if (e.name === "TimeoutError") throw new Error(`${this.identity} did not answer ${action} in time (timeout)`);
-      throw new Error(`${action} to ${this.identity} failed: ${e.message}`);
+      if (e.name === "TimeoutError") throw new Error(`${this.identity} did not answer ${action} in time (timeout)`, { cause: err });
+      throw new Error(`${action} to ${this.identity} failed: ${e.message}`, { cause: err });
     }
   }
 }

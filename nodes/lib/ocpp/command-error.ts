@@ -1,0 +1,65 @@
+/**
+ * One error type for everything that can go wrong when the central system
+ * asks a charger to do something, so flows can branch on `kind` in a Catch
+ * node instead of parsing texts.
+ */
+export type CommandErrorKind =
+  /** The input cannot be turned into a valid OCPP request. */
+  | "bad_input"
+  /** The charger is not connected (and the command was not queued). */
+  | "offline"
+  /** The command waited in the offline queue longer than its time-to-live. */
+  | "expired"
+  /** The charger did not answer in time. */
+  | "timeout"
+  /** The charger answered with a CALLERROR. */
+  | "call_error"
+  /** The charger answered, but refused (Rejected, Failed, Occupied, …). */
+  | "rejected"
+  /** The charger answered that it does not support this (NotSupported, UnknownVendorId, …). */
+  | "not_supported"
+  /** The node or queue was stopped before the command was sent. */
+  | "closed"
+  /** Anything else (connection dropped mid-call, …). */
+  | "failed";
+
+export class CommandError extends Error {
+  readonly kind: CommandErrorKind;
+  readonly chargerId?: string;
+  readonly action?: string;
+  /** The charger's answer, for rejected / not_supported. */
+  readonly answer?: unknown;
+  /** The OCPP-J error code, for call_error. */
+  readonly rpcErrorCode?: string;
+
+  constructor(
+    kind: CommandErrorKind,
+    message: string,
+    details: { chargerId?: string; action?: string; answer?: unknown; rpcErrorCode?: string } = {},
+  ) {
+    super(message);
+    this.name = "CommandError";
+    this.kind = kind;
+    this.chargerId = details.chargerId;
+    this.action = details.action;
+    this.answer = details.answer;
+    this.rpcErrorCode = details.rpcErrorCode;
+  }
+}
+
+/** Turns whatever ChargerLink.call rejected with into a CommandError. */
+export function classifyCallError(err: unknown, chargerId: string, action: string): CommandError {
+  if (err instanceof CommandError) return err;
+  const e: Error & { rpcErrorCode?: string } = err instanceof Error ? err : new Error(String(err));
+  const details = { chargerId, action, rpcErrorCode: e.rpcErrorCode };
+  if (e.rpcErrorCode) {
+    return new CommandError("call_error", `Charger ${chargerId} could not process ${action}: ${e.message}`, details);
+  }
+  if (e.name === "TimeoutError" || /time(d)?[ -]?out/i.test(e.message)) {
+    return new CommandError("timeout", `Charger ${chargerId} did not answer ${action} in time: ${e.message}`, details);
+  }
+  if (e.name === "AbortError") {
+    return new CommandError("closed", `${action} to charger ${chargerId} was cancelled`, details);
+  }
+  return new CommandError("failed", `${action} to charger ${chargerId} failed: ${e.message}`, details);
+}
