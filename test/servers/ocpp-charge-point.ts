@@ -23,6 +23,8 @@ export interface ChargePointBehaviour {
   acceptedPurposes: ProfilePurpose[];
   /** Rejects any profile that carries numberPhases (go-e style firmware). */
   numberPhasesUnsupported: boolean;
+  /** Purposes the charger answers Accepted for but silently ignores (composite unchanged). */
+  ignoredPurposes: ProfilePurpose[];
   /** Rejects profiles of kind Absolute (firmware that needs Relative). */
   relativeOnly: boolean;
   /** action → CALLERROR code (e.g. "NotImplemented"). */
@@ -109,6 +111,7 @@ export function defaultBehaviour(): ChargePointBehaviour {
     acceptedPurposes: ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"],
     numberPhasesUnsupported: false,
     relativeOnly: false,
+    ignoredPurposes: [],
     callErrors: {},
     noReply: [],
     statusOverrides: {},
@@ -306,7 +309,7 @@ export async function startChargePointSimulator(options: {
       const profile = p.csChargingProfiles as unknown as ChargingProfile;
       const problem = validConnector(connectorId) ? profileProblem(connectorId, profile) : "connector";
       const result = status(override("SetChargingProfile"), problem ? "Rejected" : "Accepted");
-      if (result === "Accepted") {
+      if (result === "Accepted" && !behaviour.ignoredPurposes.includes(profile.chargingProfilePurpose)) {
         state.profiles = state.profiles.filter(
           (x) =>
             x.profile.chargingProfileId !== profile.chargingProfileId &&
