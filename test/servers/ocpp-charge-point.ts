@@ -41,6 +41,10 @@ export interface ChargePointBehaviour {
   connectors: number;
   /** Extra configuration keys (key → value). */
   configuration: Record<string, string>;
+  /** Measurands MeterValuesSampledData may contain; a list with any other is Rejected. */
+  supportedMeasurands: string[];
+  /** Keys left out of a GetConfiguration without keys (answered only when asked by name). */
+  hiddenKeys: string[];
   /** Keys the charger lets nobody change. */
   readonlyKeys: string[];
   /** Line voltage reported in MeterValues (V). */
@@ -120,6 +124,8 @@ export function defaultBehaviour(): ChargePointBehaviour {
     connectors: 1,
     configuration: {},
     readonlyKeys: [],
+    supportedMeasurands: ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC"],
+    hiddenKeys: [],
     voltage: 230,
   };
 }
@@ -279,13 +285,14 @@ export async function startChargePointSimulator(options: {
       let result = "Accepted";
       if (behaviour.readonlyKeys.includes(key)) result = "Rejected";
       else if (!state.configuration.has(key)) result = "NotSupported";
+      else if (key === "MeterValuesSampledData" && String(p.value).split(",").some((m) => !behaviour.supportedMeasurands.includes(m.trim()))) result = "Rejected";
       result = status(override("ChangeConfiguration"), result);
       if (result === "Accepted" || result === "RebootRequired") state.configuration.set(key, p.value as string);
       return { status: result };
     },
     GetConfiguration: (p) => {
       const wanted = p.key as string[] | undefined;
-      const keys = wanted && wanted.length > 0 ? wanted : [...state.configuration.keys()];
+      const keys = wanted && wanted.length > 0 ? wanted : [...state.configuration.keys()].filter((k) => !behaviour.hiddenKeys.includes(k));
       const configurationKey = keys
         .filter((k) => state.configuration.has(k))
         .map((k) => ({ key: k, readonly: behaviour.readonlyKeys.includes(k), value: state.configuration.get(k) }));
