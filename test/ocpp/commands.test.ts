@@ -89,7 +89,7 @@ describe("commands against a simulated charger", () => {
     const started = await sendCall(link, buildCommand("start", { connector: 1, idTag: "ABC" }, ctx));
     assert.deepEqual(started, { status: "Accepted" });
     assert.deepEqual(sim.calls("RemoteStartTransaction"), [{ connectorId: 1, idTag: "ABC" }]);
-    await waitFor(() => central.directory.snapshot("CP1")?.connectors[0].transactionId !== undefined);
+    await waitFor(() => central.directory.snapshot("CP1")?.connectors[0].transactionId !== undefined && sim.state.transactions.has(1));
     const transactionId = central.directory.snapshot("CP1")!.connectors[0].transactionId;
     const stop = buildCommand("stop", { connector: 1 }, { ...ctx, snapshot: central.directory.snapshot("CP1") });
     assert.deepEqual(await sendCall(link, stop), { status: "Accepted" });
@@ -151,7 +151,7 @@ describe("commands against a simulated charger", () => {
     rig = await startRig({ callErrors: { ClearCache: "NotImplemented" }, noReply: ["Reset"] }, { callTimeoutMs: 300 });
     const { link } = rig;
     await assert.rejects(sendCall(link, buildCommand("ClearCache", {}, ctx)), (err) => {
-      isCommandError("call_error", /could not process ClearCache.*NotImplemented/)(err);
+      isCommandError("call_error", /CP1 answered ClearCache with CALLERROR NotImplemented/)(err);
       assert.equal((err as CommandError).rpcErrorCode, "NotImplemented");
       return true;
     });

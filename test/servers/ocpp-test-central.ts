@@ -6,7 +6,7 @@
  * sends (Boot, Status, Start/Stop, MeterValues) and keeps snapshots, so
  * "the session on connector 1" and measured voltage work as in production.
  */
-import { RPCServer } from "ocpp-rpc";
+import { RPCServer, TimeoutError } from "ocpp-rpc";
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot, IdTagDirectory, IdTagEntry } from "../../nodes/lib/ocpp/contract";
 
 /** The part of ocpp-rpc's RPCServerClient used here (its own typings leave actions untyped). */
@@ -52,7 +52,7 @@ class LinkAdapter implements ChargerLink {
         out.rpcErrorCode = e.rpcErrorCode;
         throw out;
       }
-      if (e.name === "TimeoutError") throw new Error(`${this.identity} did not answer ${action} in time (timeout)`, { cause: err });
+      if (e instanceof TimeoutError || e.message === "Call timeout") throw new Error(`${this.identity} did not answer ${action} in time (timeout)`, { cause: err });
       throw new Error(`${action} to ${this.identity} failed: ${e.message}`, { cause: err });
     }
   }

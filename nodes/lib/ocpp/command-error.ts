@@ -52,14 +52,11 @@ export function classifyCallError(err: unknown, chargerId: string, action: strin
   if (err instanceof CommandError) return err;
   const e: Error & { rpcErrorCode?: string } = err instanceof Error ? err : new Error(String(err));
   const details = { chargerId, action, rpcErrorCode: e.rpcErrorCode };
-  if (e.rpcErrorCode) {
-    return new CommandError("call_error", `Charger ${chargerId} could not process ${action}: ${e.message}`, details);
-  }
-  if (e.name === "TimeoutError" || /time(d)?[ -]?out/i.test(e.message)) {
-    return new CommandError("timeout", `Charger ${chargerId} did not answer ${action} in time: ${e.message}`, details);
-  }
-  if (e.name === "AbortError") {
-    return new CommandError("closed", `${action} to charger ${chargerId} was cancelled`, details);
-  }
-  return new CommandError("failed", `${action} to charger ${chargerId} failed: ${e.message}`, details);
+  // The link's message already says what happened; only add who and what when it does not.
+  const text = e.message.includes(chargerId) ? e.message : `${action} to charger ${chargerId}: ${e.message}`;
+  if (e.rpcErrorCode) return new CommandError("call_error", text, details);
+  if (e.name === "TimeoutError" || /time(d)?[ -]?out|did not answer/i.test(e.message)) return new CommandError("timeout", text, details);
+  if (e.name === "AbortError" || /cancel+ed/i.test(e.message)) return new CommandError("closed", text, details);
+  if (/not connected|socket not open|disconnected|going away/i.test(e.message)) return new CommandError("offline", text, details);
+  return new CommandError("failed", text, details);
 }
