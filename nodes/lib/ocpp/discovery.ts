@@ -170,3 +170,28 @@ export async function discoverAndRecord(directory: ChargerDirectory, link: Charg
   directory.recordConfiguration(link.identity, result.configuration);
   return result;
 }
+
+/**
+ * Runs discovery each time a charger (re)connects, for a central system that
+ * is configured to do so. Failures go to onError (never thrown). Returns a stop function.
+ */
+export function startAutoDiscovery(
+  directory: ChargerDirectory,
+  options: DiscoveryOptions & { onResult?: (result: DiscoveryResult) => void; onError?: (error: Error, chargerId: string) => void } = {},
+): () => void {
+  let stopped = false;
+  const off = directory.onConnected((link) => {
+    discoverAndRecord(directory, link, options).then(
+      (result) => {
+        if (!stopped) options.onResult?.(result);
+      },
+      (err: unknown) => {
+        if (!stopped) options.onError?.(classifyCallError(err, link.identity, "GetConfiguration"), link.identity);
+      },
+    );
+  });
+  return () => {
+    stopped = true;
+    off();
+  };
+}
