@@ -36,6 +36,13 @@ export interface CommandConfig {
   rawPayload?: string;
 }
 
+/** Every dialog field of CommandConfig (the editor's defaults must have them all; a test checks). */
+export const COMMAND_CONFIG_FIELDS = [
+  "connector", "idTag", "transactionId", "resetType", "availability", "key", "value", "keys", "message", "vendorId", "messageId", "data",
+  "limit", "limitUnit", "phases", "location", "reservationId", "minutes", "duration", "rateUnit", "profileId", "purpose", "measurands",
+  "sampleInterval", "heartbeatInterval", "rawPayload",
+] as const satisfies ReadonlyArray<keyof CommandConfig>;
+
 /** dialog field → input name, per command (OCPP action or helper). */
 const FIELDS: Record<string, Array<[keyof CommandConfig, string]>> = {
   RemoteStartTransaction: [
