@@ -99,7 +99,8 @@ export class LocalListSync {
   private async syncNow(link: ChargerLink): Promise<LocalListSyncResult> {
     const identity = link.identity;
     const entries = this.idTags.entries();
-    const version = this.idTags.version;
+    // Version 0 means "no list" to a charger (GetLocalListVersion), so a list we sent is at least 1.
+    const version = Math.max(1, this.idTags.version);
     const wanted = new Map(entries.map((e) => [e.idTag, JSON.stringify(toWireEntry(e))]));
     const { perMessage, maxLength } = this.limits(identity);
     if (maxLength !== undefined && wanted.size > maxLength) {
