@@ -91,6 +91,7 @@ describe("smart charging: limit", () => {
     const result = await applyLimit(link, { amps: 13, connector: 2 }, { directory: central.directory, now });
     assert.equal(result.purpose, "TxDefaultProfile");
     assert.equal(sim.calls("SetChargingProfile")[0].connectorId, 2);
+    assert.equal((sim.calls("SetChargingProfile")[0].csChargingProfiles as { chargingProfileId: number }).chargingProfileId, 7331, "own id per connector");
     assert.equal(sim.compositeLimit(2, "A"), 13);
     assert.equal(sim.compositeLimit(1, "A"), undefined, "the other connector is not limited");
   });
@@ -129,6 +130,13 @@ describe("smart charging: limit", () => {
     assert.equal(sim.compositeLimit(1, "A"), 0);
     const zero = await applyLimit(link, { amps: 0 }, { directory: central.directory, now });
     assert.equal(zero.applied?.amps, 0, "0 A behaves like pause");
+    assert.equal(zero.warning, undefined);
+    const low = await applyLimit(link, { amps: 4 }, { directory: central.directory, now });
+    assert.match(low.warning ?? "", /4 A is below the 6 A minimum/);
+    // The ignored ChargePointMaxProfile was accepted first; our own 0 A TxDefaultProfile was cleared so it could not hide that.
+    assert.ok(sim.calls("ClearChargingProfile").some((c) => c.id === 7311));
+    assert.equal(low.purpose, "TxDefaultProfile");
+    assert.equal(sim.compositeLimit(1, "A"), 4);
   });
 
   it("pause fails loudly when the charger accepts but keeps charging", async () => {

@@ -98,6 +98,7 @@ const FIELDS: Record<string, Array<[keyof CommandConfig, string]>> = {
     ["phases", "phases"],
   ],
   pause: [["connector", "connector"]],
+  clearLimit: [["connector", "connector"]],
   discover: [
     ["measurands", "measurands"],
     ["sampleInterval", "sampleInterval"],

@@ -137,8 +137,15 @@ export class CommandRunner {
           }),
         }));
       }
-      case "clearLimit":
-        return queued(name, async (link) => ({ action: name, request: {}, answer: await clearLimit(link, { timeoutMs }) }));
+      case "clearLimit": {
+        const connector = input.connector ?? input.connectorId;
+        const scope = connector === undefined || connector === "" ? undefined : Number(connector);
+        if (scope !== undefined && !(Number.isInteger(scope) && scope >= 0)) {
+          return Promise.reject(new CommandError("bad_input", `clearLimit: connector must be a whole number, not ${JSON.stringify(connector)}`));
+        }
+        const request = scope === undefined ? {} : { connector: scope };
+        return queued(name, async (link) => ({ action: name, request, answer: await clearLimit(link, { timeoutMs, directory: this.options.directory, connector: scope }) }));
+      }
       case "syncLocalList": {
         const idTags = this.options.idTags;
         if (!idTags) return Promise.reject(new CommandError("bad_input", "syncLocalList: this central system has no id-tag list"));

@@ -51,7 +51,11 @@ export interface LimitOptions {
   defaultVoltage?: number;
   /** Purposes to try, in order (default: see purposeOrder()). */
   purposes?: ProfilePurpose[];
-  /** Profile ids used are base+0 (ChargePointMax), base+1 (TxDefault), base+2 (Tx); default 7310. */
+  /**
+   * Profile ids are base + 10 × connector + 0 (ChargePointMax), 1 (TxDefault), 2 (Tx); default base 7310.
+   * One id per scope (whole charger, each connector) and purpose, so a new limit replaces the old one
+   * and a per-connector limit never replaces the whole-charger one.
+   */
   profileIdBase?: number;
   timeoutMs?: number;
   /** Read GetCompositeSchedule back (default true). */
@@ -102,6 +106,8 @@ export const CONFIG_KEYS = {
 } as const;
 
 const DEFAULT_PROFILE_ID_BASE = 7310;
+/** The lowest current per phase an EV charges with (IEC 61851-1). */
+export const MIN_CHARGING_AMPS = 6;
 
 export function toWatts(amps: number, voltage: number, phases: number): number {
   return amps * voltage * phases;
@@ -281,7 +287,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
     }
     const profile = buildLimitProfile({
       purpose,
-      id: base + PROFILE_PURPOSES.indexOf(purpose),
+      id: profileId(base, request.connector ?? 0, purpose),
       stackLevel,
       limit,
       unit,
@@ -304,6 +310,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       attempts.push({ purpose, connectorId, outcome: String(status) });
       continue;
     }
+    await clearOtherPurposes(link, options.directory ?? link, request.connector ?? 0, purpose, base, options.timeoutMs);
 
     const result: LimitResult = {
       chargerId,
@@ -346,6 +353,10 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       }
     }
     attempts.push({ purpose, connectorId, outcome: "Accepted" });
+    const perPhase = inUnit(limit, unit, "A");
+    if (!result.warning && perPhase > 0 && perPhase < MIN_CHARGING_AMPS) {
+      result.warning = `${roundLimit(perPhase, "A")} A is below the ${MIN_CHARGING_AMPS} A minimum cars accept (IEC 61851): many chargers then charge at ${MIN_CHARGING_AMPS} A or stop on their own. Use pause to stop for sure.`;
+    }
     return result;
   }
 
@@ -376,17 +387,56 @@ async function readComposite(
   }
 }
 
-/** Removes the limits applyLimit installed (all purposes), so the charger falls back to its own maximum. */
+export function profileId(base: number, scope: number, purpose: ProfilePurpose): number {
+  return base + 10 * scope + PROFILE_PURPOSES.indexOf(purpose);
+}
+
+/**
+ * Purposes at which applyLimit left a profile, per charger and scope, so a
+ * limit set at one purpose later is not held down by our own older limit at
+ * another (after a fallback, or a pause that only one purpose honoured).
+ * Kept per directory (it outlives reconnects), else per link.
+ */
+const installedByOwner = new WeakMap<object, Map<string, Set<ProfilePurpose>>>();
+
+function installedSet(owner: object, identity: string, scope: number): Set<ProfilePurpose> {
+  let byCharger = installedByOwner.get(owner);
+  if (!byCharger) installedByOwner.set(owner, (byCharger = new Map()));
+  const key = `${identity}#${scope}`;
+  let set = byCharger.get(key);
+  if (!set) byCharger.set(key, (set = new Set()));
+  return set;
+}
+
+async function clearOtherPurposes(link: ChargerLink, owner: object, scope: number, keep: ProfilePurpose, base: number, timeoutMs: number | undefined): Promise<void> {
+  const installed = installedSet(owner, link.identity, scope);
+  for (const purpose of [...installed]) {
+    if (purpose === keep) continue;
+    try {
+      await link.call("ClearChargingProfile", { id: profileId(base, scope, purpose) }, { timeoutMs });
+      installed.delete(purpose);
+    } catch (err) {
+      const error = classifyCallError(err, link.identity, "ClearChargingProfile");
+      if (error.kind !== "call_error") throw error;
+    }
+  }
+  installed.add(keep);
+}
+
+/** Removes the limits applyLimit installed for the whole charger (or one connector), so the charger falls back to its own maximum. */
 export async function clearLimit(
   link: ChargerLink,
-  options: Pick<LimitOptions, "profileIdBase" | "timeoutMs"> = {},
+  options: Pick<LimitOptions, "profileIdBase" | "timeoutMs" | "directory"> & { connector?: number } = {},
 ): Promise<{ chargerId: string; cleared: ProfilePurpose[] }> {
   const base = options.profileIdBase ?? DEFAULT_PROFILE_ID_BASE;
+  const scope = options.connector ?? 0;
+  const installed = installedSet(options.directory ?? link, link.identity, scope);
   const cleared: ProfilePurpose[] = [];
   for (const purpose of PROFILE_PURPOSES) {
     try {
-      const answer = await link.call<{ status?: string }>("ClearChargingProfile", { id: base + PROFILE_PURPOSES.indexOf(purpose) }, { timeoutMs: options.timeoutMs });
+      const answer = await link.call<{ status?: string }>("ClearChargingProfile", { id: profileId(base, scope, purpose) }, { timeoutMs: options.timeoutMs });
       if (answer?.status === "Accepted") cleared.push(purpose);
+      installed.delete(purpose);
     } catch (err) {
       throw classifyCallError(err, link.identity, "ClearChargingProfile");
     }
