@@ -86,7 +86,8 @@ export = function register(RED: NodeAPI): void {
         );
         msg.payload = outcome.answer;
         msg.ocpp = { chargerId, action: outcome.action, request: outcome.request };
-        node.status(Status.ok(`${chargerId}: ${summary(outcome.answer)}`));
+        const warning = (outcome.answer as { warning?: unknown } | undefined)?.warning;
+        node.status(typeof warning === "string" ? Status.warning(`${chargerId}: ${summary(outcome.answer)} (see warning)`) : Status.ok(`${chargerId}: ${summary(outcome.answer)}`));
         send(msg);
       } catch (err) {
         const error = err instanceof CommandError ? err : new CommandError("failed", errorMessage(err));
