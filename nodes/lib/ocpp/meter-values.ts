@@ -1,0 +1,310 @@
+/**
+ * MeterValues → one flat, converted sample per sampled value.
+ *
+ * Chargers disagree on units (Wh or kWh, W or kW) and often leave out the
+ * optional fields, so every sample carries the spec defaults filled in and a
+ * value in base units. A value that is not a number never throws: the sample
+ * keeps `rawValue`, gets no `value`, and says why in `error`, so nothing is
+ * lost silently and one bad field does not hide the good ones.
+ */
+import type { ConnectorSnapshot } from "./contract";
+import type { MeterValue, SampledValue } from "./ocpp16";
+
+/** Units after conversion: kWh→Wh, kW→W, kvarh→varh, kvar→var, kVA→VA, K/°F→Celsius. */
+export type BaseUnit = "Wh" | "varh" | "W" | "var" | "VA" | "A" | "V" | "Hz" | "Celsius" | "Percent" | "rpm" | "";
+
+export interface NormalizedMeterSample {
+  connectorId: number;
+  transactionId?: number;
+  /** The charger's timestamp of the meterValue this sample belongs to. */
+  timestamp: string;
+  /** Default per spec: Energy.Active.Import.Register. */
+  measurand: string;
+  phase?: string;
+  /** Default per spec: Outlet. */
+  location: string;
+  /** Default per spec: Sample.Periodic. */
+  context: string;
+  /** Default per spec: Raw. */
+  format: string;
+  /** A BaseUnit for known units; an unknown unit is passed through as sent (see `note`). */
+  unit: BaseUnit | string;
+  /** Converted number in `unit`; absent for SignedData and for values that are not numbers. */
+  value?: number;
+  /** The value exactly as sent (for SignedData, the signed blob). */
+  rawValue: string;
+  /** The unit as sent, when the charger sent one. */
+  rawUnit?: string;
+  /** Why `value` is missing. */
+  error?: string;
+  /** Something odd that did not stop conversion (e.g. an unknown unit). */
+  note?: string;
+  /**
+   * Set by the transaction store: older than the newest sample the session
+   * already had (queued while offline), so it did not change current values.
+   */
+  late?: boolean;
+}
+
+const DEFAULT_MEASURAND = "Energy.Active.Import.Register";
+
+interface Conversion {
+  unit: BaseUnit;
+  convert: (v: number) => number;
+}
+
+const times = (f: number) => (v: number) => v * f;
+const same = (v: number) => v;
+
+/** Keys are lower case: some firmware sends "kwh" or "KW". */
+const UNITS: Record<string, Conversion> = {
+  wh: { unit: "Wh", convert: same },
+  kwh: { unit: "Wh", convert: times(1000) },
+  varh: { unit: "varh", convert: same },
+  kvarh: { unit: "varh", convert: times(1000) },
+  w: { unit: "W", convert: same },
+  kw: { unit: "W", convert: times(1000) },
+  va: { unit: "VA", convert: same },
+  kva: { unit: "VA", convert: times(1000) },
+  var: { unit: "var", convert: same },
+  kvar: { unit: "var", convert: times(1000) },
+  a: { unit: "A", convert: same },
+  v: { unit: "V", convert: same },
+  hz: { unit: "Hz", convert: same },
+  k: { unit: "Celsius", convert: (v) => v - 273.15 },
+  celsius: { unit: "Celsius", convert: same },
+  // The 1.6 schema carries this misspelling; firmware uses both.
+  celcius: { unit: "Celsius", convert: same },
+  fahrenheit: { unit: "Celsius", convert: (v) => ((v - 32) * 5) / 9 },
+  percent: { unit: "Percent", convert: same },
+  rpm: { unit: "rpm", convert: same },
+};
+
+/**
+ * The spec's default unit is Wh, but it only makes sense for energy
+ * measurands; firmware routinely omits the unit for Voltage or Current, so
+ * the default follows the measurand.
+ */
+export function defaultUnit(measurand: string): BaseUnit {
+  if (measurand.startsWith("Energy.Reactive")) return "varh";
+  if (measurand.startsWith("Energy.")) return "Wh";
+  if (measurand.startsWith("Power.Reactive")) return "var";
+  if (measurand === "Power.Factor") return "";
+  if (measurand.startsWith("Power.")) return "W";
+  if (measurand.startsWith("Current.")) return "A";
+  if (measurand === "Voltage") return "V";
+  if (measurand === "Frequency") return "Hz";
+  if (measurand === "Temperature") return "Celsius";
+  if (measurand === "SoC") return "Percent";
+  if (measurand === "RPM") return "rpm";
+  return "";
+}
+
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Strict decimal parse: "", "12,5", "NaN", "0x10" are not numbers here (Number() would accept some). */
+export function parseDecimal(text: string): number | undefined {
+  const t = text.trim();
+  if (!NUMBER.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Removes binary floating-point noise from scaling (1.001 kWh is 1001 Wh, not 1000.9999999999999). */
+function tidy(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
+
+function asText(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function normalizeOne(
+  connectorId: number,
+  transactionId: number | undefined,
+  timestamp: string,
+  sv: SampledValue,
+): NormalizedMeterSample {
+  const measurand = asText(sv.measurand) ?? DEFAULT_MEASURAND;
+  const format = asText(sv.format) ?? "Raw";
+  const rawUnit = asText(sv.unit);
+  const rawValue = typeof sv.value === "string" ? sv.value : sv.value === undefined ? "" : String(sv.value);
+  const sample: NormalizedMeterSample = {
+    connectorId,
+    timestamp,
+    measurand,
+    location: asText(sv.location) ?? "Outlet",
+    context: asText(sv.context) ?? "Sample.Periodic",
+    format,
+    unit: defaultUnit(measurand),
+    rawValue,
+  };
+  if (transactionId !== undefined) sample.transactionId = transactionId;
+  const phase = asText(sv.phase);
+  if (phase) sample.phase = phase;
+  if (rawUnit) sample.rawUnit = rawUnit;
+
+  if (format === "SignedData") {
+    // A signed blob is evidence for billing; converting it would break the signature.
+    if (rawUnit) sample.unit = rawUnit;
+    return sample;
+  }
+  // Lenient firmware sends numbers instead of strings; accept those too.
+  const parsed = typeof sv.value === "number" ? (Number.isFinite(sv.value) ? sv.value : undefined) : parseDecimal(rawValue);
+  const conversion = rawUnit ? UNITS[rawUnit.toLowerCase()] : UNITS[sample.unit.toLowerCase()];
+  if (rawUnit && !conversion) {
+    sample.unit = rawUnit;
+    sample.note = `unknown unit "${rawUnit}", value not converted`;
+  } else if (conversion) {
+    sample.unit = conversion.unit;
+  }
+  if (parsed === undefined) {
+    sample.error = rawValue.trim() === "" ? "empty value" : `value "${rawValue}" is not a number`;
+    return sample;
+  }
+  sample.value = conversion ? tidy(conversion.convert(parsed)) : parsed;
+  return sample;
+}
+
+function timeOf(timestamp: string): number {
+  const t = Date.parse(timestamp);
+  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+}
+
+/**
+ * Flattens MeterValues.meterValue (or StopTransaction.transactionData) into
+ * converted samples, sorted by timestamp (oldest first; stable, so samples of
+ * one meterValue keep their order). Samples with an unreadable timestamp sort
+ * last and carry a note.
+ */
+export function normalizeMeterValues(
+  connectorId: number,
+  transactionId: number | undefined,
+  meterValue: readonly MeterValue[] | undefined,
+): NormalizedMeterSample[] {
+  const out: Array<{ t: number; i: number; s: NormalizedMeterSample }> = [];
+  for (const mv of Array.isArray(meterValue) ? meterValue : []) {
+    if (!mv || typeof mv !== "object") continue;
+    const timestamp = typeof mv.timestamp === "string" ? mv.timestamp : "";
+    const t = timeOf(timestamp);
+    for (const sv of Array.isArray(mv.sampledValue) ? mv.sampledValue : []) {
+      if (!sv || typeof sv !== "object") continue;
+      const s = normalizeOne(connectorId, transactionId, timestamp, sv);
+      if (t === Number.POSITIVE_INFINITY && !s.note) s.note = `timestamp "${timestamp}" is not a date`;
+      out.push({ t, i: out.length, s });
+    }
+  }
+  out.sort((a, b) => a.t - b.t || a.i - b.i);
+  return out.map((x) => x.s);
+}
+
+/** Latest readings for a ConnectorSnapshot, plus the charger time they are from. */
+export type ConnectorReadings = Pick<ConnectorSnapshot, "energyWh" | "powerW" | "currentA" | "voltageV"> & {
+  /** Newest timestamp among the samples used. */
+  sampleTime?: string;
+};
+
+type PhaseKey = "l1" | "l2" | "l3";
+
+/**
+ * Phase-to-neutral (or plain Lx) only: line-to-line voltages and N are not
+ * what the snapshot's per-phase fields mean. A value without a phase is
+ * taken as L1, which is what single-phase chargers mean by it.
+ */
+function phaseKey(phase: string | undefined): PhaseKey | undefined {
+  switch (phase) {
+    case undefined:
+    case "L1":
+    case "L1-N":
+      return "l1";
+    case "L2":
+    case "L2-N":
+      return "l2";
+    case "L3":
+    case "L3-N":
+      return "l3";
+    default:
+      return undefined;
+  }
+}
+
+/** Outlet readings are what the car gets; EV-side values only if nothing else was sent. */
+function locationRank(location: string): number {
+  if (location === "Outlet") return 0;
+  if (location === "Inlet" || location === "Cable") return 1;
+  return 2;
+}
+
+function usable(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit): NormalizedMeterSample[] {
+  const matching = samples.filter(
+    (s) => s.measurand === measurand && s.unit === unit && s.value !== undefined && s.format === "Raw",
+  );
+  if (matching.length === 0) return [];
+  const latest = Math.max(...matching.map((s) => timeOf(s.timestamp)));
+  const atLatest = matching.filter((s) => timeOf(s.timestamp) === latest);
+  const best = Math.min(...atLatest.map((s) => locationRank(s.location)));
+  return atLatest.filter((s) => locationRank(s.location) === best);
+}
+
+/** A total: the phase-less sample if there is one, else the sum of the per-phase ones. */
+function pickTotal(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit) {
+  const found = usable(samples, measurand, unit);
+  if (found.length === 0) return undefined;
+  const total = found.find((s) => s.phase === undefined);
+  if (total) return { value: total.value as number, time: total.timestamp };
+  const perPhase = found.filter((s) => phaseKey(s.phase) !== undefined && s.phase !== undefined);
+  if (perPhase.length === 0) return undefined;
+  return { value: tidy(perPhase.reduce((sum, s) => sum + (s.value as number), 0)), time: perPhase[0].timestamp };
+}
+
+function pickPhases(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit) {
+  const found = usable(samples, measurand, unit);
+  const out: { l1?: number; l2?: number; l3?: number } = {};
+  let time: string | undefined;
+  for (const s of found) {
+    const key = phaseKey(s.phase);
+    // An explicit per-phase value wins over a phase-less one taken as L1.
+    if (key && (out[key] === undefined || s.phase !== undefined)) {
+      out[key] = s.value as number;
+      time = s.timestamp;
+    }
+  }
+  return time === undefined ? undefined : { value: out, time };
+}
+
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return timeOf(b) > timeOf(a) ? b : a;
+}
+
+/**
+ * The values a ConnectorSnapshot shows, from one batch of samples: the
+ * import register (Wh), active import power (W), and current/voltage per
+ * phase, each from the newest timestamp that has it. Signed, unconverted and
+ * erroneous samples are skipped. Fields with no data are left out.
+ */
+export function pickConnectorReadings(samples: readonly NormalizedMeterSample[]): ConnectorReadings {
+  const out: ConnectorReadings = {};
+  const energy = pickTotal(samples, "Energy.Active.Import.Register", "Wh");
+  if (energy) {
+    out.energyWh = energy.value;
+    out.sampleTime = later(out.sampleTime, energy.time);
+  }
+  const power = pickTotal(samples, "Power.Active.Import", "W");
+  if (power) {
+    out.powerW = power.value;
+    out.sampleTime = later(out.sampleTime, power.time);
+  }
+  const current = pickPhases(samples, "Current.Import", "A");
+  if (current) {
+    out.currentA = current.value;
+    out.sampleTime = later(out.sampleTime, current.time);
+  }
+  const voltage = pickPhases(samples, "Voltage", "V");
+  if (voltage) {
+    out.voltageV = voltage.value;
+    out.sampleTime = later(out.sampleTime, voltage.time);
+  }
+  return out;
+}

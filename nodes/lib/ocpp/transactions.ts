@@ -1,0 +1,747 @@
+/**
+ * OCPP 1.6 transactions: ids, open sessions and their energy, kept across
+ * restarts through a pluggable persistence (Node-RED context in the node).
+ *
+ * Chargers queue StartTransaction / MeterValues / StopTransaction while
+ * offline and resend them when the reply was lost, so every entry point here
+ * is idempotent: a repeated Start gets the same id, a repeated Stop ends
+ * nothing twice, and old meter values never overwrite newer ones.
+ *
+ * Energy rule (one rule, everywhere): Energy.Active.Import.Register is the
+ * meter's lifetime counter. The energy of a session is always
+ * `register − meterStart` in Wh, where meterStart comes from
+ * StartTransaction and the register from meterStop (at the end) or from the
+ * newest Energy.Active.Import.Register sample (while charging). Interval
+ * measurands and Transaction.Begin samples are never summed or mixed in:
+ * mixing them is what made session energy wrong or 0 in other integrations.
+ * A register below meterStart (meter reset, or firmware that sends session
+ * energy as the register) gives no energy plus an `energyNote` rather than a
+ * negative or invented figure.
+ */
+import { toError } from "../errors";
+import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, MeterEvent } from "./events";
+import { normalizeMeterValues, pickConnectorReadings, type NormalizedMeterSample } from "./meter-values";
+import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "./ocpp16";
+
+export interface TransactionPersistence {
+  /** Resolves with what the last save() stored, or undefined/null when nothing was stored yet. */
+  load(): Promise<unknown>;
+  save(data: unknown): Promise<void>;
+}
+
+export type SessionEndKind = "stop" | "replaced" | "closed";
+
+export interface SessionEnd {
+  /** Charger timestamp of the stop (or of the replacing start). */
+  stopTime: string;
+  meterStopWh?: number;
+  energyWh?: number;
+  energyNote?: string;
+  reason: string;
+  stopIdTag?: string;
+  /** Central-system time it ended. */
+  endedAt: string;
+  /** How it ended: the charger's StopTransaction, a newer Start on the connector, or closed by a flow. */
+  by: SessionEndKind;
+}
+
+export interface Session {
+  transactionId: number;
+  identity: string;
+  /** Undefined only for the record of a Stop for an unknown transaction. */
+  connectorId?: number;
+  idTag?: string;
+  meterStartWh?: number;
+  /** Charger timestamp of StartTransaction. */
+  startTime?: string;
+  reservationId?: number;
+  /** The answer given to StartTransaction, repeated for a retransmitted Start. */
+  idTagInfo?: IdTagInfo;
+  /** Central-system time the Start arrived. */
+  startedAt: string;
+  /** Newest register reading seen (Wh) and the charger time of the newest sample applied. */
+  registerWh?: number;
+  powerW?: number;
+  lastSampleTime?: string;
+  /** Present once the session has ended. */
+  end?: SessionEnd;
+  /** Record of a Stop for a transaction this store never started. */
+  unknownTransaction?: boolean;
+}
+
+export interface StartResult {
+  transactionId: number;
+  /** True when this Start was a retransmission of one already recorded (no new event). */
+  duplicate: boolean;
+  /** For a duplicate: the idTagInfo answered the first time, so the reply is identical. */
+  idTagInfo?: IdTagInfo;
+  session: Session;
+  event?: SessionStartedEvent;
+  /** A session that was still open on this connector and is now ended as "Replaced". */
+  replaced?: SessionEndedEvent;
+  /** Resolves after the new state is persisted: true when saved, false when the save failed (reported via onError). Never rejects. */
+  saved: Promise<boolean>;
+}
+
+export interface StopResult {
+  /** False when the transaction id is unknown for this charger; the Stop must still be answered. */
+  known: boolean;
+  /** True when this Stop was already processed (no second session.ended). */
+  duplicate: boolean;
+  session: Session;
+  event?: SessionEndedEvent;
+  /** StopTransaction.transactionData, normalised (for a meter event). */
+  samples: NormalizedMeterSample[];
+  saved: Promise<boolean>;
+}
+
+export interface MeterResult {
+  /** The session the samples belong to, if any. */
+  session?: Session;
+  /** The transactionId was given but is not known for this charger. */
+  unknownTransaction: boolean;
+  /** Always present: every sample, oldest first, with `late` set on the ones older than what the session had. */
+  meterEvent: MeterEvent;
+  /** session.updated, when the newest values of the session changed. */
+  event?: SessionUpdatedEvent;
+  saved: Promise<boolean>;
+}
+
+export interface TransactionStoreOptions {
+  persistence?: TransactionPersistence;
+  /** Save and load failures; the store keeps working in memory. */
+  onError?: (error: Error) => void;
+  /**
+   * The first id when nothing was persisted. Default: seconds since
+   * 2020-01-01, so that even a store whose persistence was lost (memory
+   * context after a restart) never hands out an id it used before, as long
+   * as it started fewer than one transaction per second on average.
+   */
+  firstTransactionId?: number;
+  /** How many ended sessions to remember for duplicate detection. Default 1000. */
+  keepEnded?: number;
+  /** Meter-only changes are saved at most this often (ms); starts and stops are saved at once. Default 5000. */
+  meterSaveDelayMs?: number;
+  /** Clock, for tests. */
+  clock?: () => Date;
+}
+
+interface PersistedState {
+  format: "evkit-ocpp-transactions";
+  version: 1;
+  lastTransactionId: number;
+  sessions: Session[];
+}
+
+const FORMAT = "evkit-ocpp-transactions";
+const EPOCH_2020 = Date.UTC(2020, 0, 1);
+
+function timeSeed(now: Date): number {
+  return Math.max(1, Math.floor((now.getTime() - EPOCH_2020) / 1000));
+}
+
+function finite(v: unknown): number | undefined {
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === "string" ? v : v === undefined || v === null ? undefined : String(v);
+}
+
+function ms(timestamp: string | undefined): number {
+  const t = timestamp === undefined ? NaN : Date.parse(timestamp);
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+}
+
+function key(identity: string, transactionId: number): string {
+  return `${identity}\u0000${transactionId}`;
+}
+
+/** What makes a retransmitted Start the same Start (normalised the way the session stores it). */
+function startKey(identity: string, req: StartTransactionRequest): string {
+  return JSON.stringify([identity, finite(req.connectorId), text(req.idTag), text(req.timestamp), finite(req.meterStart)]);
+}
+
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Removes undefined fields so events compare and serialise cleanly. */
+function clean<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** Session energy by the one rule above; a note instead of a negative figure. */
+function sessionEnergy(
+  meterStartWh: number | undefined,
+  registerWh: number | undefined,
+): { energyWh?: number; energyNote?: string } {
+  if (meterStartWh === undefined || registerWh === undefined) return { energyWh: undefined };
+  if (registerWh < meterStartWh) {
+    return {
+      energyWh: undefined,
+      energyNote: `register ${registerWh} Wh is below meterStart ${meterStartWh} Wh (meter reset, or the charger reports session energy as the register)`,
+    };
+  }
+  return { energyWh: Math.round((registerWh - meterStartWh) * 1000) / 1000 };
+}
+
+export class TransactionStore {
+  private readonly persistence: TransactionPersistence | undefined;
+  private readonly onError: (error: Error) => void;
+  private readonly keepEnded: number;
+  private readonly meterSaveDelayMs: number;
+  private readonly clock: () => Date;
+  private readonly firstTransactionId: number | undefined;
+
+  private lastId = 0;
+  /** key(identity, id) → session, open ones. */
+  private readonly open = new Map<string, Session>();
+  /** key(identity, id) → session, ended ones in the order they ended (oldest first). */
+  private readonly ended = new Map<string, Session>();
+  /** startKey → key, for retransmitted Starts. */
+  private readonly starts = new Map<string, string>();
+  /** Ids held by any record, so a new id never collides with a Stop for an id we did not issue. */
+  private readonly usedIds = new Map<number, number>();
+
+  private loaded: boolean;
+  private closed = false;
+  private dirty = false;
+  private saving = false;
+  private waiters: Array<(ok: boolean) => void> = [];
+  private lazyTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: TransactionStoreOptions = {}) {
+    this.persistence = options.persistence;
+    this.onError = options.onError ?? (() => undefined);
+    this.keepEnded = Math.max(0, options.keepEnded ?? 1000);
+    this.meterSaveDelayMs = Math.max(0, options.meterSaveDelayMs ?? 5000);
+    this.clock = options.clock ?? (() => new Date());
+    this.firstTransactionId = options.firstTransactionId;
+    this.loaded = this.persistence === undefined;
+    if (this.loaded) this.lastId = this.seed() - 1;
+  }
+
+  /** Creates a store and loads its persisted state. */
+  static async open(options: TransactionStoreOptions = {}): Promise<TransactionStore> {
+    const store = new TransactionStore(options);
+    await store.load();
+    return store;
+  }
+
+  /**
+   * Reads the persisted state. Must finish before the first Start (ids would
+   * otherwise repeat). A failing or unreadable load is reported via onError
+   * and the store starts empty with a time-based first id. Never rejects.
+   */
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    let data: unknown;
+    try {
+      data = this.persistence ? await this.persistence.load() : undefined;
+    } catch (err) {
+      this.report(new Error(`could not load OCPP transactions, starting empty: ${toError(err).message}`));
+      data = undefined;
+    }
+    this.restore(data);
+    this.loaded = true;
+  }
+
+  /** Highest transaction id handed out (or restored) so far. */
+  get lastTransactionId(): number {
+    return this.lastId;
+  }
+
+  /** Open sessions, oldest start first; all chargers, or one. */
+  openSessions(identity?: string): Session[] {
+    return [...this.open.values()].filter((s) => identity === undefined || s.identity === identity).map(copy);
+  }
+
+  /** The newest open session on a connector. */
+  sessionFor(identity: string, connectorId: number): Session | undefined {
+    const found = this.newestOpenOn(identity, connectorId);
+    return found ? copy(found) : undefined;
+  }
+
+  /** An open or remembered ended session. */
+  session(identity: string, transactionId: number): Session | undefined {
+    const k = key(identity, transactionId);
+    const found = this.open.get(k) ?? this.ended.get(k);
+    return found ? copy(found) : undefined;
+  }
+
+  /** The session a retransmitted Start refers to, if this Start was seen before (ask before deciding on the id tag again). */
+  findStart(identity: string, req: StartTransactionRequest): Session | undefined {
+    const k = this.starts.get(startKey(identity, req));
+    const found = k === undefined ? undefined : (this.open.get(k) ?? this.ended.get(k));
+    return found ? copy(found) : undefined;
+  }
+
+  /**
+   * StartTransaction. A new Start on a connector that still has an open
+   * session ends that one first with reason "Replaced": the charger can only
+   * run one transaction per connector, so the old one was abandoned (its
+   * Stop was lost, or the charger rebooted without sending one). If its real
+   * Stop arrives later, it is applied as a correction.
+   */
+  start(identity: string, req: StartTransactionRequest, now: Date = this.clock(), idTagInfo?: IdTagInfo): StartResult {
+    this.assertLoaded();
+    const previous = this.findStart(identity, req);
+    if (previous) {
+      return {
+        transactionId: previous.transactionId,
+        duplicate: true,
+        idTagInfo: previous.idTagInfo,
+        session: previous,
+        saved: this.persist(false),
+      };
+    }
+    const connectorId = finite(req.connectorId) ?? 0;
+    const startTime = text(req.timestamp) ?? now.toISOString();
+    let replaced: SessionEndedEvent | undefined;
+    const current = this.newestOpenOn(identity, connectorId);
+    // An older Start arriving late must not end a newer session.
+    if (current && ms(startTime) >= ms(current.startTime)) {
+      const end = this.endFromRegister(current, startTime, "Replaced", "replaced", now);
+      replaced = this.finish(current, end, now);
+    }
+    const transactionId = this.nextId();
+    const session: Session = clean({
+      transactionId,
+      identity,
+      connectorId,
+      idTag: text(req.idTag),
+      meterStartWh: finite(req.meterStart),
+      startTime,
+      reservationId: finite(req.reservationId),
+      idTagInfo: idTagInfo ? copy(idTagInfo) : undefined,
+      startedAt: now.toISOString(),
+    });
+    const k = key(identity, transactionId);
+    this.open.set(k, session);
+    this.starts.set(startKey(identity, req), k);
+    this.useId(transactionId);
+    const event: SessionStartedEvent = clean({
+      kind: "session.started",
+      identity,
+      time: now.toISOString(),
+      transactionId,
+      idTag: session.idTag,
+      connectorId,
+      meterStartWh: session.meterStartWh,
+      startTime,
+      reservationId: session.reservationId,
+    });
+    return {
+      transactionId,
+      duplicate: false,
+      idTagInfo: session.idTagInfo,
+      session: copy(session),
+      event,
+      replaced,
+      saved: this.persist(false),
+    };
+  }
+
+  /**
+   * StopTransaction. Always gives a result the server can answer with: an
+   * unknown id is recorded (so its retransmission is a duplicate too) and
+   * still produces session.ended with `unknownTransaction`, because the
+   * charger retries an unanswered Stop forever.
+   */
+  stop(identity: string, req: StopTransactionRequest, now: Date = this.clock()): StopResult {
+    this.assertLoaded();
+    const transactionId = finite(req.transactionId) ?? -1;
+    const k = key(identity, transactionId);
+    const existing = this.open.get(k) ?? this.ended.get(k);
+    const samples = normalizeMeterValues(existing?.connectorId ?? 0, transactionId, req.transactionData);
+    if (existing?.end?.by === "stop") {
+      return { known: !existing.unknownTransaction, duplicate: true, session: copy(existing), samples, saved: this.persist(false) };
+    }
+    const stopTime = text(req.timestamp) ?? now.toISOString();
+    const meterStop = finite(req.meterStop);
+    const stopIdTag = text(req.idTag);
+    const reason = text(req.reason) ?? "Local";
+
+    if (!existing) {
+      // Figures can still be had from the charger's own Transaction.Begin sample.
+      const begin = samples.filter((s) => s.context === "Transaction.Begin");
+      const meterStartWh = pickConnectorReadings(begin).energyWh;
+      const session: Session = clean({
+        transactionId,
+        identity,
+        startedAt: now.toISOString(),
+        meterStartWh,
+        unknownTransaction: true,
+      });
+      const end: SessionEnd = clean({
+        stopTime,
+        meterStopWh: meterStop,
+        ...sessionEnergy(meterStartWh, meterStop),
+        reason,
+        stopIdTag,
+        endedAt: now.toISOString(),
+        by: "stop" as const,
+      });
+      if (end.energyWh === undefined && end.energyNote === undefined) {
+        end.energyNote = "unknown transaction: no meterStart to subtract";
+      }
+      this.useId(transactionId);
+      const event = this.finish(session, end, now, { unknownTransaction: true });
+      return { known: false, duplicate: false, session: copy(session), event, samples, saved: this.persist(false) };
+    }
+
+    const correction = existing.end !== undefined;
+    this.applySamples(existing, samples);
+    const end = this.endFromStop(existing, stopTime, meterStop, reason, stopIdTag, now);
+    const event = this.finish(existing, end, now, correction ? { correction: true } : {});
+    return { known: true, duplicate: false, session: copy(existing), event, samples, saved: this.persist(false) };
+  }
+
+  /**
+   * MeterValues (already normalised). Samples go to the session named by
+   * transactionId, or else to the open session on the connector. Samples
+   * older than the newest one the session already had (queued while offline)
+   * are still returned in the meter event, flagged `late`, but do not
+   * change the session's current values.
+   */
+  meter(
+    identity: string,
+    connectorId: number,
+    transactionId: number | undefined,
+    samples: readonly NormalizedMeterSample[],
+    now: Date = this.clock(),
+  ): MeterResult {
+    this.assertLoaded();
+    let session: Session | undefined;
+    let unknownTransaction = false;
+    if (transactionId !== undefined) {
+      const k = key(identity, transactionId);
+      session = this.open.get(k) ?? this.ended.get(k);
+      unknownTransaction = session === undefined;
+    } else {
+      session = this.newestOpenOn(identity, connectorId);
+    }
+    const sorted = [...samples].sort((a, b) => ms(a.timestamp) - ms(b.timestamp));
+    const out = sorted.map((s) => ({ ...s }));
+    let event: SessionUpdatedEvent | undefined;
+    let changed = false;
+    if (session) {
+      const lastMs = ms(session.lastSampleTime);
+      // An ended session's figures are final; everything for it is late.
+      for (const s of out) if (session.end || ms(s.timestamp) < lastMs) s.late = true;
+      if (!session.end) {
+        const before = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]);
+        this.applySamples(session, out.filter((s) => !s.late));
+        changed = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]) !== before;
+        if (changed) event = this.updatedEvent(session, now);
+      }
+    }
+    const meterEvent: MeterEvent = clean({
+      kind: "meter" as const,
+      identity,
+      time: now.toISOString(),
+      connectorId,
+      transactionId: transactionId ?? (session && !session.end ? session.transactionId : undefined),
+      samples: out,
+      late: out.length > 0 && out.every((s) => s.late) ? true : undefined,
+    });
+    return {
+      session: session ? copy(session) : undefined,
+      unknownTransaction,
+      meterEvent,
+      event,
+      saved: changed ? this.persist(true) : Promise.resolve(true),
+    };
+  }
+
+  /** Ends a zombie session by hand (the charger will never stop it); its energy comes from the last register reading. */
+  closeSession(identity: string, transactionId: number, now: Date = this.clock(), reason = "Closed"): StopResult | undefined {
+    this.assertLoaded();
+    const session = this.open.get(key(identity, transactionId));
+    if (!session) return undefined;
+    const end = this.endFromRegister(session, now.toISOString(), reason, "closed", now);
+    const event = this.finish(session, end, now);
+    return { known: true, duplicate: false, session: copy(session), event, samples: [], saved: this.persist(false) };
+  }
+
+  /** Saves now (also pending meter changes). Resolves true when saved, false on failure. */
+  flush(): Promise<boolean> {
+    if (!this.persistence) return Promise.resolve(true);
+    this.dirty = true;
+    const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
+    this.kick();
+    return done;
+  }
+
+  /** Final save; no timers remain afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const pending = this.dirty || this.lazyTimer !== undefined;
+    this.closed = true;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
+    if (pending || this.saving) await this.flush();
+  }
+
+  /** The persisted form (also what save() receives). */
+  toJSON(): PersistedState {
+    return copy({
+      format: FORMAT,
+      version: 1,
+      lastTransactionId: this.lastId,
+      sessions: [...this.ended.values(), ...this.open.values()],
+    });
+  }
+
+  // --- internals ---
+
+  private seed(): number {
+    return this.firstTransactionId ?? timeSeed(this.clock());
+  }
+
+  private assertLoaded(): void {
+    if (!this.loaded) throw new Error("TransactionStore: await load() before handling transactions");
+  }
+
+  private report(error: Error): void {
+    try {
+      this.onError(error);
+    } catch {
+      // A faulty error listener must not break transaction handling.
+    }
+  }
+
+  private nextId(): number {
+    let id = this.lastId + 1;
+    while (this.usedIds.has(id)) id++;
+    this.lastId = id;
+    return id;
+  }
+
+  private useId(id: number): void {
+    this.usedIds.set(id, (this.usedIds.get(id) ?? 0) + 1);
+  }
+
+  private releaseId(id: number): void {
+    const n = (this.usedIds.get(id) ?? 0) - 1;
+    if (n > 0) this.usedIds.set(id, n);
+    else this.usedIds.delete(id);
+  }
+
+  private newestOpenOn(identity: string, connectorId: number): Session | undefined {
+    let best: Session | undefined;
+    for (const s of this.open.values()) {
+      if (s.identity !== identity || s.connectorId !== connectorId) continue;
+      if (!best || ms(s.startTime) >= ms(best.startTime)) best = s;
+    }
+    return best;
+  }
+
+  private applySamples(session: Session, samples: readonly NormalizedMeterSample[]): void {
+    if (samples.length === 0) return;
+    const readings = pickConnectorReadings(samples);
+    if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
+    if (readings.powerW !== undefined) session.powerW = readings.powerW;
+    const newest = samples.reduce<string | undefined>(
+      (acc, s) => (ms(s.timestamp) > ms(acc) ? s.timestamp : acc),
+      session.lastSampleTime,
+    );
+    if (newest !== undefined) session.lastSampleTime = newest;
+  }
+
+  private endFromRegister(session: Session, stopTime: string, reason: string, by: SessionEndKind, now: Date): SessionEnd {
+    const energy = sessionEnergy(session.meterStartWh, session.registerWh);
+    return clean({
+      stopTime,
+      meterStopWh: session.registerWh,
+      ...energy,
+      energyNote:
+        energy.energyNote ?? (session.registerWh === undefined ? "no meter reading since the start" : undefined),
+      reason,
+      endedAt: now.toISOString(),
+      by,
+    });
+  }
+
+  private endFromStop(
+    session: Session,
+    stopTime: string,
+    meterStop: number | undefined,
+    reason: string,
+    stopIdTag: string | undefined,
+    now: Date,
+  ): SessionEnd {
+    let meterStopWh = meterStop;
+    let energy = sessionEnergy(session.meterStartWh, meterStop);
+    // Some firmware sends meterStop 0 (or garbage); the last register reading is the better figure then.
+    if (energy.energyWh === undefined && session.registerWh !== undefined) {
+      const fallback = sessionEnergy(session.meterStartWh, session.registerWh);
+      if (fallback.energyWh !== undefined) {
+        meterStopWh = session.registerWh;
+        energy = {
+          energyWh: fallback.energyWh,
+          energyNote: `meterStop ${meterStop ?? "missing"} is unusable; used the last register reading ${session.registerWh} Wh`,
+        };
+      }
+    }
+    return clean({
+      stopTime,
+      meterStopWh,
+      ...energy,
+      reason,
+      stopIdTag,
+      endedAt: now.toISOString(),
+      by: "stop" as const,
+    });
+  }
+
+  /** Moves a session to the ended list and builds its session.ended event. */
+  private finish(
+    session: Session,
+    end: SessionEnd,
+    now: Date,
+    flags: { unknownTransaction?: boolean; correction?: boolean } = {},
+  ): SessionEndedEvent {
+    const k = key(session.identity, session.transactionId);
+    session.end = end;
+    this.open.delete(k);
+    this.ended.delete(k);
+    this.ended.set(k, session);
+    this.trimEnded();
+    return clean({
+      kind: "session.ended" as const,
+      identity: session.identity,
+      time: now.toISOString(),
+      transactionId: session.transactionId,
+      idTag: session.idTag,
+      connectorId: session.connectorId,
+      meterStartWh: session.meterStartWh,
+      meterStopWh: end.meterStopWh,
+      energyWh: end.energyWh,
+      energyNote: end.energyNote,
+      startTime: session.startTime,
+      stopTime: end.stopTime,
+      reason: end.reason,
+      stopIdTag: end.stopIdTag,
+      unknownTransaction: flags.unknownTransaction,
+      correction: flags.correction,
+    });
+  }
+
+  private trimEnded(): void {
+    while (this.ended.size > this.keepEnded) {
+      const [oldestKey, oldest] = this.ended.entries().next().value as [string, Session];
+      this.ended.delete(oldestKey);
+      this.releaseId(oldest.transactionId);
+      for (const [sk, k] of this.starts) if (k === oldestKey) this.starts.delete(sk);
+    }
+  }
+
+  private updatedEvent(session: Session, now: Date): SessionUpdatedEvent {
+    const energy = sessionEnergy(session.meterStartWh, session.registerWh);
+    return clean({
+      kind: "session.updated" as const,
+      identity: session.identity,
+      time: now.toISOString(),
+      transactionId: session.transactionId,
+      idTag: session.idTag,
+      connectorId: session.connectorId,
+      meterStartWh: session.meterStartWh,
+      meterStopWh: session.registerWh,
+      energyWh: energy.energyWh,
+      powerW: session.powerW,
+      startTime: session.startTime,
+      sampleTime: session.lastSampleTime,
+    });
+  }
+
+  // --- persistence: one save in flight, later changes coalesced into the next one ---
+
+  private persist(lazy: boolean): Promise<boolean> {
+    if (!this.persistence) return Promise.resolve(true);
+    this.dirty = true;
+    const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
+    if (!lazy || this.closed || this.meterSaveDelayMs === 0) {
+      this.kick();
+    } else if (!this.lazyTimer && !this.saving) {
+      this.lazyTimer = setTimeout(() => {
+        this.lazyTimer = undefined;
+        this.kick();
+      }, this.meterSaveDelayMs);
+      this.lazyTimer.unref?.();
+    }
+    return done;
+  }
+
+  private kick(): void {
+    if (this.lazyTimer) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
+    if (this.saving) return;
+    this.saving = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.dirty && this.persistence) {
+        this.dirty = false;
+        const waiters = this.waiters;
+        this.waiters = [];
+        let ok = true;
+        try {
+          await this.persistence.save(this.toJSON());
+        } catch (err) {
+          ok = false;
+          this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+        }
+        for (const resolve of waiters) resolve(ok);
+      }
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  private restore(data: unknown): void {
+    let last = 0;
+    const problems: string[] = [];
+    if (data !== undefined && data !== null) {
+      const state = data as Partial<PersistedState>;
+      if (typeof data !== "object" || state.format !== FORMAT || !Array.isArray(state.sessions)) {
+        problems.push("stored data is not an OCPP transaction store");
+      } else {
+        last = finite(state.lastTransactionId) ?? 0;
+        for (const raw of state.sessions) {
+          const s = raw as Partial<Session> | null;
+          if (!s || typeof s !== "object" || finite(s.transactionId) === undefined || typeof s.identity !== "string") {
+            problems.push("skipped an unreadable session");
+            continue;
+          }
+          const session = copy(s) as Session;
+          const k = key(session.identity, session.transactionId);
+          (session.end ? this.ended : this.open).set(k, session);
+          this.useId(session.transactionId);
+          if (!session.unknownTransaction) last = Math.max(last, session.transactionId);
+          if (session.connectorId !== undefined && session.idTag !== undefined && session.startTime !== undefined) {
+            const req = {
+              connectorId: session.connectorId,
+              idTag: session.idTag,
+              timestamp: session.startTime,
+              meterStart: session.meterStartWh,
+            } as StartTransactionRequest;
+            this.starts.set(startKey(session.identity, req), k);
+          }
+        }
+      }
+    }
+    if (problems.length > 0) this.report(new Error(`OCPP transaction store: ${[...new Set(problems)].join("; ")}`));
+    // Never go below what was persisted; with nothing persisted, the time seed keeps ids fresh.
+    this.lastId = last > 0 ? last : this.seed() - 1;
+    this.trimEnded();
+  }
+}

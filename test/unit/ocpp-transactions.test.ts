@@ -1,0 +1,470 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { TransactionStore, type TransactionPersistence } from "../../nodes/lib/ocpp/transactions";
+import { normalizeMeterValues } from "../../nodes/lib/ocpp/meter-values";
+import type { StartTransactionRequest } from "../../nodes/lib/ocpp/ocpp16";
+
+const NOW = new Date("2026-11-21T12:00:00.000Z");
+const T0 = "2026-11-21T11:00:00.000Z";
+const T1 = "2026-11-21T11:10:00.000Z";
+const T2 = "2026-11-21T11:20:00.000Z";
+const T3 = "2026-11-21T11:30:00.000Z";
+
+/** A persistence that keeps a JSON copy, like a context store writing to disk. */
+class JsonPersistence implements TransactionPersistence {
+  stored: string | undefined;
+  saves = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(
+    private readonly delayMs = 0,
+    public failNext = 0,
+  ) {}
+  async load(): Promise<unknown> {
+    return this.stored === undefined ? undefined : JSON.parse(this.stored);
+  }
+  async save(data: unknown): Promise<void> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new Error("disk full");
+      }
+      this.stored = JSON.stringify(data);
+      this.saves++;
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+function startReq(overrides: Partial<StartTransactionRequest> = {}): StartTransactionRequest {
+  return { connectorId: 1, idTag: "TAG1", meterStart: 10_000, timestamp: T0, ...overrides };
+}
+
+function energySamples(connectorId: number, transactionId: number | undefined, timestamp: string, kWh: string) {
+  return normalizeMeterValues(connectorId, transactionId, [
+    {
+      timestamp,
+      sampledValue: [
+        { value: kWh, unit: "kWh" },
+        { value: "7.2", unit: "kW", measurand: "Power.Active.Import" },
+      ],
+    },
+  ]);
+}
+
+describe("TransactionStore start", () => {
+  it("hands out increasing ids and emits session.started", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 100 });
+    const first = store.start("cp1", startReq({ reservationId: 3 }), NOW, { status: "Accepted" });
+    assert.equal(first.transactionId, 100);
+    assert.equal(first.duplicate, false);
+    assert.deepEqual(first.event, {
+      kind: "session.started",
+      identity: "cp1",
+      time: NOW.toISOString(),
+      transactionId: 100,
+      idTag: "TAG1",
+      connectorId: 1,
+      meterStartWh: 10_000,
+      startTime: T0,
+      reservationId: 3,
+    });
+    const second = store.start("cp2", startReq(), NOW);
+    assert.equal(second.transactionId, 101);
+    assert.equal(await first.saved, true);
+    assert.equal(store.lastTransactionId, 101);
+  });
+
+  it("returns the same id and first idTagInfo for a retransmitted Start, without an event", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const first = store.start("cp1", startReq(), NOW, { status: "Accepted", expiryDate: "2027-01-01T00:00:00.000Z" });
+    assert.deepEqual(store.findStart("cp1", startReq())?.transactionId, 1);
+    const again = store.start("cp1", startReq(), NOW, { status: "Invalid" });
+    assert.equal(again.transactionId, first.transactionId);
+    assert.equal(again.duplicate, true);
+    assert.equal(again.event, undefined);
+    assert.deepEqual(again.idTagInfo, { status: "Accepted", expiryDate: "2027-01-01T00:00:00.000Z" });
+    // Same payload from another charger, or another meterStart, is a new transaction.
+    assert.equal(store.start("cp2", startReq(), NOW).transactionId, 2);
+    assert.equal(store.start("cp1", startReq({ connectorId: 2, meterStart: 10_001 }), NOW).transactionId, 3);
+    assert.equal(store.openSessions().length, 3);
+  });
+
+  it("ends an abandoned session on the same connector as Replaced, from its last register reading", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    store.meter("cp1", 1, 1, energySamples(1, 1, T1, "15.5"), NOW);
+    const next = store.start("cp1", startReq({ idTag: "TAG2", meterStart: 16_000, timestamp: T2 }), NOW);
+    assert.equal(next.transactionId, 2);
+    assert.deepEqual(next.replaced, {
+      kind: "session.ended",
+      identity: "cp1",
+      time: NOW.toISOString(),
+      transactionId: 1,
+      idTag: "TAG1",
+      connectorId: 1,
+      meterStartWh: 10_000,
+      meterStopWh: 15_500,
+      energyWh: 5500,
+      startTime: T0,
+      stopTime: T2,
+      reason: "Replaced",
+    });
+    assert.deepEqual(
+      store.openSessions("cp1").map((s) => s.transactionId),
+      [2],
+    );
+    assert.equal(store.sessionFor("cp1", 1)?.transactionId, 2);
+
+    // The real Stop of the replaced session arrives late: it corrects the figures once.
+    const late = store.stop("cp1", { transactionId: 1, meterStop: 15_900, timestamp: T1, reason: "EVDisconnected" }, NOW);
+    assert.equal(late.known, true);
+    assert.equal(late.duplicate, false);
+    assert.equal(late.event?.correction, true);
+    assert.equal(late.event?.energyWh, 5900);
+    assert.equal(late.event?.reason, "EVDisconnected");
+    const again = store.stop("cp1", { transactionId: 1, meterStop: 15_900, timestamp: T1 }, NOW);
+    assert.equal(again.duplicate, true);
+    assert.equal(again.event, undefined);
+  });
+
+  it("refuses to work before load() when a persistence is configured", () => {
+    const store = new TransactionStore({ persistence: new JsonPersistence() });
+    assert.throws(() => store.start("cp1", startReq(), NOW), /await load\(\)/);
+  });
+});
+
+describe("TransactionStore stop", () => {
+  it("ends a session with energy = meterStop - meterStart, once", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 7 });
+    store.start("cp1", startReq(), NOW);
+    const req = { transactionId: 7, meterStop: 22_345, timestamp: T1, idTag: "TAG1", reason: "Remote" as const };
+    const result = store.stop("cp1", req, NOW);
+    assert.equal(result.known, true);
+    assert.equal(result.duplicate, false);
+    assert.deepEqual(result.event, {
+      kind: "session.ended",
+      identity: "cp1",
+      time: NOW.toISOString(),
+      transactionId: 7,
+      idTag: "TAG1",
+      connectorId: 1,
+      meterStartWh: 10_000,
+      meterStopWh: 22_345,
+      energyWh: 12_345,
+      startTime: T0,
+      stopTime: T1,
+      reason: "Remote",
+      stopIdTag: "TAG1",
+    });
+    assert.deepEqual(store.openSessions(), []);
+    const again = store.stop("cp1", req, NOW);
+    assert.deepEqual([again.known, again.duplicate, again.event], [true, true, undefined]);
+  });
+
+  it("defaults the reason to Local, as the spec says", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    assert.equal(store.stop("cp1", { transactionId: 1, meterStop: 10_000, timestamp: T1 }, NOW).event?.reason, "Local");
+  });
+
+  it("answers a Stop for an unknown transaction and takes meterStart from Transaction.Begin", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const req = {
+      transactionId: 555,
+      meterStop: 3000,
+      timestamp: T2,
+      transactionData: [
+        { timestamp: T0, sampledValue: [{ value: "1.0", unit: "kWh" as const, context: "Transaction.Begin" as const }] },
+        { timestamp: T2, sampledValue: [{ value: "3.0", unit: "kWh" as const, context: "Transaction.End" as const }] },
+      ],
+    };
+    const result = store.stop("cp1", req, NOW);
+    assert.equal(result.known, false);
+    assert.equal(result.duplicate, false);
+    assert.deepEqual(result.event, {
+      kind: "session.ended",
+      identity: "cp1",
+      time: NOW.toISOString(),
+      transactionId: 555,
+      meterStartWh: 1000,
+      meterStopWh: 3000,
+      energyWh: 2000,
+      stopTime: T2,
+      reason: "Local",
+      unknownTransaction: true,
+    });
+    assert.deepEqual(
+      result.samples.map((s) => [s.context, s.value]),
+      [
+        ["Transaction.Begin", 1000],
+        ["Transaction.End", 3000],
+      ],
+    );
+    const again = store.stop("cp1", req, NOW);
+    assert.deepEqual([again.known, again.duplicate, again.event], [false, true, undefined]);
+    // The unknown id is held: our own counter skips it.
+    const s = await TransactionStore.open({ firstTransactionId: 555 });
+    s.stop("cp1", req, NOW);
+    assert.equal(s.start("cp1", startReq(), NOW).transactionId, 556);
+  });
+
+  it("treats a Stop from another charger than the one that started it as unknown", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const result = store.stop("cp2", { transactionId: 1, meterStop: 11_000, timestamp: T1 }, NOW);
+    assert.equal(result.known, false);
+    assert.equal(result.event?.energyNote, "unknown transaction: no meterStart to subtract");
+    assert.equal(store.openSessions("cp1").length, 1);
+  });
+
+  it("falls back to the last register reading when meterStop is 0, and notes a register below meterStart", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    store.meter("cp1", 1, 1, energySamples(1, 1, T1, "12"), NOW);
+    const ended = store.stop("cp1", { transactionId: 1, meterStop: 0, timestamp: T2 }, NOW).event;
+    assert.equal(ended?.meterStopWh, 12_000);
+    assert.equal(ended?.energyWh, 2000);
+    assert.equal(ended?.energyNote, "meterStop 0 is unusable; used the last register reading 12000 Wh");
+
+    store.start("cp1", startReq({ timestamp: T3 }), NOW);
+    const odd = store.stop("cp1", { transactionId: 2, meterStop: 500, timestamp: T3 }, NOW).event;
+    assert.equal(odd?.energyWh, undefined);
+    assert.match(odd?.energyNote ?? "", /register 500 Wh is below meterStart 10000 Wh/);
+  });
+
+  it("applies transactionData to the session before ending it", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const ended = store.stop(
+      "cp1",
+      {
+        transactionId: 1,
+        meterStop: 0,
+        timestamp: T2,
+        transactionData: [{ timestamp: T2, sampledValue: [{ value: "14.2", unit: "kWh", context: "Transaction.End" }] }],
+      },
+      NOW,
+    ).event;
+    assert.equal(ended?.energyWh, 4200);
+  });
+
+  it("lets a flow close a zombie session", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const closed = store.closeSession("cp1", 1, NOW);
+    assert.equal(closed?.event?.reason, "Closed");
+    assert.equal(closed?.event?.energyNote, "no meter reading since the start");
+    assert.equal(store.closeSession("cp1", 1, NOW), undefined);
+    // The charger's own Stop later still counts, as a correction.
+    const stop = store.stop("cp1", { transactionId: 1, meterStop: 10_500, timestamp: T1 }, NOW);
+    assert.deepEqual([stop.duplicate, stop.event?.correction, stop.event?.energyWh], [false, true, 500]);
+  });
+});
+
+describe("TransactionStore meter values", () => {
+  it("keeps the newest values, flags late samples and still returns them in order", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const newest = store.meter("cp1", 1, 1, energySamples(1, 1, T3, "13"), NOW);
+    assert.deepEqual(newest.event, {
+      kind: "session.updated",
+      identity: "cp1",
+      time: NOW.toISOString(),
+      transactionId: 1,
+      idTag: "TAG1",
+      connectorId: 1,
+      meterStartWh: 10_000,
+      meterStopWh: 13_000,
+      energyWh: 3000,
+      powerW: 7200,
+      startTime: T0,
+      sampleTime: T3,
+    });
+
+    // Queued while offline: two older readings arrive after the newest one, in reverse.
+    const queued = normalizeMeterValues(1, 1, [
+      { timestamp: T2, sampledValue: [{ value: "12", unit: "kWh" }] },
+      { timestamp: T1, sampledValue: [{ value: "11", unit: "kWh" }] },
+    ]);
+    const late = store.meter("cp1", 1, 1, queued, NOW);
+    assert.equal(late.event, undefined);
+    assert.equal(late.meterEvent.late, true);
+    assert.deepEqual(
+      late.meterEvent.samples.map((s) => [s.timestamp, s.value, s.late]),
+      [
+        [T1, 11_000, true],
+        [T2, 12_000, true],
+      ],
+    );
+    assert.equal(store.sessionFor("cp1", 1)?.registerWh, 13_000);
+
+    // A batch straddling the newest time: only the newer part updates.
+    const mixed = store.meter(
+      "cp1",
+      1,
+      undefined,
+      normalizeMeterValues(1, undefined, [
+        { timestamp: "2026-11-21T11:40:00.000Z", sampledValue: [{ value: "14", unit: "kWh" }] },
+        { timestamp: T2, sampledValue: [{ value: "12", unit: "kWh" }] },
+      ]),
+      NOW,
+    );
+    assert.deepEqual(
+      mixed.meterEvent.samples.map((s) => [s.value, s.late]),
+      [
+        [12_000, true],
+        [14_000, undefined],
+      ],
+    );
+    assert.equal(mixed.meterEvent.late, undefined);
+    assert.equal(mixed.meterEvent.transactionId, 1);
+    assert.equal(mixed.event?.energyWh, 4000);
+    assert.equal(mixed.event?.powerW, 7200);
+  });
+
+  it("does not repeat session.updated for a retransmitted MeterValues", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    assert.ok(store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW).event);
+    const again = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW);
+    assert.equal(again.event, undefined);
+    assert.equal(again.meterEvent.samples.length, 2);
+  });
+
+  it("reports meter values for unknown or ended transactions without touching sessions", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const unknown = store.meter("cp1", 1, 99, energySamples(1, 99, T1, "11"), NOW);
+    assert.equal(unknown.unknownTransaction, true);
+    assert.equal(unknown.event, undefined);
+    assert.equal(unknown.meterEvent.samples.length, 2);
+
+    store.start("cp1", startReq(), NOW);
+    store.stop("cp1", { transactionId: 1, meterStop: 12_000, timestamp: T2 }, NOW);
+    const afterStop = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW);
+    assert.equal(afterStop.unknownTransaction, false);
+    assert.equal(afterStop.event, undefined);
+    assert.equal(afterStop.meterEvent.late, true);
+    assert.equal(store.session("cp1", 1)?.end?.meterStopWh, 12_000);
+
+    const idle = store.meter("cp1", 2, undefined, energySamples(2, undefined, T1, "1"), NOW);
+    assert.deepEqual([idle.session, idle.event, idle.unknownTransaction], [undefined, undefined, false]);
+  });
+});
+
+describe("TransactionStore persistence", () => {
+  it("restores open sessions and the id counter after a restart", async () => {
+    const disk = new JsonPersistence();
+    const before = await TransactionStore.open({ persistence: disk, firstTransactionId: 40 });
+    before.start("cp1", startReq(), NOW, { status: "Accepted" });
+    before.start("cp1", startReq({ connectorId: 2, idTag: "TAG2" }), NOW);
+    before.meter("cp1", 1, 40, energySamples(1, 40, T1, "10.8"), NOW);
+    assert.equal(await before.stop("cp1", { transactionId: 41, meterStop: 10_100, timestamp: T1 }, NOW).saved, true);
+    await before.close();
+
+    const after = await TransactionStore.open({ persistence: disk, firstTransactionId: 1 });
+    assert.equal(after.lastTransactionId, 41);
+    assert.deepEqual(after.openSessions(), [
+      {
+        transactionId: 40,
+        identity: "cp1",
+        connectorId: 1,
+        idTag: "TAG1",
+        meterStartWh: 10_000,
+        startTime: T0,
+        idTagInfo: { status: "Accepted" },
+        startedAt: NOW.toISOString(),
+        registerWh: 10_800,
+        powerW: 7200,
+        lastSampleTime: T1,
+      },
+    ]);
+    // Retransmits after the restart are still recognised.
+    const retry = after.start("cp1", startReq(), NOW);
+    assert.deepEqual([retry.transactionId, retry.duplicate, retry.idTagInfo], [40, true, { status: "Accepted" }]);
+    assert.equal(after.stop("cp1", { transactionId: 41, meterStop: 10_100, timestamp: T1 }, NOW).duplicate, true);
+    // And a new Start gets a larger id than anything before.
+    assert.equal(after.start("cp1", startReq({ connectorId: 3 }), NOW).transactionId, 42);
+    const stop = after.stop("cp1", { transactionId: 40, meterStop: 11_000, timestamp: T2 }, NOW);
+    assert.deepEqual([stop.known, stop.event?.energyWh], [true, 1000]);
+    await after.close();
+  });
+
+  it("seeds ids from the clock when nothing was persisted, so a lost store does not reuse ids", async () => {
+    const clock = () => new Date("2026-01-01T00:00:00.000Z");
+    const store = await TransactionStore.open({ persistence: new JsonPersistence(), clock });
+    const expected = (Date.UTC(2026, 0, 1) - Date.UTC(2020, 0, 1)) / 1000;
+    assert.equal(store.start("cp1", startReq()).transactionId, expected);
+    const memoryOnly = new TransactionStore({ clock: () => new Date("2026-01-01T00:00:10.000Z") });
+    assert.equal(memoryOnly.start("cp1", startReq()).transactionId, expected + 10);
+  });
+
+  it("serialises saves, coalesces bursts and ends with the newest state", async () => {
+    const disk = new JsonPersistence(15);
+    const store = await TransactionStore.open({ persistence: disk, firstTransactionId: 1 });
+    const saved = [];
+    for (let i = 0; i < 20; i++) saved.push(store.start(`cp${i}`, startReq(), NOW).saved);
+    assert.deepEqual(await Promise.all(saved), new Array(20).fill(true));
+    assert.equal(disk.maxInFlight, 1);
+    assert.ok(disk.saves <= 3, `expected coalesced saves, got ${disk.saves}`);
+    const stored = JSON.parse(disk.stored ?? "{}") as { lastTransactionId: number; sessions: unknown[] };
+    assert.equal(stored.lastTransactionId, 20);
+    assert.equal(stored.sessions.length, 20);
+  });
+
+  it("reports a failing save via onError, resolves saved=false, and saves again on the next change", async () => {
+    const disk = new JsonPersistence(0, 1);
+    const errors: string[] = [];
+    const store = await TransactionStore.open({ persistence: disk, firstTransactionId: 1, onError: (e) => errors.push(e.message) });
+    assert.equal(await store.start("cp1", startReq(), NOW).saved, false);
+    assert.deepEqual(errors, ["could not save OCPP transactions: disk full"]);
+    assert.equal(await store.start("cp2", startReq(), NOW).saved, true);
+    assert.equal((JSON.parse(disk.stored ?? "{}") as { sessions: unknown[] }).sessions.length, 2);
+  });
+
+  it("survives a failing load and unreadable data, reporting both", async () => {
+    const errors: string[] = [];
+    const broken: TransactionPersistence = {
+      load: () => Promise.reject(new Error("EACCES")),
+      save: () => Promise.resolve(),
+    };
+    const a = await TransactionStore.open({ persistence: broken, firstTransactionId: 5, onError: (e) => errors.push(e.message) });
+    assert.equal(a.start("cp1", startReq(), NOW).transactionId, 5);
+    const junk: TransactionPersistence = { load: async () => ({ hello: 1 }), save: async () => undefined };
+    const b = await TransactionStore.open({ persistence: junk, firstTransactionId: 9, onError: (e) => errors.push(e.message) });
+    assert.equal(b.start("cp1", startReq(), NOW).transactionId, 9);
+    assert.deepEqual(errors, [
+      "could not load OCPP transactions, starting empty: EACCES",
+      "OCPP transaction store: stored data is not an OCPP transaction store",
+    ]);
+  });
+
+  it("saves meter-only changes lazily and flushes them on close", async () => {
+    const disk = new JsonPersistence();
+    const store = await TransactionStore.open({ persistence: disk, firstTransactionId: 1, meterSaveDelayMs: 60_000 });
+    await store.start("cp1", startReq(), NOW).saved;
+    const savesAfterStart = disk.saves;
+    store.meter("cp1", 1, 1, energySamples(1, 1, T1, "10.5"), NOW);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(disk.saves, savesAfterStart);
+    await store.close();
+    assert.equal(disk.saves, savesAfterStart + 1);
+    const restored = await TransactionStore.open({ persistence: disk });
+    assert.equal(restored.sessionFor("cp1", 1)?.registerWh, 10_500);
+  });
+
+  it("forgets the oldest ended sessions beyond keepEnded", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1, keepEnded: 2 });
+    for (let i = 0; i < 3; i++) {
+      const id = store.start("cp1", startReq({ timestamp: `2026-11-21T0${i}:00:00.000Z` }), NOW).transactionId;
+      store.stop("cp1", { transactionId: id, meterStop: 10_000, timestamp: T3 }, NOW);
+    }
+    assert.equal(store.session("cp1", 1), undefined);
+    assert.equal(store.session("cp1", 3)?.end?.by, "stop");
+    assert.equal(store.toJSON().sessions.length, 2);
+  });
+});
