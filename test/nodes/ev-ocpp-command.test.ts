@@ -38,9 +38,12 @@ function flow(command: Partial<FlowNode>): FlowNode[] {
 }
 
 type Status = { fill?: string; text?: string };
+/** The helper spies on Node.prototype, so status calls are picked per instance. */
 const lastStatus = (id: string): Status => {
-  const spy = (helper.getNode(id) as unknown as { status: { lastCall: { args: [Status] } } }).status;
-  return spy.lastCall.args[0];
+  const node = helper.getNode(id);
+  const spy = (node as unknown as { status: { getCalls(): Array<{ thisValue: unknown; args: [Status] }> } }).status;
+  const calls = spy.getCalls().filter((c) => c.thisValue === node);
+  return calls[calls.length - 1]?.args[0] ?? {};
 };
 
 describe("ev-ocpp-command node", () => {
