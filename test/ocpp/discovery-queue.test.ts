@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { discoverAndRecord, discoverCharger } from "../../nodes/lib/ocpp/discovery";
+import { discoverAndRecord, discoverCharger, startAutoDiscovery, type DiscoveryResult } from "../../nodes/lib/ocpp/discovery";
 import { CommandQueue } from "../../nodes/lib/ocpp/offline-queue";
 import { CommandError } from "../../nodes/lib/ocpp/command-error";
 import { buildCommand, sendCall } from "../../nodes/lib/ocpp/commands";
@@ -53,6 +53,28 @@ describe("discovery", () => {
     assert.equal(result.configuration.HeartbeatInterval, "300", "a refused change keeps the old value");
     assert.deepEqual(result.changes.at(-1), { key: "HeartbeatInterval", value: "60", status: "Rejected" });
     assert.equal(sim.state.configuration.get("MeterValuesSampledData"), "Energy.Active.Import.Register,Voltage");
+  });
+
+  it("auto discovery runs on every (re)connect and records the result; stop() ends it", async () => {
+    const central = await startTestCentral();
+    const results: DiscoveryResult[] = [];
+    const stop = startAutoDiscovery(central.directory, { set: { heartbeatInterval: 120 }, onResult: (r) => results.push(r) });
+    const first = await startChargePointSimulator({ url: central.url, identity: "CP7" });
+    try {
+      await waitFor(() => results.length === 1);
+      assert.equal(results[0].chargerId, "CP7");
+      assert.equal(central.directory.snapshot("CP7")?.configuration?.HeartbeatInterval, "120");
+      assert.equal(first.state.configuration.get("HeartbeatInterval"), "120");
+      stop();
+      await first.close();
+      const second = await startChargePointSimulator({ url: central.url, identity: "CP7" });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(second.calls("GetConfiguration").length, 0, "nothing after stop");
+      await second.close();
+    } finally {
+      await first.close().catch(() => undefined);
+      await central.close();
+    }
   });
 
   it("a GetConfiguration CALLERROR fails discovery with a catchable error", async () => {
