@@ -186,6 +186,30 @@ describe("normalizeMeterValues", () => {
     );
   });
 
+  it("applies per-measurand unit overrides for firmware that mislabels kWh", () => {
+    const samples = normalizeMeterValues(
+      1,
+      undefined,
+      [
+        {
+          timestamp: T1,
+          sampledValue: [
+            { value: "12.345", unit: "Wh" },
+            { value: "7", measurand: "Power.Active.Import" },
+          ],
+        },
+      ],
+      { unitOverrides: { "Energy.Active.Import.Register": "kWh" } },
+    );
+    assert.deepEqual(
+      samples.map((s) => [s.value, s.unit, s.rawUnit, s.note]),
+      [
+        [12345, "Wh", "Wh", "unit taken as kWh (charger quirk setting; sent Wh)"],
+        [7, "W", undefined, undefined],
+      ],
+    );
+  });
+
   it("parses decimals strictly", () => {
     assert.equal(parseDecimal(" 12.50 "), 12.5);
     assert.equal(parseDecimal("-3"), -3);

@@ -113,6 +113,7 @@ describe("TransactionStore start", () => {
       startTime: T0,
       stopTime: T2,
       reason: "Replaced",
+      energyNote: "estimated: no StopTransaction came; last register reading used",
     });
     assert.deepEqual(
       store.openSessions("cp1").map((s) => s.transactionId),
@@ -130,6 +131,43 @@ describe("TransactionStore start", () => {
     const again = store.stop("cp1", { transactionId: 1, meterStop: 15_900, timestamp: T1 }, NOW);
     assert.equal(again.duplicate, true);
     assert.equal(again.event, undefined);
+  });
+
+  it("takes a replaced session's end register from the next Start when it had no meter values", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const next = store.start("cp1", startReq({ meterStart: 13_000, timestamp: T2 }), NOW);
+    assert.deepEqual(
+      [next.replaced?.meterStopWh, next.replaced?.energyWh, next.replaced?.energyNote],
+      [13_000, 3000, "estimated: no StopTransaction came; register taken from the next StartTransaction"],
+    );
+    // A per-session meter (meterStart back to 0) gives no estimate rather than a wrong one.
+    const reset = store.start("cp1", startReq({ meterStart: 0, timestamp: T3 }), NOW);
+    assert.deepEqual(
+      [reset.replaced?.transactionId, reset.replaced?.meterStopWh, reset.replaced?.energyWh],
+      [2, undefined, undefined],
+    );
+  });
+
+  it("does not let an older Start arriving late end a newer session", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq({ timestamp: T2 }), NOW);
+    const older = store.start("cp1", startReq({ timestamp: T1, idTag: "OLD" }), NOW);
+    assert.equal(older.replaced, undefined);
+    assert.equal(store.sessionFor("cp1", 1)?.transactionId, 1);
+    assert.equal(store.openSessions("cp1").length, 2);
+  });
+
+  it("hands out copies, so editing a result does not change the store", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const result = store.start("cp1", startReq(), NOW, { status: "Accepted" });
+    result.session.meterStartWh = 0;
+    result.session.idTagInfo!.status = "Blocked";
+    store.openSessions()[0].idTag = "EVIL";
+    assert.deepEqual(
+      [store.session("cp1", 1)?.meterStartWh, store.session("cp1", 1)?.idTagInfo?.status, store.sessionFor("cp1", 1)?.idTag],
+      [10_000, "Accepted", "TAG1"],
+    );
   });
 
   it("refuses to work before load() when a persistence is configured", () => {
@@ -232,6 +270,9 @@ describe("TransactionStore stop", () => {
     assert.equal(ended?.energyNote, "meterStop 0 is unusable; used the last register reading 12000 Wh");
 
     store.start("cp1", startReq({ timestamp: T3 }), NOW);
+    const during = store.meter("cp1", 1, 2, energySamples(1, 2, T3, "0.2"), NOW).event;
+    assert.deepEqual([during?.energyWh, during?.meterStopWh], [undefined, 200]);
+    assert.match(during?.energyNote ?? "", /register 200 Wh is below meterStart 10000 Wh/);
     const odd = store.stop("cp1", { transactionId: 2, meterStop: 500, timestamp: T3 }, NOW).event;
     assert.equal(odd?.energyWh, undefined);
     assert.match(odd?.energyNote ?? "", /register 500 Wh is below meterStart 10000 Wh/);
@@ -258,7 +299,7 @@ describe("TransactionStore stop", () => {
     store.start("cp1", startReq(), NOW);
     const closed = store.closeSession("cp1", 1, NOW);
     assert.equal(closed?.event?.reason, "Closed");
-    assert.equal(closed?.event?.energyNote, "no meter reading since the start");
+    assert.equal(closed?.event?.energyNote, "no StopTransaction and no meter reading since the start");
     assert.equal(store.closeSession("cp1", 1, NOW), undefined);
     // The charger's own Stop later still counts, as a correction.
     const stop = store.stop("cp1", { transactionId: 1, meterStop: 10_500, timestamp: T1 }, NOW);
@@ -353,6 +394,47 @@ describe("TransactionStore meter values", () => {
 
     const idle = store.meter("cp1", 2, undefined, energySamples(2, undefined, T1, "1"), NOW);
     assert.deepEqual([idle.session, idle.event, idle.unknownTransaction], [undefined, undefined, false]);
+  });
+});
+
+describe("TransactionStore meter values outside sessions", () => {
+  it("flags older samples per connector even without a session", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const volts = (timestamp: string, v: string) =>
+      normalizeMeterValues(2, undefined, [{ timestamp, sampledValue: [{ value: v, measurand: "Voltage" }] }]);
+    assert.equal(store.meter("cp1", 2, undefined, volts(T2, "231"), NOW).meterEvent.late, undefined);
+    const old = store.meter("cp1", 2, undefined, volts(T1, "229"), NOW);
+    assert.deepEqual(
+      old.meterEvent.samples.map((s) => [s.value, s.late]),
+      [[229, true]],
+    );
+    // Another connector and another charger have their own clocks.
+    assert.equal(store.meter("cp1", 1, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
+    assert.equal(store.meter("cp2", 2, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
+  });
+
+  it("does not let a far-future sample time (wrong charger clock) make later samples late", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const future = store.meter("cp1", 1, 1, energySamples(1, 1, "2036-01-01T00:00:00.000Z", "11"), NOW);
+    assert.equal(future.event?.energyWh, 1000);
+    assert.equal(future.event?.sampleTime, undefined);
+    const fixed = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "12"), NOW);
+    assert.equal(fixed.meterEvent.late, undefined);
+    assert.equal(fixed.event?.energyWh, 2000);
+    assert.equal(fixed.event?.sampleTime, T1);
+  });
+
+  it("never flags samples with an unreadable timestamp as late", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    store.meter("cp1", 1, 1, energySamples(1, 1, T3, "13"), NOW);
+    const broken = store.meter("cp1", 1, 1, energySamples(1, 1, "not-a-time", "14"), NOW);
+    assert.deepEqual(
+      broken.meterEvent.samples.map((s) => s.late),
+      [undefined, undefined],
+    );
+    assert.equal(broken.event?.energyWh, 4000);
   });
 });
 
@@ -455,6 +537,22 @@ describe("TransactionStore persistence", () => {
     assert.equal(disk.saves, savesAfterStart + 1);
     const restored = await TransactionStore.open({ persistence: disk });
     assert.equal(restored.sessionFor("cp1", 1)?.registerWh, 10_500);
+  });
+
+  it("writes nothing after close, so a redeployed instance's state is not overwritten", async () => {
+    const disk = new JsonPersistence();
+    const errors: string[] = [];
+    const old = await TransactionStore.open({ persistence: disk, firstTransactionId: 1, onError: (e) => errors.push(e.message) });
+    await old.start("cp1", startReq(), NOW).saved;
+    await old.close();
+    const fresh = await TransactionStore.open({ persistence: disk });
+    await fresh.start("cp1", startReq({ connectorId: 2 }), NOW).saved;
+    const storedBefore = disk.stored;
+    assert.equal(await old.start("cp9", startReq(), NOW).saved, false);
+    assert.equal(await old.start("cp8", startReq(), NOW).saved, false);
+    assert.equal(disk.stored, storedBefore);
+    assert.deepEqual(errors, ["OCPP transaction store is closed; a late change was not saved"]);
+    await fresh.close();
   });
 
   it("forgets the oldest ended sessions beyond keepEnded", async () => {

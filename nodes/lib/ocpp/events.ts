@@ -83,6 +83,8 @@ export interface SessionFields {
   meterStopWh?: number;
   /** Energy of this session in Wh: register now/at stop minus register at start. */
   energyWh?: number;
+  /** Why energyWh is missing, or that it is an estimate. */
+  energyNote?: string;
   /** Latest active import power, W (updated only). */
   powerW?: number;
   /** Charger timestamps, ISO 8601. */
@@ -116,8 +118,6 @@ export interface SessionEndedEvent extends EventBase<"session.ended">, SessionFi
    * these figures supersede the first session.ended.
    */
   correction?: boolean;
-  /** Why energyWh is missing or was derived another way. */
-  energyNote?: string;
 }
 
 export interface AuthorizeEvent extends EventBase<"authorize"> {

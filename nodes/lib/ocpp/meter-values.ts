@@ -119,15 +119,27 @@ function asText(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+export interface NormalizeOptions {
+  /**
+   * Charger quirk: the unit to use for a measurand whatever the charger
+   * says, for firmware that labels kWh values as Wh (or sends no unit), e.g.
+   * `{ "Energy.Active.Import.Register": "kWh" }`.
+   */
+  unitOverrides?: Readonly<Record<string, string>>;
+}
+
 function normalizeOne(
   connectorId: number,
   transactionId: number | undefined,
   timestamp: string,
   sv: SampledValue,
+  options: NormalizeOptions,
 ): NormalizedMeterSample {
   const measurand = asText(sv.measurand) ?? DEFAULT_MEASURAND;
   const format = asText(sv.format) ?? "Raw";
-  const rawUnit = asText(sv.unit);
+  const sentUnit = asText(sv.unit);
+  const override = asText(options.unitOverrides?.[measurand]);
+  const rawUnit = override ?? sentUnit;
   const rawValue = typeof sv.value === "string" ? sv.value : sv.value === undefined ? "" : String(sv.value);
   const sample: NormalizedMeterSample = {
     connectorId,
@@ -142,7 +154,7 @@ function normalizeOne(
   if (transactionId !== undefined) sample.transactionId = transactionId;
   const phase = asText(sv.phase);
   if (phase) sample.phase = phase;
-  if (rawUnit) sample.rawUnit = rawUnit;
+  if (sentUnit) sample.rawUnit = sentUnit;
 
   if (format === "SignedData") {
     // A signed blob is evidence for billing; converting it would break the signature.
@@ -158,6 +170,7 @@ function normalizeOne(
   } else if (conversion) {
     sample.unit = conversion.unit;
   }
+  if (override && override !== sentUnit) sample.note = `unit taken as ${override} (charger quirk setting; sent ${sentUnit ?? "none"})`;
   if (parsed === undefined) {
     sample.error = rawValue.trim() === "" ? "empty value" : `value "${rawValue}" is not a number`;
     return sample;
@@ -181,6 +194,7 @@ export function normalizeMeterValues(
   connectorId: number,
   transactionId: number | undefined,
   meterValue: readonly MeterValue[] | undefined,
+  options: NormalizeOptions = {},
 ): NormalizedMeterSample[] {
   const out: Array<{ t: number; i: number; s: NormalizedMeterSample }> = [];
   for (const mv of Array.isArray(meterValue) ? meterValue : []) {
@@ -189,7 +203,7 @@ export function normalizeMeterValues(
     const t = timeOf(timestamp);
     for (const sv of Array.isArray(mv.sampledValue) ? mv.sampledValue : []) {
       if (!sv || typeof sv !== "object") continue;
-      const s = normalizeOne(connectorId, transactionId, timestamp, sv);
+      const s = normalizeOne(connectorId, transactionId, timestamp, sv, options);
       if (t === Number.POSITIVE_INFINITY && !s.note) s.note = `timestamp "${timestamp}" is not a date`;
       out.push({ t, i: out.length, s });
     }

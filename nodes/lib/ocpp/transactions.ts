@@ -126,7 +126,7 @@ export interface TransactionStoreOptions {
   clock?: () => Date;
 }
 
-interface PersistedState {
+export interface PersistedState {
   format: "evkit-ocpp-transactions";
   version: 1;
   lastTransactionId: number;
@@ -149,6 +149,20 @@ function text(v: unknown): string | undefined {
   return typeof v === "string" ? v : v === undefined || v === null ? undefined : String(v);
 }
 
+/**
+ * Sample times further ahead than this are a wrong charger clock: they are
+ * applied as if sent now and never become the session's "newest" time, or
+ * every correct sample after a clock fix would count as late.
+ */
+const FUTURE_TOLERANCE_MS = 10 * 60_000;
+
+/** Order key of a sample time; unreadable or far-future times count as now. */
+function sampleMs(timestamp: string, now: Date): { at: number; trusted: boolean } {
+  const t = Date.parse(timestamp);
+  if (Number.isNaN(t) || t > now.getTime() + FUTURE_TOLERANCE_MS) return { at: now.getTime(), trusted: false };
+  return { at: t, trusted: true };
+}
+
 function ms(timestamp: string | undefined): number {
   const t = timestamp === undefined ? NaN : Date.parse(timestamp);
   return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
@@ -165,6 +179,14 @@ function startKey(identity: string, req: StartTransactionRequest): string {
 
 function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Callers get copies, so they cannot change the store by editing a result (cheaper than a JSON round trip on the hot path). */
+function copySession(s: Session): Session {
+  const out: Session = { ...s };
+  if (s.idTagInfo) out.idTagInfo = { ...s.idTagInfo };
+  if (s.end) out.end = { ...s.end };
+  return out;
 }
 
 /** Removes undefined fields so events compare and serialise cleanly. */
@@ -206,9 +228,14 @@ export class TransactionStore {
   private readonly starts = new Map<string, string>();
   /** Ids held by any record, so a new id never collides with a Stop for an id we did not issue. */
   private readonly usedIds = new Map<number, number>();
+  /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
+  private readonly openByIdentity = new Map<string, Set<Session>>();
+  /** Newest sample time per identity+connector, for samples outside any session (memory only). */
+  private readonly connectorLatest = new Map<string, number>();
 
   private loaded: boolean;
   private closed = false;
+  private reportedClosed = false;
   private dirty = false;
   private saving = false;
   private waiters: Array<(ok: boolean) => void> = [];
@@ -257,27 +284,28 @@ export class TransactionStore {
 
   /** Open sessions, oldest start first; all chargers, or one. */
   openSessions(identity?: string): Session[] {
-    return [...this.open.values()].filter((s) => identity === undefined || s.identity === identity).map(copy);
+    const found = identity === undefined ? [...this.open.values()] : [...(this.openByIdentity.get(identity) ?? [])];
+    return found.map(copySession);
   }
 
   /** The newest open session on a connector. */
   sessionFor(identity: string, connectorId: number): Session | undefined {
     const found = this.newestOpenOn(identity, connectorId);
-    return found ? copy(found) : undefined;
+    return found ? copySession(found) : undefined;
   }
 
   /** An open or remembered ended session. */
   session(identity: string, transactionId: number): Session | undefined {
     const k = key(identity, transactionId);
     const found = this.open.get(k) ?? this.ended.get(k);
-    return found ? copy(found) : undefined;
+    return found ? copySession(found) : undefined;
   }
 
   /** The session a retransmitted Start refers to, if this Start was seen before (ask before deciding on the id tag again). */
   findStart(identity: string, req: StartTransactionRequest): Session | undefined {
     const k = this.starts.get(startKey(identity, req));
     const found = k === undefined ? undefined : (this.open.get(k) ?? this.ended.get(k));
-    return found ? copy(found) : undefined;
+    return found ? copySession(found) : undefined;
   }
 
   /**
@@ -305,7 +333,7 @@ export class TransactionStore {
     const current = this.newestOpenOn(identity, connectorId);
     // An older Start arriving late must not end a newer session.
     if (current && ms(startTime) >= ms(current.startTime)) {
-      const end = this.endFromRegister(current, startTime, "Replaced", "replaced", now);
+      const end = this.endFromRegister(current, startTime, "Replaced", "replaced", now, finite(req.meterStart));
       replaced = this.finish(current, end, now);
     }
     const transactionId = this.nextId();
@@ -321,7 +349,7 @@ export class TransactionStore {
       startedAt: now.toISOString(),
     });
     const k = key(identity, transactionId);
-    this.open.set(k, session);
+    this.addOpen(k, session);
     this.starts.set(startKey(identity, req), k);
     this.useId(transactionId);
     const event: SessionStartedEvent = clean({
@@ -339,7 +367,7 @@ export class TransactionStore {
       transactionId,
       duplicate: false,
       idTagInfo: session.idTagInfo,
-      session: copy(session),
+      session: copySession(session),
       event,
       replaced,
       saved: this.persist(false),
@@ -359,7 +387,7 @@ export class TransactionStore {
     const existing = this.open.get(k) ?? this.ended.get(k);
     const samples = normalizeMeterValues(existing?.connectorId ?? 0, transactionId, req.transactionData);
     if (existing?.end?.by === "stop") {
-      return { known: !existing.unknownTransaction, duplicate: true, session: copy(existing), samples, saved: this.persist(false) };
+      return { known: !existing.unknownTransaction, duplicate: true, session: copySession(existing), samples, saved: this.persist(false) };
     }
     const stopTime = text(req.timestamp) ?? now.toISOString();
     const meterStop = finite(req.meterStop);
@@ -391,14 +419,14 @@ export class TransactionStore {
       }
       this.useId(transactionId);
       const event = this.finish(session, end, now, { unknownTransaction: true });
-      return { known: false, duplicate: false, session: copy(session), event, samples, saved: this.persist(false) };
+      return { known: false, duplicate: false, session: copySession(session), event, samples, saved: this.persist(false) };
     }
 
     const correction = existing.end !== undefined;
-    this.applySamples(existing, samples);
+    this.applySamples(existing, samples, now);
     const end = this.endFromStop(existing, stopTime, meterStop, reason, stopIdTag, now);
     const event = this.finish(existing, end, now, correction ? { correction: true } : {});
-    return { known: true, duplicate: false, session: copy(existing), event, samples, saved: this.persist(false) };
+    return { known: true, duplicate: false, session: copySession(existing), event, samples, saved: this.persist(false) };
   }
 
   /**
@@ -425,20 +453,23 @@ export class TransactionStore {
     } else {
       session = this.newestOpenOn(identity, connectorId);
     }
-    const sorted = [...samples].sort((a, b) => ms(a.timestamp) - ms(b.timestamp));
-    const out = sorted.map((s) => ({ ...s }));
+    // Unreadable and far-future timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
+    const at = (s: NormalizedMeterSample) => sampleMs(s.timestamp, now).at;
+    const out = [...samples].sort((a, b) => at(a) - at(b)).map((s) => ({ ...s }));
+    const ck = `${identity}\u0000${connectorId}`;
+    const lastMs = session ? ms(session.lastSampleTime) : (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY);
+    // An ended session's figures are final; everything for it is late.
+    for (const s of out) if (session?.end || at(s) < lastMs) s.late = true;
+    const newest = Math.max(lastMs, ...out.filter((s) => !s.late).map(at));
+    if (newest > (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY)) this.connectorLatest.set(ck, newest);
     let event: SessionUpdatedEvent | undefined;
     let changed = false;
-    if (session) {
-      const lastMs = ms(session.lastSampleTime);
-      // An ended session's figures are final; everything for it is late.
-      for (const s of out) if (session.end || ms(s.timestamp) < lastMs) s.late = true;
-      if (!session.end) {
-        const before = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]);
-        this.applySamples(session, out.filter((s) => !s.late));
-        changed = JSON.stringify([session.registerWh, session.powerW, session.lastSampleTime]) !== before;
-        if (changed) event = this.updatedEvent(session, now);
-      }
+    if (session && !session.end) {
+      const { registerWh, powerW, lastSampleTime } = session;
+      this.applySamples(session, out.filter((s) => !s.late), now);
+      changed =
+        session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
+      if (changed) event = this.updatedEvent(session, now);
     }
     const meterEvent: MeterEvent = clean({
       kind: "meter" as const,
@@ -450,7 +481,7 @@ export class TransactionStore {
       late: out.length > 0 && out.every((s) => s.late) ? true : undefined,
     });
     return {
-      session: session ? copy(session) : undefined,
+      session: session ? copySession(session) : undefined,
       unknownTransaction,
       meterEvent,
       event,
@@ -465,7 +496,7 @@ export class TransactionStore {
     if (!session) return undefined;
     const end = this.endFromRegister(session, now.toISOString(), reason, "closed", now);
     const event = this.finish(session, end, now);
-    return { known: true, duplicate: false, session: copy(session), event, samples: [], saved: this.persist(false) };
+    return { known: true, duplicate: false, session: copySession(session), event, samples: [], saved: this.persist(false) };
   }
 
   /** Saves now (also pending meter changes). Resolves true when saved, false on failure. */
@@ -477,7 +508,7 @@ export class TransactionStore {
     return done;
   }
 
-  /** Final save; no timers remain afterwards. */
+  /** Final save; no timers remain afterwards, and later changes are not saved (reported once via onError). */
   async close(): Promise<void> {
     if (this.closed) return;
     const pending = this.dirty || this.lazyTimer !== undefined;
@@ -532,35 +563,71 @@ export class TransactionStore {
     else this.usedIds.delete(id);
   }
 
+  private addOpen(k: string, session: Session): void {
+    this.open.set(k, session);
+    let set = this.openByIdentity.get(session.identity);
+    if (!set) this.openByIdentity.set(session.identity, (set = new Set()));
+    set.add(session);
+  }
+
+  private removeOpen(k: string): void {
+    const session = this.open.get(k);
+    if (!session) return;
+    this.open.delete(k);
+    const set = this.openByIdentity.get(session.identity);
+    set?.delete(session);
+    if (set?.size === 0) this.openByIdentity.delete(session.identity);
+  }
+
   private newestOpenOn(identity: string, connectorId: number): Session | undefined {
     let best: Session | undefined;
-    for (const s of this.open.values()) {
-      if (s.identity !== identity || s.connectorId !== connectorId) continue;
+    for (const s of this.openByIdentity.get(identity) ?? []) {
+      if (s.connectorId !== connectorId) continue;
       if (!best || ms(s.startTime) >= ms(best.startTime)) best = s;
     }
     return best;
   }
 
-  private applySamples(session: Session, samples: readonly NormalizedMeterSample[]): void {
+  private applySamples(session: Session, samples: readonly NormalizedMeterSample[], now: Date): void {
     if (samples.length === 0) return;
     const readings = pickConnectorReadings(samples);
     if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
     if (readings.powerW !== undefined) session.powerW = readings.powerW;
     const newest = samples.reduce<string | undefined>(
-      (acc, s) => (ms(s.timestamp) > ms(acc) ? s.timestamp : acc),
+      (acc, s) => (sampleMs(s.timestamp, now).trusted && ms(s.timestamp) > ms(acc) ? s.timestamp : acc),
       session.lastSampleTime,
     );
     if (newest !== undefined) session.lastSampleTime = newest;
   }
 
-  private endFromRegister(session: Session, stopTime: string, reason: string, by: SessionEndKind, now: Date): SessionEnd {
-    const energy = sessionEnergy(session.meterStartWh, session.registerWh);
+  /**
+   * The end of a session that got no StopTransaction: the last register
+   * reading is the measured lower bound. Without one, the next session's
+   * meterStart on the same connector is the register when this one was
+   * abandoned (nothing flows between sessions).
+   */
+  private endFromRegister(
+    session: Session,
+    stopTime: string,
+    reason: string,
+    by: SessionEndKind,
+    now: Date,
+    nextMeterStart?: number,
+  ): SessionEnd {
+    let meterStopWh = session.registerWh;
+    let source = "last register reading used";
+    if (meterStopWh === undefined && nextMeterStart !== undefined && nextMeterStart >= (session.meterStartWh ?? Infinity)) {
+      meterStopWh = nextMeterStart;
+      source = "register taken from the next StartTransaction";
+    }
+    const energy = sessionEnergy(session.meterStartWh, meterStopWh);
+    const note =
+      meterStopWh === undefined ? "no StopTransaction and no meter reading since the start" : `estimated: no StopTransaction came; ${source}`;
     return clean({
       stopTime,
-      meterStopWh: session.registerWh,
+      meterStopWh,
       ...energy,
-      energyNote:
-        energy.energyNote ?? (session.registerWh === undefined ? "no meter reading since the start" : undefined),
+      energyNote: energy.energyNote ?? note,
       reason,
       endedAt: now.toISOString(),
       by,
@@ -608,7 +675,7 @@ export class TransactionStore {
   ): SessionEndedEvent {
     const k = key(session.identity, session.transactionId);
     session.end = end;
-    this.open.delete(k);
+    this.removeOpen(k);
     this.ended.delete(k);
     this.ended.set(k, session);
     this.trimEnded();
@@ -653,6 +720,7 @@ export class TransactionStore {
       meterStartWh: session.meterStartWh,
       meterStopWh: session.registerWh,
       energyWh: energy.energyWh,
+      energyNote: energy.energyNote,
       powerW: session.powerW,
       startTime: session.startTime,
       sampleTime: session.lastSampleTime,
@@ -663,9 +731,15 @@ export class TransactionStore {
 
   private persist(lazy: boolean): Promise<boolean> {
     if (!this.persistence) return Promise.resolve(true);
+    if (this.closed) {
+      // After a redeploy the new instance owns the stored state; a late write from the old one would overwrite it.
+      if (!this.reportedClosed) this.report(new Error("OCPP transaction store is closed; a late change was not saved"));
+      this.reportedClosed = true;
+      return Promise.resolve(false);
+    }
     this.dirty = true;
     const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
-    if (!lazy || this.closed || this.meterSaveDelayMs === 0) {
+    if (!lazy || this.meterSaveDelayMs === 0) {
       this.kick();
     } else if (!this.lazyTimer && !this.saving) {
       this.lazyTimer = setTimeout(() => {
@@ -724,7 +798,8 @@ export class TransactionStore {
           }
           const session = copy(s) as Session;
           const k = key(session.identity, session.transactionId);
-          (session.end ? this.ended : this.open).set(k, session);
+          if (session.end) this.ended.set(k, session);
+          else this.addOpen(k, session);
           this.useId(session.transactionId);
           if (!session.unknownTransaction) last = Math.max(last, session.transactionId);
           if (session.connectorId !== undefined && session.idTag !== undefined && session.startTime !== undefined) {
