@@ -12,6 +12,8 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-floating-promises": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // Node-RED constructors conventionally keep `this` as `node` for callbacks.
+      "@typescript-eslint/no-this-alias": ["error", { allowedNames: ["node"] }],
     },
   },
   {

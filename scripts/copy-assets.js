@@ -13,13 +13,13 @@ fs.mkdirSync(out, { recursive: true });
 for (const file of fs.readdirSync(path.join(root, "nodes"))) {
   if (file.endsWith(".html")) fs.copyFileSync(path.join(root, "nodes", file), path.join(out, file));
 }
-for (const dir of ["locales"]) {
-  fs.rmSync(path.join(out, dir), { recursive: true, force: true });
-  fs.cpSync(path.join(root, "nodes", dir), path.join(out, dir), { recursive: true });
+/** Replaces `to` with a copy of `from`; a missing source leaves an empty folder. */
+function mirror(from, to) {
+  fs.rmSync(to, { recursive: true, force: true });
+  if (fs.existsSync(from)) fs.cpSync(from, to, { recursive: true });
+  else fs.mkdirSync(to, { recursive: true });
 }
-fs.rmSync(path.join(out, "icons"), { recursive: true, force: true });
-fs.cpSync(path.join(root, "icons"), path.join(out, "icons"), { recursive: true });
 
-const examples = path.join(root, "examples");
-fs.rmSync(examples, { recursive: true, force: true });
-fs.cpSync(path.join(root, "flows"), examples, { recursive: true });
+mirror(path.join(root, "nodes", "locales"), path.join(out, "locales"));
+mirror(path.join(root, "icons"), path.join(out, "icons"));
+mirror(path.join(root, "flows"), path.join(root, "examples"));

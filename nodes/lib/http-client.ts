@@ -4,6 +4,7 @@
  * network errors, 429 and 5xx (honouring Retry-After), abort of everything in
  * flight on close, and errors that say in plain words what went wrong.
  */
+import { setMaxListeners } from "node:events";
 import axios, { type AxiosResponse, type Method } from "axios";
 import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff";
 import { redact, shortText } from "./errors";
@@ -98,6 +99,8 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.options = options;
+    // Each request in flight listens here; parallel polls of many sites are normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
   }
 
   get closed(): boolean {
@@ -139,11 +142,14 @@ export class HttpClient {
   }
 
   private async wait(ms: number, signal: AbortSignal | undefined, method: string, url: string): Promise<void> {
+    const linked = linkSignals([this.lifetime.signal, signal]);
     try {
-      await sleep(ms, anySignal([this.lifetime.signal, signal]));
+      await sleep(ms, linked.signal);
     } catch (err) {
       if (err instanceof AbortedError) throw this.abortedError(method, url);
       throw err;
+    } finally {
+      linked.dispose();
     }
   }
 
@@ -159,7 +165,9 @@ export class HttpClient {
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    const signal = anySignal([this.lifetime.signal, request.signal, timeout.signal]);
+    // Linked per request and unlinked after it, or every request would leave a listener on the lifetime signal.
+    const linked = linkSignals([this.lifetime.signal, request.signal, timeout.signal]);
+    const signal = linked.signal;
     let response: AxiosResponse<string>;
     try {
       response = await axios.request<string>({
@@ -189,6 +197,7 @@ export class HttpClient {
       throw this.networkError(err, method, request.url);
     } finally {
       clearTimeout(timer);
+      linked.dispose();
     }
     const text = typeof response.data === "string" ? response.data : String(response.data ?? "");
     const headers = flattenHeaders(response.headers as Record<string, unknown>);
@@ -282,12 +291,23 @@ function flattenHeaders(headers: Record<string, unknown>): Record<string, string
 
 /** An AbortSignal that aborts when any of the given signals does. */
 export function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal {
+  return linkSignals(signals).signal;
+}
+
+/**
+ * Like anySignal, plus `dispose()` to detach from the source signals once the
+ * linked signal is no longer needed (long-lived sources otherwise collect listeners).
+ */
+export function linkSignals(signals: ReadonlyArray<AbortSignal | undefined>): { signal: AbortSignal; dispose: () => void } {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (present.length === 1) return present[0];
+  if (present.length === 1) return { signal: present[0], dispose: () => undefined };
   const controller = new AbortController();
   const cleanups: Array<() => void> = [];
+  const dispose = (): void => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  };
   const abort = (): void => {
-    for (const cleanup of cleanups) cleanup();
+    dispose();
     controller.abort();
   };
   for (const signal of present) {
@@ -298,5 +318,5 @@ export function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): Abor
     signal.addEventListener("abort", abort, { once: true });
     cleanups.push(() => signal.removeEventListener("abort", abort));
   }
-  return controller.signal;
+  return { signal: controller.signal, dispose };
 }

@@ -34,6 +34,8 @@ export class Poller<T> {
   private controller: AbortController | undefined;
   private stopped = true;
   private failures = 0;
+  /** A wait the failing service asked for (an error's `retryAfterMs`, e.g. from HTTP 429). */
+  private retryAfterMs = 0;
 
   constructor(task: PollTask<T>, options: PollerOptions, handlers: PollerHandlers<T> = {}) {
     if (!(options.intervalMs > 0)) throw new Error("Poll interval must be a positive number of milliseconds");
@@ -71,11 +73,13 @@ export class Poller<T> {
         const result = await this.task(controller.signal);
         if (controller.signal.aborted) return undefined;
         this.failures = 0;
+        this.retryAfterMs = 0;
         this.safely(() => this.handlers.onResult?.(result));
         return result;
       } catch (err) {
         if (controller.signal.aborted) return undefined;
         this.failures++;
+        this.retryAfterMs = retryAfterOf(err);
         const delay = this.nextDelay();
         this.safely(() => this.handlers.onError?.(toError(err), this.failures, delay));
         return undefined;
@@ -100,10 +104,11 @@ export class Poller<T> {
 
   private nextDelay(): number {
     const base = this.options.intervalMs;
-    if (this.failures === 0 || !this.options.backoff) return base + this.jitter();
+    if (this.failures === 0 || !this.options.backoff) return Math.max(base, this.retryAfterMs) + this.jitter();
     const backoff = this.options.backoff;
     const cap = Math.max(base, backoff.maxMs);
-    return Math.min(cap, Math.max(base, backoffDelay(this.failures - 1, backoff))) + this.jitter();
+    const delay = Math.min(cap, Math.max(base, backoffDelay(this.failures - 1, backoff)));
+    return Math.max(delay, this.retryAfterMs) + this.jitter();
   }
 
   private jitter(): number {
@@ -132,4 +137,10 @@ export class Poller<T> {
       // A handler that throws must not stop the polling loop.
     }
   }
+}
+
+/** The `retryAfterMs` an error carries (HttpError sets it from Retry-After), or 0. */
+function retryAfterOf(err: unknown): number {
+  const value = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
 }

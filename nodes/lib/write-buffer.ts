@@ -107,12 +107,20 @@ export class WriteBuffer<T> {
     this.closed = true;
     this.clearTimer();
     this.cancelRetryWait();
-    const deadline = setTimeout(() => this.lifetime.abort(), timeoutMs);
-    try {
+    let deadline: NodeJS.Timeout | undefined;
+    // A writer that ignores the abort signal must not hold up Node-RED's close.
+    const expired = new Promise<void>((resolve) => {
+      deadline = setTimeout(() => {
+        this.lifetime.abort();
+        resolve();
+      }, timeoutMs);
+    });
+    const lastFlush = (async () => {
       if (this.draining) await this.draining;
       if (this.queue.length > 0 && !this.lifetime.signal.aborted) await this.drainOnce(false);
-    } catch {
-      // Counted below as remaining.
+    })().catch(() => undefined); // what is left is reported as remaining below
+    try {
+      await Promise.race([lastFlush, expired]);
     } finally {
       clearTimeout(deadline);
       this.lifetime.abort();
