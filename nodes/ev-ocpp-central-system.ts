@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status, StatusFanout } from "./lib/node-red/status";
 import { errorMessage } from "./lib/errors";
-import { CentralSystem, type TlsMaterial } from "./lib/ocpp/server";
+import { CentralSystem, type Problem, type TlsMaterial } from "./lib/ocpp/server";
 import type { ChargerDirectory } from "./lib/ocpp/contract";
 import type { CentralSubscriber, CentralSystemNode } from "./lib/ocpp/node-types";
 import { badPasswordEntries, parsePasswordList } from "./lib/ocpp/security";
@@ -19,6 +19,7 @@ import { routeUpgrades } from "./lib/ocpp/upgrade-router";
 import { JsonFileStore } from "./lib/ocpp/json-file-store";
 import { TransactionStore } from "./lib/ocpp/transactions";
 import { IdTagList, parseIdTagList } from "./lib/ocpp/id-tags";
+import { startAutoDiscovery } from "./lib/ocpp/discovery";
 
 interface Def extends NodeDef, CentralSystemDef {
   tls?: string;
@@ -49,6 +50,13 @@ export = (RED: NodeAPI) => {
     let settings: CentralSettings | undefined;
     let lastProblem: string | undefined;
     const cleanup: Array<() => unknown> = [];
+    const report = (problem: Problem): void => {
+      lastProblem = problem.identity ? `${problem.identity}: ${problemWord(problem.message)}` : problemWord(problem.message);
+      refresh();
+      const takers = [...subscribers].filter((s) => !problem.identity || s.wants("error", problem.identity));
+      if (takers.length === 0) this.warn(problem.message);
+      for (const sub of takers) sub.onProblem(problem);
+    };
 
     this.subscribe = (sub) => {
       subscribers.add(sub);
@@ -129,13 +137,7 @@ export = (RED: NodeAPI) => {
       server.onRaw((frame) => {
         for (const sub of subscribers) if (sub.wantsRaw() && sub.wants("raw", frame.identity)) sub.onRaw(frame);
       });
-      server.onProblem((problem) => {
-        lastProblem = problem.identity ? `${problem.identity}: ${problemWord(problem.message)}` : problemWord(problem.message);
-        refresh();
-        const takers = [...subscribers].filter((s) => !problem.identity || s.wants("error", problem.identity));
-        if (takers.length === 0) this.warn(problem.message);
-        for (const sub of takers) sub.onProblem(problem);
-      });
+      server.onProblem(report);
       if (current.port === undefined) {
         const httpServer = RED.server as unknown as HttpServer | undefined;
         if (!httpServer) throw new Error("Node-RED's HTTP server is not available; use an own port");
@@ -151,6 +153,21 @@ export = (RED: NodeAPI) => {
       this.central = server;
       this.settings = current;
       lazy.start(server);
+      if (current.discovery) {
+        const wanted = current.discovery;
+        cleanup.push(
+          startAutoDiscovery(lazy.directory, {
+            set: { meterValuesSampledData: wanted.meterValuesSampledData, meterValueSampleInterval: wanted.meterValueSampleInterval },
+            timeoutMs: current.callTimeoutMs,
+            onResult: (result) => {
+              const refused = result.changes.filter((c) => c.status !== "Accepted" && c.status !== "RebootRequired");
+              const text = `Charger "${result.chargerId}": ${Object.keys(result.configuration).length} settings read, features ${result.featureProfiles.join("/") || "unknown"}`;
+              this.log(refused.length ? `${text}; refused: ${refused.map((c) => `${c.key}=${c.value} (${c.status})`).join(", ")}` : text);
+            },
+            onError: (err, identity) => report({ identity, level: "warn", message: `Discovery of "${identity}" failed: ${err.message}` }),
+          }),
+        );
+      }
       refresh();
       this.log(`OCPP central system ready: chargers connect to ${this.chargerUrl()}`);
     };

@@ -170,3 +170,25 @@ describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () 
     assert.ok(Date.now() - t0 < 2000, "'fallback' answers at once instead of waiting for the timeout");
   });
 });
+
+describe("OCPP central system: boot discovery", () => {
+  it("reads the charger's configuration after boot and sets the meter values it should send", async () => {
+    await load([centralNode], [{ ...base, discover: true, sampledData: "Energy.Active.Import.Register,Power.Active.Import", sampleInterval: "30" }]);
+    const cs = helper.getNode("cs") as CentralSystemNode;
+    await cs.ready;
+    const c = await charger(`ws://127.0.0.1:${cs.central!.port}/ocpp`, "CP1");
+    const config: Record<string, string> = { SupportedFeatureProfiles: "Core,SmartCharging", MeterValuesSampledData: "Energy.Active.Import.Register", MeterValueSampleInterval: "60", NumberOfConnectors: "1" };
+    const changes: string[] = [];
+    c.handle("GetConfiguration", async () => ({ configurationKey: Object.entries(config).map(([key, value]) => ({ key, readonly: false, value })) }));
+    c.handle("ChangeConfiguration", async ({ params }) => {
+      const { key, value } = params as { key: string; value: string };
+      changes.push(`${key}=${value}`);
+      config[key] = value;
+      return { status: "Accepted" };
+    });
+    await c.call("BootNotification", boot);
+    await waitUntil(() => cs.directory.snapshot("CP1")?.configuration?.MeterValueSampleInterval === "30", 3000, "configuration recorded");
+    assert.deepEqual(changes, ["MeterValuesSampledData=Energy.Active.Import.Register,Power.Active.Import", "MeterValueSampleInterval=30"]);
+    assert.equal(cs.directory.snapshot("CP1")!.configuration!.SupportedFeatureProfiles, "Core,SmartCharging");
+  });
+});
