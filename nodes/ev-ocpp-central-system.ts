@@ -76,9 +76,10 @@ export = (RED: NodeAPI) => {
       if (settings.port !== undefined) parts.push(`:${central.port ?? settings.port}`);
       if (lastProblem) parts.push(lastProblem);
       if (settings.profile === 0) parts.push("no security");
+      else if (settings.acceptUnknown) parts.push("onboarding open");
       const text = parts.join(" · ");
       let status: NodeStatus;
-      if (settings.profile === 0 || lastProblem) status = Status.warning(text);
+      if (settings.profile === 0 || settings.acceptUnknown || lastProblem) status = Status.warning(text);
       else status = connected > 0 ? Status.connected(text) : Status.idle(text);
       // Full text, not the 32-char cut: it is the only place users see it.
       fanout.set({ ...status, text });
