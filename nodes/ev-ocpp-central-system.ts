@@ -123,8 +123,15 @@ export = (RED: NodeAPI) => {
         transactions,
         advertisedPort: current.port === undefined ? Number((RED.settings as { uiPort?: number }).uiPort ?? 1880) : undefined,
         advertisedTls: current.port === undefined && !!(RED.settings as { https?: unknown }).https,
-        wantsDecision: (kind, identity) => [...subscribers].some((s) => s.decides(kind, identity)),
-        wantsRaw: () => [...subscribers].some((s) => s.wantsRaw()),
+        wantsDecision: (kind, identity) => {
+          for (const sub of subscribers) if (sub.decides(kind, identity)) return true;
+          return false;
+        },
+        // Asked for every frame: no allocation here.
+        wantsRaw: () => {
+          for (const sub of subscribers) if (sub.wantsRaw()) return true;
+          return false;
+        },
       });
       // Closed before the store so the last Stop is saved before the final flush.
       cleanup.push(() => server.close());
