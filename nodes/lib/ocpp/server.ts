@@ -170,6 +170,8 @@ export class CentralSystem {
   private httpServer?: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Set<RpcServerClient>();
+  /** The live client per identity (the newest socket). */
+  private readonly current = new Map<string, RpcServerClient>();
   private readonly eventListeners = new Set<EventListener>();
   private readonly rawListeners = new Set<(frame: RawFrame) => void>();
   private readonly problemListeners = new Set<(problem: Problem) => void>();
@@ -400,13 +402,14 @@ export class CentralSystem {
     this.clients.add(client);
 
     const previous = this.directory.link(identity);
-    const previousClients = [...this.clients].filter((c) => c !== client && c.identity === identity);
+    const stale = this.current.get(identity);
+    this.current.set(identity, client);
     const link = new RpcLink(client, this.options.callTimeoutMs);
     const state: ConnectionState = {
       connectionId: this.directory.attach(link, { remoteAddress: client.handshake.remoteAddress, protocol: client.protocol || undefined }),
       announced: false,
     };
-    for (const stale of previousClients) {
+    if (stale) {
       // Newest wins: a charger that reconnects after a network blip often
       // leaves a half-open socket behind that would otherwise swallow calls.
       // ws terminates it after its own close timeout if the peer is gone.
@@ -415,6 +418,7 @@ export class CentralSystem {
 
     client.on("close", ({ code, reason }: { code?: number; reason?: string }) => {
       this.clients.delete(client);
+      if (this.current.get(identity) === client) this.current.delete(identity);
       if (this.directory.detach(identity, state.connectionId)) {
         this.emit(compact({ kind: "disconnected" as const, identity, time: new Date().toISOString(), code, reason: reason || undefined }));
       }
