@@ -223,6 +223,18 @@ describe("OCPP central system (plain server)", () => {
     assert.match(rejected[1].reason, /ocpp2\.0\.1/);
   });
 
+  it("refuses a charger id that is not valid percent-encoding instead of hanging", async () => {
+    const r = await start();
+    const ws = new WebSocket(`${r.url}/%ZZ`, ["ocpp1.6"]);
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => reject(new Error("should not open")));
+      ws.on("error", () => undefined);
+    });
+    assert.equal(status, 400);
+    assert.ok(r.problems.some((p) => /Refused a connection to \/ocpp\/%ZZ: URI malformed/.test(p.message)));
+  });
+
   it("refuses a wrong path with 404 and names the right URL", async () => {
     const r = await start();
     assert.equal(await refusal(connect(`ws://127.0.0.1:${r.port}/wrong`, "CP1")), 404);

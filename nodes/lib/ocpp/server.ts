@@ -291,7 +291,11 @@ export class CentralSystem {
       return;
     }
     this.rpc.handleUpgrade(request, socket as Socket, head).catch((err: unknown) => {
-      this.problem({ level: "warn", message: `Upgrade failed: ${errorMessage(err)}` });
+      // ocpp-rpc throws before its own error handling for some URLs (a charger id that is not valid
+      // percent-encoding); without this the connection would hang until the charger gives up.
+      this.problem({ level: "error", message: `Refused a connection to ${request.url ?? "?"}: ${errorMessage(err)}` });
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      setTimeout(() => socket.destroy(), 1000).unref();
     });
   }
 
