@@ -7,6 +7,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import WebSocket from "ws";
+import { createRPCError } from "ocpp-rpc";
 import { ChargePoint } from "@voltbras/ts-ocpp";
 import { startCentral, type Running } from "./support/central";
 import { boot, closed, connect, refusal, waitUntil, type Client } from "./support/clients";
@@ -144,6 +145,20 @@ describe("OCPP central system (plain server)", () => {
     assert.deepEqual(r.kinds("CP1").filter((k) => k === "connected" || k === "disconnected"), ["connected", "connected"]);
     const connectedEvents = r.events.filter((e) => e.kind === "connected") as Array<{ replacedOld?: boolean }>;
     assert.equal(connectedEvents[1].replacedOld, true);
+    // An invalid command is stopped before it reaches the charger, and says so.
+    await assert.rejects(r.central.directory.link("CP1")!.call("ChangeAvailability", { connectorId: 0, type: "Sometimes" }), (err: Error & { rpcErrorCode?: string }) => {
+      assert.match(err.message, /^ChangeAvailability was not sent to charger CP1: it is not valid OCPP 1\.6/);
+      assert.equal(err.rpcErrorCode, "FormatViolation");
+      return true;
+    });
+    second.handle("Reset", async () => {
+      throw createRPCError("NotSupported", "no resets here");
+    });
+    await assert.rejects(r.central.directory.link("CP1")!.call("Reset", { type: "Soft" }), (err: Error & { rpcErrorCode?: string }) => {
+      assert.equal(err.message, "Charger CP1 refused Reset with NotSupported: no resets here");
+      assert.equal(err.rpcErrorCode, "NotSupported");
+      return true;
+    });
     // Calls from the command side go to the live socket.
     second.handle("GetConfiguration", async () => ({ configurationKey: [{ key: "X", readonly: true, value: "2" }] }));
     const conf = await r.central.directory.link("CP1")!.call<{ configurationKey: unknown[] }>("GetConfiguration", {});
