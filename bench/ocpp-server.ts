@@ -1,0 +1,90 @@
+/**
+ * Benchmark server process (forked by bench/ocpp.ts), so its RSS is the
+ * server's alone. Mode "node-red": our central-system node inside a real
+ * Node-RED runtime (test helper), events flowing to a downstream node.
+ * Mode "bare": a plain ocpp-rpc RPCServer with the same validation.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { RPCServer } from "ocpp-rpc";
+
+type Reply = (msg: Record<string, unknown>) => void;
+const send: Reply = (msg) => process.send?.(msg);
+
+async function startBare(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = new RPCServer({ protocols: ["ocpp1.6"], strictMode: true, pingIntervalMs: 0 });
+  server.on("client", (client: { handle(m: string, h: (ctx: { params: unknown }) => unknown): void }) => {
+    client.handle("BootNotification", () => ({ status: "Accepted", currentTime: new Date().toISOString(), interval: 300 }));
+    client.handle("StartTransaction", () => ({ transactionId: Math.floor(Math.random() * 1e9), idTagInfo: { status: "Accepted" } }));
+    client.handle("MeterValues", () => ({}));
+  });
+  const http = await server.listen(0, "127.0.0.1");
+  const port = (http.address() as { port: number }).port;
+  return { port, close: () => server.close({ force: true }) };
+}
+
+/**
+ * A real embedded Node-RED (not the test helper, whose sinon spies record
+ * every call and would distort memory and speed), loading the built nodes
+ * from dist/nodes and a flow file from a temporary user dir.
+ */
+async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }> {
+  const RED = (await import("node-red")).default as unknown as {
+    init(server: http.Server, settings: Record<string, unknown>): void;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    nodes: { getNode(id: string): unknown };
+  };
+  const userDir = mkdtempSync(path.join(os.tmpdir(), "evkit-bench-"));
+  const flow = [
+    { id: "tab", type: "tab", label: "bench" },
+    { id: "cs", type: "ev-ocpp-central-system", port: "0", host: "127.0.0.1", path: "/ocpp", pingInterval: "0", securityProfile: "0" },
+    { id: "in", type: "ev-ocpp-in", z: "tab", server: "cs", chargers: "", kinds: process.env.BENCH_KINDS ?? "", wires: [["sink"]] },
+    { id: "sink", type: "debug", z: "tab", active: false, tosidebar: false, complete: "payload", targetType: "msg", wires: [] },
+  ];
+  writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(flow));
+  const server = http.createServer();
+  RED.init(server, {
+    userDir,
+    flowFile: "flows.json",
+    nodesDir: [path.join(__dirname, "..", "dist", "nodes")],
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    credentialSecret: false,
+    logging: { console: { level: "warn" } },
+    editorTheme: { tours: false },
+  });
+  await RED.start();
+  const deadline = Date.now() + 20_000;
+  let cs: { ready?: Promise<void>; central?: { port: number } } | undefined;
+  while (!(cs = RED.nodes.getNode("cs") as typeof cs)?.ready) {
+    if (Date.now() > deadline) throw new Error("the central-system node did not start (run npm run build first)");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await cs.ready;
+  return { port: cs.central!.port, close: () => RED.stop() };
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  const server = mode === "bare" ? await startBare() : await startNodeRed();
+  global.gc?.();
+  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss });
+  process.on("message", async (msg: { type: string }) => {
+    if (msg.type === "rss") {
+      global.gc?.();
+      send({ type: "rss", rss: process.memoryUsage().rss });
+    } else if (msg.type === "stop") {
+      await server.close().catch(() => undefined);
+      send({ type: "stopped" });
+      process.exit(0);
+    }
+  });
+}
+
+main().catch((err: unknown) => {
+  send({ type: "error", message: String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,239 @@
+/**
+ * npm run bench:ocpp [-- --chargers 1000 --seconds 10 --rounds 2 --concurrency 200]
+ *
+ * N simulated chargers (thin OCPP-J clients over ws) connect to the central-system
+ * node inside a real Node-RED runtime, boot, start a transaction, then send
+ * MeterValues in a closed loop. The same run against a bare ocpp-rpc server
+ * gives the baseline. Each server runs in its own child process so RSS is
+ * the server's alone. Prints figures; it is not a test.
+ *
+ * BENCH_KINDS=boot limits the OCPP in node to boot events, to see the cost
+ * of the two Node-RED messages (meter + session.updated) per MeterValues.
+ * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
+ * The machine's other load shows up as noise; rounds are interleaved and
+ * the best of each is reported for that reason.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import WebSocket from "ws";
+
+/**
+ * A deliberately thin OCPP-J charger (plain ws, one call at a time): on a
+ * 2-core machine the load generator shares the CPU with the server, and a
+ * heavier client would measure itself instead of the server.
+ */
+class LightCharger {
+  private seq = 0;
+  private pending?: { id: string; resolve: (v: unknown) => void; reject: (e: Error) => void };
+  private constructor(private readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as [number, string, unknown, unknown?];
+      const p = this.pending;
+      if (!p || frame[1] !== p.id) return;
+      this.pending = undefined;
+      if (frame[0] === 3) p.resolve(frame[2]);
+      else p.reject(new Error(`${String(frame[2])}: ${String(frame[3])}`));
+    });
+    ws.on("close", () => this.pending?.reject(new Error("closed")));
+  }
+
+  static open(url: string): Promise<LightCharger> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, ["ocpp1.6"], { perMessageDeflate: false });
+      ws.once("open", () => resolve(new LightCharger(ws)));
+      ws.once("error", reject);
+    });
+  }
+
+  call(action: string, payload: object): Promise<unknown> {
+    const id = String(++this.seq);
+    return new Promise((resolve, reject) => {
+      this.pending = { id, resolve, reject };
+      this.ws.send(JSON.stringify([2, id, action, payload]));
+    });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+type Client = LightCharger;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const CHARGERS = arg("chargers", 1000);
+const SECONDS = arg("seconds", 8);
+const CONCURRENCY = arg("concurrency", 200);
+const ROUNDS = arg("rounds", 2);
+
+interface Figures {
+  mode: string;
+  connectMs: number;
+  calls: number;
+  callsPerS: number;
+  p50: number;
+  p99: number;
+  rssBaseMb: number;
+  rssMb: number;
+  kbPerConnection: number;
+  errors: number;
+}
+
+function request(child: ChildProcess, type: string, reply: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (msg: Record<string, unknown>) => {
+      if (msg.type === reply) {
+        child.off("message", onMsg);
+        resolve(msg);
+      } else if (msg.type === "error") reject(new Error(String(msg.message)));
+    };
+    child.on("message", onMsg);
+    if (type) child.send({ type });
+  });
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function run(mode: "node-red" | "bare"): Promise<Figures> {
+  const child = fork(path.join(__dirname, "ocpp-server.ts"), [mode], {
+    execArgv: ["--import", "tsx", "--expose-gc", "--max-old-space-size=4096", ...(process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/evprof"] : [])],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ready = await request(child, "", "ready");
+  const port = Number(ready.port);
+  const rssBase = Number(ready.rss);
+  const endpoint = `ws://127.0.0.1:${port}/ocpp`;
+  const clients: Client[] = [];
+  let errors = 0;
+
+  const t0 = performance.now();
+  await pool(
+    Array.from({ length: CHARGERS }, (_, i) => i),
+    CONCURRENCY,
+    async (i) => {
+      const client = await LightCharger.open(`${endpoint}/CP${i}`);
+      await client.call("BootNotification", { chargePointVendor: "Bench", chargePointModel: "Sim" });
+      clients.push(client);
+    },
+  );
+  const connectMs = performance.now() - t0;
+  const txIds = await Promise.all(
+    clients.map(async (c) => {
+      const res = (await c.call("StartTransaction", { connectorId: 1, idTag: "BENCH", meterStart: 0, timestamp: new Date().toISOString() })) as { transactionId: number };
+      return res.transactionId;
+    }),
+  );
+  const rssConnected = Number((await request(child, "rss", "rss")).rss);
+
+  const latencies: number[] = [];
+  let stop = false;
+  const loopStart = performance.now();
+  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+  await Promise.all(
+    clients.map(async (client, i) => {
+      let wh = 0;
+      while (!stop) {
+        wh += 10;
+        const started = performance.now();
+        try {
+          await client.call("MeterValues", {
+            connectorId: 1,
+            transactionId: txIds[i],
+            meterValue: [
+              {
+                timestamp: new Date().toISOString(),
+                sampledValue: [
+                  { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+                  { value: "7400", measurand: "Power.Active.Import", unit: "W" },
+                ],
+              },
+            ],
+          });
+          latencies.push(performance.now() - started);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const elapsedS = (performance.now() - loopStart) / 1000;
+  const rssEnd = Math.max(rssConnected, Number((await request(child, "rss", "rss")).rss));
+  for (const c of clients) c.close();
+  child.send({ type: "stop" });
+  await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
+  child.kill();
+
+  latencies.sort((a, b) => a - b);
+  return {
+    mode,
+    connectMs: Math.round(connectMs),
+    calls: latencies.length,
+    callsPerS: Math.round(latencies.length / elapsedS),
+    p50: Math.round(percentile(latencies, 50) * 10) / 10,
+    p99: Math.round(percentile(latencies, 99) * 10) / 10,
+    rssBaseMb: Math.round(rssBase / 1e5) / 10,
+    rssMb: Math.round(rssEnd / 1e5) / 10,
+    kbPerConnection: Math.round((rssConnected - rssBase) / 1024 / CHARGERS),
+    errors,
+  };
+}
+
+/** Best round by throughput: on a shared machine, other load only ever makes a round slower. */
+function best(rounds: Figures[]): Figures {
+  return rounds.reduce((a, b) => (b.callsPerS > a.callsPerS ? b : a));
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `OCPP benchmark: ${CHARGERS} chargers, ${SECONDS} s closed-loop MeterValues, connect concurrency ${CONCURRENCY}, ${ROUNDS} interleaved round(s), best round shown`,
+  );
+  const bareRounds: Figures[] = [];
+  const ourRounds: Figures[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    bareRounds.push(await run("bare"));
+    ourRounds.push(await run("node-red"));
+  }
+  const bare = best(bareRounds);
+  const ours = best(ourRounds);
+  const rows = [bare, ours];
+  console.table(
+    rows.map((r) => ({
+      server: r.mode === "bare" ? "bare ocpp-rpc" : "ev-ocpp-central-system in Node-RED",
+      "connect all (ms)": r.connectMs,
+      "calls/s": r.callsPerS,
+      "p50 (ms)": r.p50,
+      "p99 (ms)": r.p99,
+      "RSS idle (MB)": r.rssBaseMb,
+      "RSS loaded (MB)": r.rssMb,
+      "KB/connection": r.kbPerConnection,
+      errors: r.errors,
+    })),
+  );
+  console.log(`All rounds, calls/s: bare ${bareRounds.map((r) => r.callsPerS).join(", ")}; node ${ourRounds.map((r) => r.callsPerS).join(", ")}`);
+  const ratio = ours.callsPerS / bare.callsPerS;
+  console.log(`Throughput ratio (Node-RED node / bare ocpp-rpc): ${(ratio * 100).toFixed(1)} % (target >= 80 %)`);
+  console.log(`Server memory per connected charger: ${ours.kbPerConnection} KB (target <= 80 KB; bare ocpp-rpc ${bare.kbPerConnection} KB)`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * Events node: emits what chargers do, as normalised events, filtered by
+ * charger and kind. With "let this flow decide" on, Authorize,
+ * StartTransaction and unknown-charger events carry a decision id that an
+ * ev-ocpp-reply node answers. Any input message asks for the charger list.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import { Lifecycle } from "./lib/node-red/lifecycle";
+import type { CentralSubscriber, CentralSystemNode, OcppMsgInfo } from "./lib/ocpp/node-types";
+import type { CentralEvent, Problem, RawFrame } from "./lib/ocpp/server";
+import type { PendingDecision } from "./lib/ocpp/decisions";
+import { splitList } from "./lib/ocpp/settings";
+import { matchesFilter, type OcppEventKind } from "./lib/ocpp/events";
+
+interface Def extends NodeDef {
+  server: string;
+  chargers?: string;
+  kinds?: string;
+  decide?: boolean;
+  raw?: boolean;
+}
+
+export = (RED: NodeAPI) => {
+  function OcppIn(this: Node, def: Def) {
+    RED.nodes.createNode(this, def);
+    const life = new Lifecycle(this);
+    const server = RED.nodes.getNode(def.server) as CentralSystemNode | null;
+    if (!server) {
+      this.status({ fill: "red", shape: "ring", text: "no central system" });
+      this.error("Choose a central system (ev-ocpp-central-system) in this node's settings");
+      return;
+    }
+    const identities = splitList(def.chargers);
+    const kinds = splitList(def.kinds);
+    const decide = def.decide === true;
+    const raw = def.raw === true;
+    const matches = (kind: string, identity: string): boolean => matchesFilter({ kind: kind as OcppEventKind, identity }, { identities, kinds });
+
+    const sub: CentralSubscriber = {
+      node: this,
+      // "error"/"raw"/"connect"/"rejected" are not in the kind list; only the charger filter applies to them.
+      wants: (kind, identity) =>
+        ["error", "raw", "connect", "rejected"].includes(kind) ? matchesFilter({ kind: "boot", identity }, { identities }) : matches(kind, identity),
+      decides: (kind, identity) => decide && matchesFilter({ kind: "boot", identity }, { identities }) && (kind === "connect" || matches("authorize", identity)),
+      wantsRaw: () => raw,
+      onEvent: (event: CentralEvent, decision?: PendingDecision<unknown>) => {
+        const ocpp: OcppMsgInfo = { identity: event.identity, kind: event.kind, centralSystem: server.id };
+        if (decision && decide) {
+          ocpp.decisionId = decision.id;
+          ocpp.decisionKind = decision.kind;
+          ocpp.decisionTimeoutMs = server.settings?.decisionTimeoutMs;
+        }
+        life.send({ topic: `${event.identity}/${event.kind}`, payload: event, ocpp } as NodeMessage);
+      },
+      onRaw: (frame: RawFrame) => {
+        life.send({ topic: `${frame.identity}/raw`, payload: frame, ocpp: { identity: frame.identity, kind: "raw", centralSystem: server.id } } as NodeMessage);
+      },
+      onProblem: (problem: Problem) => {
+        if (problem.level === "warn") {
+          if (!life.closed) this.warn(problem.message);
+          return;
+        }
+        life.reportError(new Error(problem.message), { topic: `${problem.identity ?? "server"}/error`, payload: problem } as NodeMessage);
+      },
+    };
+    life.onClose(server.subscribe(sub));
+
+    life.onInput((msg: NodeMessageInFlow & { charger?: unknown }, send) => {
+      const wanted = typeof msg.charger === "string" ? msg.charger : undefined;
+      if (wanted !== undefined) {
+        const snapshot = server.directory.snapshot(wanted);
+        if (!snapshot) throw new Error(`No charger "${wanted}" has connected since Node-RED started`);
+        send({ ...msg, topic: `${wanted}/state`, payload: snapshot });
+        return;
+      }
+      send({ ...msg, topic: "chargers", payload: server.directory.list() });
+    });
+  }
+
+  RED.nodes.registerType("ev-ocpp-in", OcppIn);
+};

@@ -1,0 +1,686 @@
+/**
+ * The OCPP 1.6J central system: one ocpp-rpc server, on its own port or on
+ * a path of a shared HTTP server. It checks security during the upgrade,
+ * keeps one live socket per charger identity (the newest wins), answers
+ * every charger call with a sensible default so an empty flow works, and
+ * reports what happens as normalised events. Knows nothing of Node-RED.
+ */
+import http from "node:http";
+import https from "node:https";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { RPCServer, createRPCError } from "ocpp-rpc";
+import { errorMessage } from "../errors";
+import { ChargerRegistry } from "./registry";
+import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
+import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
+import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
+import { normalizePrefix } from "./upgrade-router";
+import { normalizeMeterValues, pickConnectorReadings } from "./meter-values";
+import type { TransactionStore } from "./transactions";
+import {
+  authorizeEvent,
+  bootEvent,
+  compact,
+  dataTransferEvent,
+  diagnosticsStatusEvent,
+  firmwareStatusEvent,
+  securityEvent,
+  statusEvent,
+  type AuthorizeEvent,
+  type MeterEvent,
+  type OcppEvent,
+} from "./events";
+import type {
+  AuthorizeRequest,
+  BootNotificationRequest,
+  DataTransferRequest,
+  DiagnosticsStatusNotificationRequest,
+  FirmwareStatusNotificationRequest,
+  IdTagInfo,
+  MeterValuesRequest,
+  SecurityEventNotificationRequest,
+  StartTransactionRequest,
+  StatusNotificationRequest,
+  StopTransactionRequest,
+} from "./ocpp16";
+
+/** An unknown charger is asking to connect (decision "connect"). */
+export interface ConnectRequestEvent {
+  kind: "connect";
+  identity: string;
+  time: string;
+  remoteAddress?: string;
+  protocols: string[];
+}
+
+/** A connection attempt was refused during the upgrade. */
+export interface RejectedEvent {
+  kind: "rejected";
+  identity: string;
+  time: string;
+  remoteAddress?: string;
+  httpStatus: number;
+  reason: string;
+}
+
+/** StartTransaction asks the same question as Authorize; the flow sees it as one. */
+export type StartAuthorizeEvent = AuthorizeEvent & { source: "StartTransaction"; connectorId: number };
+
+export type CentralEvent = OcppEvent | ConnectRequestEvent | RejectedEvent | StartAuthorizeEvent;
+
+export interface RawFrame {
+  identity: string;
+  time: string;
+  direction: "in" | "out";
+  frame: string;
+}
+
+/** "error": something failed (refused charger, bad frame, invalid message); "warn": works, but should be fixed. */
+export interface Problem {
+  identity?: string;
+  level: "warn" | "error";
+  message: string;
+}
+
+export interface IdTagChecker {
+  check(idTag: string, now: Date): IdTagInfo;
+}
+
+export type Fallback = "list" | "accept" | "reject";
+
+export interface TlsMaterial {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
+  passphrase?: string;
+}
+
+export interface CentralSystemOptions {
+  /** Own port; leave out to only take upgrades through handleUpgrade(). 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** The port shown in the charger URL when chargers come in through a shared HTTP server. */
+  advertisedPort?: number;
+  /** The shared HTTP server is HTTPS (Node-RED with `https` in its settings): the URL is wss://. */
+  advertisedTls?: boolean;
+  /** Path prefix before the charger id, e.g. "/ocpp" → ws://host:port/ocpp/<chargerId>. */
+  path: string;
+  protocols: string[];
+  heartbeatIntervalS: number;
+  pingIntervalS: number;
+  callTimeoutMs: number;
+  /** Schema-validate calls in both directions (ocpp-rpc strict mode). */
+  strict: boolean;
+  /** Charger identities whose firmware breaks the schema: validation off for them. */
+  lenient: readonly string[];
+  /** What to do with a charger that offers no websocket subprotocol. */
+  noSubprotocol: "reject" | "ocpp1.6";
+  security: {
+    profile: SecurityProfile;
+    passwords: ReadonlyMap<string, string>;
+    strictPasswords: boolean;
+    tls?: TlsMaterial;
+  };
+  /** Chargers that are expected; others are "unknown". */
+  knownChargers: readonly string[];
+  /** Onboarding: accept unknown chargers (if no flow decides otherwise). */
+  acceptUnknown: boolean;
+  /** Consecutive garbage frames after which the socket is closed. */
+  maxBadMessages: number;
+  decisionTimeoutMs: number;
+  authorizeFallback: Fallback;
+  idTags: IdTagChecker;
+  /** Loaded (await TransactionStore.open / load()) before the server takes connections. */
+  transactions: TransactionStore;
+  /** Whether a flow wants to decide this kind of question (otherwise answered at once). */
+  wantsDecision?: (kind: DecisionKind, identity: string) => boolean;
+  /** Whether anyone wants raw frames (they cost a string per frame). */
+  wantsRaw?: () => boolean;
+}
+
+export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
+
+const CHARGER_ACTIONS = [
+  "Authorize",
+  "BootNotification",
+  "DataTransfer",
+  "DiagnosticsStatusNotification",
+  "FirmwareStatusNotification",
+  "Heartbeat",
+  "MeterValues",
+  "StartTransaction",
+  "StatusNotification",
+  "StopTransaction",
+  "SecurityEventNotification",
+  "LogStatusNotification",
+  "SignedFirmwareStatusNotification",
+  "SignCertificate",
+] as const;
+
+interface ConnectionState {
+  connectionId: number;
+  announced: boolean;
+}
+
+export class CentralSystem {
+  readonly directory = new ChargerRegistry();
+  readonly decisions = new DecisionBroker();
+  private readonly rpc: InstanceType<typeof RPCServer>;
+  private httpServer?: http.Server | https.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly clients = new Set<RpcServerClient>();
+  /** The live client per identity (the newest socket). */
+  private readonly current = new Map<string, RpcServerClient>();
+  private readonly eventListeners = new Set<EventListener>();
+  private readonly rawListeners = new Set<(frame: RawFrame) => void>();
+  private readonly problemListeners = new Set<(problem: Problem) => void>();
+  private readonly prefix: string;
+  private closed = false;
+
+  constructor(private readonly options: CentralSystemOptions) {
+    this.prefix = normalizePrefix(options.path);
+    this.rpc = new RPCServer({
+      protocols: options.protocols,
+      strictMode: options.strict ? options.protocols : false,
+      callTimeoutMs: options.callTimeoutMs,
+      pingIntervalMs: options.pingIntervalS * 1000,
+      maxBadMessages: options.maxBadMessages,
+      // Chargers must not learn our stack traces.
+      respondWithDetailedErrors: false,
+      // The spec allows one outstanding CALL each way.
+      callConcurrency: 1,
+    });
+    this.rpc.auth((accept, reject, handshake) => {
+      this.authorize(handshake as RpcHandshake).then(
+        (result) => {
+          if (result.ok) accept(result.session, result.protocol);
+          else reject(result.status, result.reason);
+        },
+        (err: unknown) => {
+          this.problem({ identity: handshake.identity, level: "error", message: `Could not check charger: ${errorMessage(err)}` });
+          reject(500, "Internal error");
+        },
+      );
+    });
+    this.rpc.on("client", (client: RpcServerClient) => this.onClient(client));
+    this.rpc.on("error", (err: unknown) => this.problem({ level: "error", message: `OCPP server: ${errorMessage(err)}` }));
+    this.directory.onListenerError = (err) => this.problem({ level: "error", message: `A connect listener failed: ${errorMessage(err)}` });
+  }
+
+  // --- listeners -----------------------------------------------------------
+
+  onEvent(listener: EventListener): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onRaw(listener: (frame: RawFrame) => void): () => void {
+    this.rawListeners.add(listener);
+    return () => this.rawListeners.delete(listener);
+  }
+
+  onProblem(listener: (problem: Problem) => void): () => void {
+    this.problemListeners.add(listener);
+    return () => this.problemListeners.delete(listener);
+  }
+
+  // --- transport -----------------------------------------------------------
+
+  /** Starts the own port (if configured); resolves with the bound port. */
+  async listen(): Promise<number | undefined> {
+    const { port, host, security } = this.options;
+    if (port === undefined) return undefined;
+    const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+      res.writeHead(426, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" });
+      res.end(`This is an OCPP 1.6J central system. Point your charger at ${this.exampleUrl()}\n`);
+    };
+    let server: http.Server | https.Server;
+    if (security.profile >= 2) {
+      if (!security.tls) throw new Error(`Security profile ${security.profile} needs a TLS certificate and key`);
+      server = https.createServer(
+        {
+          ...security.tls,
+          minVersion: "TLSv1.2",
+          requestCert: security.profile === 3,
+          // Checked during the upgrade instead, so a refused charger is reported with a reason.
+          rejectUnauthorized: false,
+        },
+        onRequest,
+      );
+    } else {
+      server = http.createServer(onRequest);
+    }
+    server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    server.on("tlsClientError", (err: Error) => this.problem({ level: "error", message: `TLS handshake failed: ${err.message}` }));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(
+          err.code === "EADDRINUSE"
+            ? new Error(`Port ${port} is already in use by another program or node; choose another port`)
+            : err.code === "EACCES"
+              ? new Error(`Not allowed to listen on port ${port}; use a port above 1024`)
+              : err,
+        );
+      };
+      server.once("error", onError);
+      server.listen({ port, host }, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    server.on("error", (err: Error) => this.problem({ level: "error", message: `OCPP port: ${err.message}` }));
+    this.httpServer = server;
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : port;
+  }
+
+  get port(): number | undefined {
+    const address = this.httpServer?.address();
+    return typeof address === "object" && address ? address.port : undefined;
+  }
+
+  /** Hands a websocket upgrade (from our own port or a shared HTTP server) to ocpp-rpc. */
+  handleUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.rpc.handleUpgrade(request, socket as Socket, head).catch((err: unknown) => {
+      // ocpp-rpc throws before its own error handling for some URLs (a charger id that is not valid
+      // percent-encoding); without this the connection would hang until the charger gives up.
+      this.problem({ level: "error", message: `Refused a connection to ${request.url ?? "?"}: ${errorMessage(err)}` });
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
+  }
+
+  exampleUrl(host = "<host>"): string {
+    const scheme = this.options.security.profile >= 2 || this.options.advertisedTls ? "wss" : "ws";
+    const port = this.port ?? this.options.advertisedPort ?? this.options.port ?? "<port>";
+    return `${scheme}://${host}:${port}${this.prefix}/<chargerId>`;
+  }
+
+  /** Closes every charger socket and the port; resolves when the port is free again. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.decisions.flush();
+    const clients = [...this.clients];
+    await Promise.race([
+      Promise.allSettled(clients.map((c) => c.close({ code: 1001, reason: "Central system restarting" }))),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
+    for (const client of clients) void client.close({ force: true }).catch(() => undefined);
+    await this.rpc.close({ code: 1001, force: true }).catch(() => undefined);
+    const server = this.httpServer;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of this.sockets) socket.destroy();
+        if ("closeAllConnections" in server) server.closeAllConnections();
+      });
+    }
+    this.directory.clear();
+    this.eventListeners.clear();
+    this.rawListeners.clear();
+    this.problemListeners.clear();
+  }
+
+  // --- the upgrade ---------------------------------------------------------
+
+  private async authorize(
+    hs: RpcHandshake,
+  ): Promise<
+    { ok: true; session: Record<string, unknown>; protocol: string | false | undefined } | { ok: false; status: number; reason: string }
+  > {
+    const refuse = (status: number, reason: string): { ok: false; status: number; reason: string } => {
+      this.emit(compact<RejectedEvent>({ kind: "rejected", identity: hs.identity, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
+      this.problem({ identity: hs.identity, level: "error", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
+      return { ok: false, status, reason };
+    };
+    if (normalizePrefix(hs.endpoint) !== this.prefix) {
+      return refuse(404, `wrong path "${hs.endpoint}"; the URL must be ${this.exampleUrl()}`);
+    }
+    if (!hs.identity) return refuse(400, `no charger id at the end of the URL (${this.exampleUrl()})`);
+
+    let protocol: string | false | undefined;
+    if (hs.protocols.size === 0) {
+      if (this.options.noSubprotocol === "reject") return refuse(400, "the charger offered no OCPP subprotocol (Sec-WebSocket-Protocol)");
+      protocol = false;
+    } else if (!this.options.protocols.some((p) => hs.protocols.has(p))) {
+      return refuse(400, `the charger offered ${[...hs.protocols].join(", ")}, but only ${this.options.protocols.join(", ")} is supported`);
+    }
+
+    const known = this.options.knownChargers.includes(hs.identity) || this.options.security.passwords.has(hs.identity);
+    const { profile } = this.options.security;
+    let outcome: AuthOutcome = { ok: true };
+    if (profile === 3) outcome = checkClientCertificate(hs.request, hs.identity);
+    else if ((profile === 1 || profile === 2) && known) {
+      outcome = checkBasicAuth(this.options.security, hs.identity, hs.password, !!hs.headers.authorization);
+    }
+    if (!outcome.ok) return refuse(outcome.status, outcome.reason);
+    if (outcome.warning) this.problem({ identity: hs.identity, level: "warn", message: `Charger "${hs.identity}": ${outcome.warning}` });
+
+    if (!known) {
+      const accepted = await this.decideUnknown(hs);
+      if (!accepted) return refuse(401, `unknown charger "${hs.identity}" (onboarding is off; add it to the known chargers)`);
+      if (profile === 1 || profile === 2) {
+        this.problem({ identity: hs.identity, level: "warn", message: `Onboarding: accepted unknown charger "${hs.identity}" without a password check` });
+      }
+    }
+    const lenient = this.options.lenient.includes(hs.identity);
+    return { ok: true, session: { lenient }, protocol };
+  }
+
+  private async decideUnknown(hs: RpcHandshake): Promise<boolean> {
+    const fallback = (): boolean => this.options.acceptUnknown;
+    if (!this.options.wantsDecision?.("connect", hs.identity)) return fallback();
+    const decision = this.decisions.ask<boolean>("connect", hs.identity, this.options.decisionTimeoutMs, parseYesNo, fallback);
+    this.emit(
+      compact<ConnectRequestEvent>({
+        kind: "connect",
+        identity: hs.identity,
+        time: new Date().toISOString(),
+        remoteAddress: hs.remoteAddress,
+        protocols: [...hs.protocols],
+      }),
+      decision,
+    );
+    return (await decision.answer).value;
+  }
+
+  // --- a connected charger -------------------------------------------------
+
+  private onClient(client: RpcServerClient): void {
+    const { identity } = client;
+    if (this.closed) {
+      void client.close({ force: true });
+      return;
+    }
+    if (client.session.lenient || !client.protocol) client.reconfigure({ strictMode: false });
+    this.clients.add(client);
+
+    const previous = this.directory.link(identity);
+    const stale = this.current.get(identity);
+    this.current.set(identity, client);
+    const link = new RpcLink(client, this.options.callTimeoutMs);
+    const state: ConnectionState = {
+      connectionId: this.directory.attach(link, { remoteAddress: client.handshake.remoteAddress, protocol: client.protocol || undefined }),
+      announced: false,
+    };
+    if (stale) {
+      // Newest wins: a charger that reconnects after a network blip often
+      // leaves a half-open socket behind that would otherwise swallow calls.
+      // ws terminates it after its own close timeout if the peer is gone.
+      void stale.close({ code: 4000, reason: "Replaced by a newer connection" }).catch(() => undefined);
+    }
+
+    client.on("close", ({ code, reason }: { code?: number; reason?: string }) => {
+      this.clients.delete(client);
+      if (this.current.get(identity) === client) this.current.delete(identity);
+      if (this.directory.detach(identity, state.connectionId)) {
+        this.emit(compact({ kind: "disconnected" as const, identity, time: new Date().toISOString(), code, reason: reason || undefined }));
+      }
+    });
+    client.on("ping", ({ rtt }: { rtt: number }) => {
+      this.directory.setRtt(identity, rtt);
+      this.emit({ kind: "rtt", identity, time: new Date().toISOString(), rttMs: rtt });
+    });
+    client.on("badMessage", ({ error }: { error: unknown }) => {
+      const count = this.directory.countBadMessage(identity);
+      this.problem({
+        identity,
+        level: "error",
+        message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${errorMessage(error)}`,
+      });
+    });
+    client.on("strictValidationFailure", (info: { method: string; outbound: boolean; isCall: boolean; error: unknown }) => {
+      const what = info.outbound ? (info.isCall ? `our ${info.method} call` : `our answer to ${info.method}`) : `a ${info.method} ${info.isCall ? "call" : "answer"}`;
+      this.problem({
+        identity,
+        level: "error",
+        message: `Charger "${identity}": ${what} failed schema validation (${errorMessage(info.error)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
+      });
+    });
+    client.on("message", ({ message, outbound }: { message: string | Buffer; outbound: boolean }) => {
+      if (this.rawListeners.size === 0 || (this.options.wantsRaw && !this.options.wantsRaw())) return;
+      const frame: RawFrame = { identity, time: new Date().toISOString(), direction: outbound ? "out" : "in", frame: String(message) };
+      for (const listener of this.rawListeners) listener(frame);
+    });
+
+    for (const action of CHARGER_ACTIONS) {
+      client.handle(action, async ({ params }) => {
+        this.directory.touch(identity);
+        try {
+          return await this.answer(action, identity, params, state);
+        } catch (err) {
+          if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+          // Our failure, not the charger's: tell the user, and give the charger the code that says so.
+          this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+          throw createRPCError("InternalError", `The central system could not process ${action}`);
+        }
+      });
+    }
+
+    this.emit(
+      compact({
+        kind: "connected" as const,
+        identity,
+        time: new Date().toISOString(),
+        remoteAddress: client.handshake.remoteAddress,
+        protocol: client.protocol || undefined,
+        replacedOld: previous !== undefined || undefined,
+      }),
+    );
+    // A charger that reconnects without booting again is usable right away.
+    if (this.directory.hasBooted(identity)) this.announce(identity, state);
+  }
+
+  private announce(identity: string, state: ConnectionState): void {
+    if (state.announced || !this.directory.isCurrent(identity, state.connectionId)) return;
+    state.announced = true;
+    this.directory.announce(identity);
+  }
+
+  /** Default answers for every OCPP 1.6 charger-initiated call. */
+  private async answer(action: (typeof CHARGER_ACTIONS)[number], identity: string, params: unknown, state: ConnectionState): Promise<unknown> {
+    const now = new Date();
+    switch (action) {
+      case "BootNotification": {
+        const req = params as BootNotificationRequest;
+        const event = bootEvent(identity, req, now);
+        this.directory.setBoot(identity, compact({ vendor: event.vendor, model: event.model, serialNumber: event.serialNumber, firmwareVersion: event.firmwareVersion }));
+        this.emit(compact(event));
+        // After the answer is on the wire: discovery must not race the boot reply.
+        setImmediate(() => this.announce(identity, state));
+        return { status: "Accepted", currentTime: now.toISOString(), interval: this.options.heartbeatIntervalS };
+      }
+      case "Heartbeat":
+        return { currentTime: now.toISOString() };
+      case "StatusNotification": {
+        const req = params as StatusNotificationRequest;
+        const applied = this.directory.applyStatus(identity, req.connectorId, req, now);
+        this.emit(compact({ ...statusEvent(identity, req, now), stale: applied ? undefined : true }));
+        return {};
+      }
+      case "Authorize": {
+        const req = params as AuthorizeRequest;
+        const idTagInfo = await this.decideIdTag("authorize", identity, authorizeEvent(identity, req, now), req.idTag);
+        return { idTagInfo };
+      }
+      case "StartTransaction": {
+        const req = params as StartTransactionRequest;
+        const store = this.options.transactions;
+        const seen = store.findStart(identity, req);
+        if (seen) {
+          // A retransmitted Start (its answer was lost): same id, same answer, no new session.
+          return { transactionId: seen.transactionId, idTagInfo: seen.idTagInfo ?? this.safeCheck(req.idTag, now) };
+        }
+        const question: StartAuthorizeEvent = { ...authorizeEvent(identity, { idTag: req.idTag }, now), source: "StartTransaction", connectorId: req.connectorId };
+        const idTagInfo = await this.decideIdTag("start", identity, question, req.idTag);
+        const result = store.start(identity, req, new Date(), idTagInfo);
+        // The id must be on disk before the charger learns it, or a restart could hand it out again.
+        await result.saved;
+        if (result.replaced) {
+          this.emit(result.replaced);
+        }
+        this.directory.setSession(identity, req.connectorId, { transactionId: result.transactionId, idTag: req.idTag });
+        if (result.event) this.emit(result.event);
+        return { transactionId: result.transactionId, idTagInfo: result.idTagInfo ?? idTagInfo };
+      }
+      case "StopTransaction": {
+        const req = params as StopTransactionRequest;
+        try {
+          const result = this.options.transactions.stop(identity, req, now);
+          await result.saved;
+          const connectorId = result.session.connectorId ?? 0;
+          if (result.samples.length > 0 && !result.duplicate) {
+            this.emit(compact<MeterEvent>({ kind: "meter", identity, time: now.toISOString(), connectorId, transactionId: req.transactionId, samples: result.samples }));
+          }
+          if (result.event) this.emit(result.event);
+        } catch (err) {
+          // Never leave a stop unanswered: the charger would retry it forever.
+          this.problem({ identity, level: "error", message: `Could not record the end of transaction ${req.transactionId}: ${errorMessage(err)}` });
+        }
+        for (const connectorId of this.directory.connectorsWithTransaction(identity, req.transactionId)) {
+          this.directory.setSession(identity, connectorId, undefined);
+        }
+        return req.idTag ? { idTagInfo: this.safeCheck(req.idTag, now) } : {};
+      }
+      case "MeterValues": {
+        const req = params as MeterValuesRequest;
+        const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
+        const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now);
+        this.measurementsFrom(result.meterEvent);
+        this.emit(result.meterEvent);
+        if (result.event) this.emit(result.event);
+        return {};
+      }
+      case "DataTransfer":
+        this.emit(compact(dataTransferEvent(identity, params as DataTransferRequest, now)));
+        return { status: "UnknownVendorId" };
+      case "FirmwareStatusNotification":
+      case "SignedFirmwareStatusNotification":
+        this.emit(firmwareStatusEvent(identity, params as FirmwareStatusNotificationRequest, now));
+        return {};
+      case "DiagnosticsStatusNotification":
+      case "LogStatusNotification":
+        this.emit(diagnosticsStatusEvent(identity, params as DiagnosticsStatusNotificationRequest, now));
+        return {};
+      case "SecurityEventNotification":
+        this.emit(compact(securityEvent(identity, params as SecurityEventNotificationRequest, now)));
+        return {};
+      case "SignCertificate":
+        // We run no certificate authority for chargers.
+        return { status: "Rejected" };
+      default:
+        throw createRPCError("NotImplemented", `${String(action)} is not supported`);
+    }
+  }
+
+  private safeCheck(idTag: string, now: Date): IdTagInfo {
+    try {
+      return this.options.idTags.check(idTag, now);
+    } catch (err) {
+      this.problem({ level: "error", message: `Id-tag check failed: ${errorMessage(err)}` });
+      return { status: "Invalid" };
+    }
+  }
+
+  private fallbackIdTag(idTag: string, now: Date): IdTagInfo {
+    switch (this.options.authorizeFallback) {
+      case "accept":
+        return { status: "Accepted" };
+      case "reject":
+        return { status: "Invalid" };
+      default:
+        return this.safeCheck(idTag, now);
+    }
+  }
+
+  private async decideIdTag(kind: "authorize" | "start", identity: string, event: AuthorizeEvent | StartAuthorizeEvent, idTag: string): Promise<IdTagInfo> {
+    const now = new Date();
+    if (!this.options.wantsDecision?.(kind, identity)) {
+      this.emit(event);
+      return this.fallbackIdTag(idTag, now);
+    }
+    const decision = this.decisions.ask<IdTagInfo>(kind, identity, this.options.decisionTimeoutMs, parseIdTagInfo, () => this.fallbackIdTag(idTag, now));
+    this.emit(event, decision);
+    return (await decision.answer).value;
+  }
+
+  private measurementsFrom(event: MeterEvent): void {
+    // Late samples (queued while offline) must not overwrite newer readings.
+    const fresh = event.samples.filter((s) => !(s as { late?: boolean }).late);
+    if (fresh.length === 0) return;
+    const { energyWh, powerW, currentA, voltageV } = pickConnectorReadings(fresh);
+    this.directory.setMeasurements(event.identity, event.connectorId, compact({ energyWh, powerW, currentA, voltageV }));
+  }
+
+  private emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {
+    for (const listener of this.eventListeners) {
+      try {
+        listener(event, decision);
+      } catch (err) {
+        this.problem({ identity: event.identity, level: "error", message: `An event listener failed: ${errorMessage(err)}` });
+      }
+    }
+  }
+
+  private problem(problem: Problem): void {
+    for (const listener of this.problemListeners) {
+      try {
+        listener(problem);
+      } catch {
+        // A failing problem listener has nowhere left to report to.
+      }
+    }
+  }
+}
+
+const ID_TAG_STATUSES = ["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"];
+
+/**
+ * What a flow may answer to an Authorize/StartTransaction question: true or
+ * false, a status word, `{status}`, or a full `{idTagInfo}`.
+ */
+export function parseIdTagInfo(reply: unknown): IdTagInfo {
+  if (reply === true) return { status: "Accepted" };
+  if (reply === false) return { status: "Invalid" };
+  if (typeof reply === "string") {
+    const status = ID_TAG_STATUSES.find((s) => s.toLowerCase() === reply.trim().toLowerCase());
+    if (status) return { status: status as IdTagInfo["status"] };
+  }
+  if (reply && typeof reply === "object") {
+    const obj = reply as { idTagInfo?: unknown; status?: unknown; expiryDate?: unknown; parentIdTag?: unknown };
+    if (obj.idTagInfo && typeof obj.idTagInfo === "object") return parseIdTagInfo(obj.idTagInfo);
+    if (typeof obj.status === "string") {
+      const base = parseIdTagInfo(obj.status);
+      return compact({
+        ...base,
+        expiryDate: typeof obj.expiryDate === "string" ? obj.expiryDate : undefined,
+        parentIdTag: typeof obj.parentIdTag === "string" ? obj.parentIdTag : undefined,
+      });
+    }
+  }
+  throw new Error(
+    `Cannot read the answer ${JSON.stringify(reply)}: send true/false, one of ${ID_TAG_STATUSES.join("/")}, or {"status": "Accepted"}`,
+  );
+}
+
+/** What a flow may answer to "may this unknown charger connect?". */
+export function parseYesNo(reply: unknown): boolean {
+  if (typeof reply === "boolean") return reply;
+  if (typeof reply === "string") {
+    const word = reply.trim().toLowerCase();
+    if (["accept", "accepted", "yes", "true", "allow"].includes(word)) return true;
+    if (["reject", "rejected", "no", "false", "deny"].includes(word)) return false;
+  }
+  if (reply && typeof reply === "object" && "accept" in reply) return parseYesNo((reply as { accept: unknown }).accept);
+  throw new Error(`Cannot read the answer ${JSON.stringify(reply)}: send true (accept) or false (reject)`);
+}

@@ -1,0 +1,451 @@
+/**
+ * A simulated OCPP 1.6J charge point (an ocpp-rpc RPCClient in strict mode,
+ * so every frame it receives is checked against the official 1.6 JSON
+ * schemas) that answers every central-system command. Behaviour is
+ * configurable so tests and example flows can reproduce the quirks real
+ * chargers have: rate unit A or W only, a maximum stack level, profile
+ * purposes it refuses, no `numberPhases`, a CALLERROR or no answer at all.
+ *
+ * No test-framework imports: it doubles as the simulator for example flows:
+ *   npx tsx test/servers/ocpp-charge-point.ts ws://127.0.0.1:1880/ocpp CP1
+ */
+import { RPCClient, createRPCError, NOREPLY } from "ocpp-rpc";
+
+export type RateUnit = "A" | "W";
+export type ProfilePurpose = "ChargePointMaxProfile" | "TxDefaultProfile" | "TxProfile";
+
+export interface ChargePointBehaviour {
+  /** Units listed in ChargingScheduleAllowedChargingRateUnit; profiles in another unit are rejected. */
+  rateUnits: RateUnit[];
+  /** ChargeProfileMaxStackLevel; profiles above it are rejected. */
+  maxStackLevel: number;
+  /** Purposes that SetChargingProfile accepts; others answer Rejected. */
+  acceptedPurposes: ProfilePurpose[];
+  /** Rejects any profile that carries numberPhases (go-e style firmware). */
+  numberPhasesUnsupported: boolean;
+  /** Purposes the charger answers Accepted for but silently ignores (composite unchanged). */
+  ignoredPurposes: ProfilePurpose[];
+  /** Rejects profiles of kind Absolute (firmware that needs Relative). */
+  relativeOnly: boolean;
+  /** action → CALLERROR code (e.g. "NotImplemented"). */
+  callErrors: Record<string, string>;
+  /** Actions the charger never answers (the central system times out). */
+  noReply: string[];
+  /** action → status to answer instead of the normal one (e.g. Reset: "Rejected"). */
+  statusOverrides: Record<string, string>;
+  /** Whether the local authorization list is supported (GetLocalListVersion answers -1 otherwise). */
+  localListSupported: boolean;
+  /** Answer VersionMismatch to the next Differential SendLocalList. */
+  versionMismatchOnce: boolean;
+  /** Number of connectors (ids 1..n). */
+  connectors: number;
+  /** Extra configuration keys (key → value). */
+  configuration: Record<string, string>;
+  /** Measurands MeterValuesSampledData may contain; a list with any other is Rejected. */
+  supportedMeasurands: string[];
+  /** Keys left out of a GetConfiguration without keys (answered only when asked by name). */
+  hiddenKeys: string[];
+  /** Keys the charger lets nobody change. */
+  readonlyKeys: string[];
+  /** Line voltage reported in MeterValues (V). */
+  voltage: number;
+}
+
+export interface ReceivedCall {
+  action: string;
+  payload: Record<string, unknown>;
+}
+
+export interface InstalledProfile {
+  connectorId: number;
+  profile: ChargingProfile;
+}
+
+export interface ChargingProfile {
+  chargingProfileId: number;
+  transactionId?: number;
+  stackLevel: number;
+  chargingProfilePurpose: ProfilePurpose;
+  chargingProfileKind: "Absolute" | "Recurring" | "Relative";
+  chargingSchedule: {
+    chargingRateUnit: RateUnit;
+    startSchedule?: string;
+    duration?: number;
+    chargingSchedulePeriod: Array<{ startPeriod: number; limit: number; numberPhases?: number }>;
+  };
+}
+
+export interface LocalListEntry {
+  idTag: string;
+  idTagInfo?: { status: string; expiryDate?: string; parentIdTag?: string };
+}
+
+export interface ChargePointState {
+  /** Every CALL received from the central system, in order, exactly as sent. */
+  received: ReceivedCall[];
+  configuration: Map<string, string>;
+  profiles: InstalledProfile[];
+  localList: { version: number; entries: Map<string, LocalListEntry> };
+  /** connectorId → open transaction id (assigned by the central system). */
+  transactions: Map<number, number>;
+  reservations: Map<number, { connectorId: number; idTag: string }>;
+  availability: Map<number, "Operative" | "Inoperative">;
+  resets: string[];
+}
+
+export interface ChargePointSimulator {
+  readonly identity: string;
+  readonly state: ChargePointState;
+  behaviour: ChargePointBehaviour;
+  /** Calls the given action of the central system (e.g. StatusNotification). */
+  send(action: string, payload: object): Promise<unknown>;
+  /** Starts a session as if a driver had swiped a card (Authorize is skipped). */
+  startSession(connectorId: number, idTag: string): Promise<number>;
+  /** Received calls of one action, in order. */
+  calls(action: string): Array<Record<string, unknown>>;
+  /** The limit in force right now on a connector (composite of installed profiles) in `unit`. */
+  compositeLimit(connectorId: number, unit: RateUnit): number | undefined;
+  close(): Promise<void>;
+}
+
+export function defaultBehaviour(): ChargePointBehaviour {
+  return {
+    rateUnits: ["A", "W"],
+    maxStackLevel: 8,
+    acceptedPurposes: ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"],
+    numberPhasesUnsupported: false,
+    relativeOnly: false,
+    ignoredPurposes: [],
+    callErrors: {},
+    noReply: [],
+    statusOverrides: {},
+    localListSupported: true,
+    versionMismatchOnce: false,
+    connectors: 1,
+    configuration: {},
+    readonlyKeys: [],
+    supportedMeasurands: ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC"],
+    hiddenKeys: [],
+    voltage: 230,
+  };
+}
+
+const UNIT_NAMES: Record<RateUnit, string> = { A: "Current", W: "Power" };
+
+type Handler = (params: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+export async function startChargePointSimulator(options: {
+  url: string;
+  identity: string;
+  behaviour?: Partial<ChargePointBehaviour>;
+  /** Send BootNotification and StatusNotification Available after connecting (default true). */
+  boot?: boolean;
+  reconnect?: boolean;
+}): Promise<ChargePointSimulator> {
+  const behaviour: ChargePointBehaviour = { ...defaultBehaviour(), ...options.behaviour };
+  const state: ChargePointState = {
+    received: [],
+    configuration: new Map(),
+    profiles: [],
+    localList: { version: 0, entries: new Map() },
+    transactions: new Map(),
+    reservations: new Map(),
+    availability: new Map(),
+    resets: [],
+  };
+  const baseConfiguration = (): Record<string, string> => ({
+    SupportedFeatureProfiles: "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
+    ChargingScheduleAllowedChargingRateUnit: behaviour.rateUnits.map((u) => UNIT_NAMES[u]).join(","),
+    ChargeProfileMaxStackLevel: String(behaviour.maxStackLevel),
+    ChargingScheduleMaxPeriods: "24",
+    MaxChargingProfilesInstalled: "10",
+    HeartbeatInterval: "300",
+    MeterValueSampleInterval: "60",
+    MeterValuesSampledData: "Energy.Active.Import.Register,Power.Active.Import",
+    MeterValuesSampledDataMaxLength: "8",
+    NumberOfConnectors: String(behaviour.connectors),
+    LocalAuthListEnabled: "true",
+    LocalAuthListMaxLength: "100",
+    SendLocalListMaxLength: "50",
+    ...behaviour.configuration,
+  });
+  for (const [key, value] of Object.entries(baseConfiguration())) state.configuration.set(key, value);
+
+  const client = new RPCClient({
+    endpoint: options.url,
+    identity: options.identity,
+    protocols: ["ocpp1.6"],
+    strictMode: true,
+    reconnect: options.reconnect ?? false,
+    callTimeoutMs: 5000,
+  } as unknown as ConstructorParameters<typeof RPCClient>[0]);
+
+  const status = (requested: string | undefined, fallback: string): string =>
+    requested ?? fallback;
+  const override = (action: string): string | undefined => behaviour.statusOverrides[action];
+  const validConnector = (id: unknown): boolean =>
+    typeof id === "number" && id >= 0 && id <= behaviour.connectors;
+
+  const sendStatus = (connectorId: number, value: string): void => {
+    client
+      .call("StatusNotification", { connectorId, errorCode: "NoError", status: value, timestamp: new Date().toISOString() })
+      .catch(() => undefined);
+  };
+
+  const startSession = async (connectorId: number, idTag: string): Promise<number> => {
+    const answer = (await client.call("StartTransaction", {
+      connectorId,
+      idTag,
+      meterStart: 0,
+      timestamp: new Date().toISOString(),
+    })) as { transactionId: number };
+    state.transactions.set(connectorId, answer.transactionId);
+    sendStatus(connectorId, "Charging");
+    return answer.transactionId;
+  };
+
+  const stopSession = async (connectorId: number, reason: string): Promise<void> => {
+    const transactionId = state.transactions.get(connectorId);
+    if (transactionId === undefined) return;
+    state.transactions.delete(connectorId);
+    state.profiles = state.profiles.filter((p) => p.profile.transactionId !== transactionId);
+    await client
+      .call("StopTransaction", { transactionId, meterStop: 1000, timestamp: new Date().toISOString(), reason })
+      .catch(() => undefined);
+    sendStatus(connectorId, "Finishing");
+  };
+
+  const profileProblem = (connectorId: number, profile: ChargingProfile): string | undefined => {
+    if (!behaviour.acceptedPurposes.includes(profile.chargingProfilePurpose)) return "purpose";
+    if (profile.stackLevel > behaviour.maxStackLevel) return "stackLevel";
+    if (!behaviour.rateUnits.includes(profile.chargingSchedule.chargingRateUnit)) return "unit";
+    if (behaviour.numberPhasesUnsupported && profile.chargingSchedule.chargingSchedulePeriod.some((p) => p.numberPhases !== undefined)) return "numberPhases";
+    if (behaviour.relativeOnly && profile.chargingProfileKind === "Absolute") return "kind";
+    if (profile.chargingProfilePurpose === "ChargePointMaxProfile" && connectorId !== 0) return "connector";
+    if (profile.chargingProfilePurpose === "TxProfile") {
+      if (connectorId === 0) return "connector";
+      const open = state.transactions.get(connectorId);
+      if (open === undefined || (profile.transactionId !== undefined && profile.transactionId !== open)) return "transaction";
+    }
+    return undefined;
+  };
+
+  const limitOf = (profile: ChargingProfile, unit: RateUnit): number => {
+    const schedule = profile.chargingSchedule;
+    const period = schedule.chargingSchedulePeriod[0];
+    if (schedule.chargingRateUnit === unit) return period.limit;
+    const phases = period.numberPhases ?? 3;
+    return unit === "W" ? period.limit * behaviour.voltage * phases : period.limit / (behaviour.voltage * phases);
+  };
+
+  const compositeLimit = (connectorId: number, unit: RateUnit): number | undefined => {
+    const highest = (list: InstalledProfile[]): InstalledProfile | undefined =>
+      list.sort((a, b) => b.profile.stackLevel - a.profile.stackLevel)[0];
+    const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile"));
+    const txId = state.transactions.get(connectorId);
+    const tx = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxProfile" && p.connectorId === connectorId && txId !== undefined));
+    const txDefault =
+      highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxDefaultProfile" && p.connectorId === connectorId)) ??
+      highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxDefaultProfile" && p.connectorId === 0));
+    const limits = [max, connectorId === 0 ? txDefault : (tx ?? txDefault)]
+      .filter((p): p is InstalledProfile => p !== undefined)
+      .map((p) => limitOf(p.profile, unit));
+    if (limits.length === 0) return undefined;
+    const value = Math.min(...limits);
+    return unit === "A" ? Math.round(value * 10) / 10 : Math.round(value);
+  };
+
+  const handlers: Record<string, Handler> = {
+    RemoteStartTransaction: (p) => {
+      const connectorId = (p.connectorId as number | undefined) ?? 1;
+      const result = status(override("RemoteStartTransaction"), validConnector(connectorId) && !state.transactions.has(connectorId) ? "Accepted" : "Rejected");
+      if (result === "Accepted") setTimeout(() => void startSession(connectorId, p.idTag as string).catch(() => undefined), 20);
+      return { status: result };
+    },
+    RemoteStopTransaction: (p) => {
+      const entry = [...state.transactions.entries()].find(([, id]) => id === p.transactionId);
+      const result = status(override("RemoteStopTransaction"), entry ? "Accepted" : "Rejected");
+      if (result === "Accepted" && entry) setTimeout(() => void stopSession(entry[0], "Remote"), 20);
+      return { status: result };
+    },
+    Reset: (p) => {
+      const result = status(override("Reset"), "Accepted");
+      if (result === "Accepted") state.resets.push(p.type as string);
+      return { status: result };
+    },
+    UnlockConnector: (p) => ({ status: status(override("UnlockConnector"), validConnector(p.connectorId) ? "Unlocked" : "NotSupported") }),
+    ChangeAvailability: (p) => {
+      const connectorId = p.connectorId as number;
+      const result = status(override("ChangeAvailability"), validConnector(connectorId) ? (state.transactions.has(connectorId) ? "Scheduled" : "Accepted") : "Rejected");
+      if (result !== "Rejected") state.availability.set(connectorId, p.type as "Operative" | "Inoperative");
+      return { status: result };
+    },
+    ChangeConfiguration: (p) => {
+      const key = p.key as string;
+      let result = "Accepted";
+      if (behaviour.readonlyKeys.includes(key)) result = "Rejected";
+      else if (!state.configuration.has(key)) result = "NotSupported";
+      else if (key === "MeterValuesSampledData" && String(p.value).split(",").some((m) => !behaviour.supportedMeasurands.includes(m.trim()))) result = "Rejected";
+      result = status(override("ChangeConfiguration"), result);
+      if (result === "Accepted" || result === "RebootRequired") state.configuration.set(key, p.value as string);
+      return { status: result };
+    },
+    GetConfiguration: (p) => {
+      const wanted = p.key as string[] | undefined;
+      const keys = wanted && wanted.length > 0 ? wanted : [...state.configuration.keys()].filter((k) => !behaviour.hiddenKeys.includes(k));
+      const configurationKey = keys
+        .filter((k) => state.configuration.has(k))
+        .map((k) => ({ key: k, readonly: behaviour.readonlyKeys.includes(k), value: state.configuration.get(k) }));
+      const unknownKey = keys.filter((k) => !state.configuration.has(k));
+      return unknownKey.length > 0 ? { configurationKey, unknownKey } : { configurationKey };
+    },
+    ClearCache: () => ({ status: status(override("ClearCache"), "Accepted") }),
+    TriggerMessage: (p) => {
+      const result = status(override("TriggerMessage"), "Accepted");
+      if (result === "Accepted" && p.requestedMessage === "StatusNotification") {
+        setTimeout(() => sendStatus((p.connectorId as number | undefined) ?? 1, state.transactions.size > 0 ? "Charging" : "Available"), 20);
+      }
+      return { status: result };
+    },
+    DataTransfer: (p) => {
+      const result = status(override("DataTransfer"), p.vendorId === "evkit" ? "Accepted" : "UnknownVendorId");
+      return result === "Accepted" ? { status: result, data: `echo:${(p.data as string | undefined) ?? ""}` } : { status: result };
+    },
+    SetChargingProfile: (p) => {
+      const connectorId = p.connectorId as number;
+      const profile = p.csChargingProfiles as unknown as ChargingProfile;
+      const problem = validConnector(connectorId) ? profileProblem(connectorId, profile) : "connector";
+      const result = status(override("SetChargingProfile"), problem ? "Rejected" : "Accepted");
+      if (result === "Accepted" && !behaviour.ignoredPurposes.includes(profile.chargingProfilePurpose)) {
+        state.profiles = state.profiles.filter(
+          (x) =>
+            x.profile.chargingProfileId !== profile.chargingProfileId &&
+            !(x.profile.stackLevel === profile.stackLevel && x.profile.chargingProfilePurpose === profile.chargingProfilePurpose && x.connectorId === connectorId),
+        );
+        state.profiles.push({ connectorId, profile });
+      }
+      return { status: result };
+    },
+    ClearChargingProfile: (p) => {
+      const before = state.profiles.length;
+      state.profiles = state.profiles.filter((x) => {
+        if (p.id !== undefined) return x.profile.chargingProfileId !== p.id;
+        if (p.connectorId !== undefined && x.connectorId !== p.connectorId) return true;
+        if (p.chargingProfilePurpose !== undefined && x.profile.chargingProfilePurpose !== p.chargingProfilePurpose) return true;
+        if (p.stackLevel !== undefined && x.profile.stackLevel !== p.stackLevel) return true;
+        return false;
+      });
+      return { status: status(override("ClearChargingProfile"), state.profiles.length < before ? "Accepted" : "Unknown") };
+    },
+    GetCompositeSchedule: (p) => {
+      const connectorId = p.connectorId as number;
+      const unit = (p.chargingRateUnit as RateUnit | undefined) ?? behaviour.rateUnits[0];
+      const forced = override("GetCompositeSchedule");
+      if (forced) return { status: forced };
+      if (!validConnector(connectorId)) return { status: "Rejected" };
+      const limit = compositeLimit(connectorId, unit);
+      const now = new Date().toISOString();
+      const schedule = {
+        duration: p.duration as number,
+        startSchedule: now,
+        chargingRateUnit: unit,
+        chargingSchedulePeriod: limit === undefined ? [] : [{ startPeriod: 0, limit }],
+      };
+      return { status: "Accepted", connectorId, scheduleStart: now, chargingSchedule: schedule };
+    },
+    SendLocalList: (p) => {
+      if (!behaviour.localListSupported) return { status: "NotSupported" };
+      const forced = override("SendLocalList");
+      if (forced) return { status: forced };
+      const list = (p.localAuthorizationList as LocalListEntry[] | undefined) ?? [];
+      if (p.updateType === "Differential") {
+        if (behaviour.versionMismatchOnce) {
+          behaviour.versionMismatchOnce = false;
+          return { status: "VersionMismatch" };
+        }
+        for (const entry of list) {
+          if (entry.idTagInfo) state.localList.entries.set(entry.idTag, entry);
+          else state.localList.entries.delete(entry.idTag);
+        }
+      } else {
+        state.localList.entries = new Map(list.map((e) => [e.idTag, e]));
+      }
+      state.localList.version = p.listVersion as number;
+      return { status: "Accepted" };
+    },
+    GetLocalListVersion: () => ({ listVersion: behaviour.localListSupported ? state.localList.version : -1 }),
+    ReserveNow: (p) => {
+      const connectorId = p.connectorId as number;
+      let result = validConnector(connectorId) ? "Accepted" : "Rejected";
+      if (state.transactions.has(connectorId)) result = "Occupied";
+      result = status(override("ReserveNow"), result);
+      if (result === "Accepted") state.reservations.set(p.reservationId as number, { connectorId, idTag: p.idTag as string });
+      return { status: result };
+    },
+    CancelReservation: (p) => {
+      const found = state.reservations.delete(p.reservationId as number);
+      return { status: status(override("CancelReservation"), found ? "Accepted" : "Rejected") };
+    },
+    UpdateFirmware: () => ({}),
+    GetDiagnostics: () => ({ fileName: `diagnostics-${options.identity}.log` }),
+  };
+
+  client.handle(async ({ method, params }) => {
+    const action = method ?? "";
+    const payload = (params ?? {}) as Record<string, unknown>;
+    state.received.push({ action, payload });
+    const code = behaviour.callErrors[action];
+    if (code) throw createRPCError(code, `Simulated ${code} for ${action}`);
+    if (behaviour.noReply.includes(action)) return NOREPLY as unknown as Record<string, unknown>;
+    const handler = handlers[action];
+    if (!handler) throw createRPCError("NotImplemented", `${action} is not implemented`);
+    return handler(payload);
+  });
+
+  await client.connect();
+  if (options.boot ?? true) {
+    await client.call("BootNotification", { chargePointVendor: "evkit", chargePointModel: "Simulator", chargePointSerialNumber: options.identity, firmwareVersion: "1.0.0" });
+    for (let id = 1; id <= behaviour.connectors; id++) sendStatus(id, "Available");
+    await client.call("MeterValues", {
+      connectorId: 1,
+      meterValue: [
+        {
+          timestamp: new Date().toISOString(),
+          sampledValue: ["L1", "L2", "L3"].map((phase) => ({ value: String(behaviour.voltage), measurand: "Voltage", phase: `${phase}-N`, unit: "V" })),
+        },
+      ],
+    });
+  }
+
+  return {
+    identity: options.identity,
+    state,
+    get behaviour() {
+      return behaviour;
+    },
+    set behaviour(next: ChargePointBehaviour) {
+      Object.assign(behaviour, next);
+    },
+    send: (action, payload) => client.call(action, payload),
+    startSession,
+    calls: (action) => state.received.filter((c) => c.action === action).map((c) => c.payload),
+    compositeLimit,
+    close: async () => {
+      await client.close({ force: true });
+    },
+  };
+}
+
+if (require.main === module) {
+  const [url = "ws://127.0.0.1:1880/ocpp", identity = "CP1"] = process.argv.slice(2);
+  startChargePointSimulator({ url, identity, reconnect: true }).then(
+    (sim) => {
+      console.log(`Charge point ${sim.identity} connected to ${url}`);
+      process.on("SIGINT", () => void sim.close().finally(() => process.exit(0)));
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
