@@ -15,7 +15,8 @@ const fs = require("fs");
 const path = require("path");
 const { root, targets, portIsFree, writeSettings, startNodeRed, packageInfo } = require("../test/lib/node-red-runner");
 const { combineExampleDir } = require("./lib/combine-examples");
-const { devSimulators, devCredentials } = require("../test/servers/dev-simulators.ts");
+const { devSimulators } = require("../test/servers/dev-simulators.ts");
+const devCredentials = require("../test/servers/dev-credentials.json");
 
 const userDir = path.join(root, ".node-red-dev");
 const port = Number(process.env.EV_DEV_PORT ?? 1880);
@@ -62,18 +63,19 @@ async function main() {
   }
 
   const running = [];
-  for (const sim of devSimulators) {
-    if (!(await portIsFree(sim.port))) {
+  async function startSimulator(sim) {
+    if (!sim.afterNodeRed && !(await portIsFree(sim.port))) {
       console.log(`[dev] ${sim.name}: 127.0.0.1:${sim.port} is already in use; skipped (whatever listens there serves the examples)`);
-      continue;
+      return;
     }
     try {
       running.push({ name: sim.name, handle: await sim.start(sim.port) });
-      console.log(`[dev] ${sim.name} on 127.0.0.1:${sim.port}`);
+      console.log(`[dev] ${sim.name}${sim.afterNodeRed ? "" : ` on 127.0.0.1:${sim.port}`}`);
     } catch (err) {
       console.log(`[dev] ${sim.name}: could not start (${err.message}); skipped`);
     }
   }
+  for (const sim of devSimulators.filter((s) => !s.afterNodeRed)) await startSimulator(sim);
 
   let stopping = false;
   let red;
@@ -107,6 +109,7 @@ async function main() {
     return shutdown(1);
   }
   red.exitPromise.then(({ code }) => shutdown(stopping ? 0 : (code ?? 1)));
+  for (const sim of devSimulators.filter((s) => s.afterNodeRed)) await startSimulator(sim);
   if (/Waiting for missing types/.test(red.log())) {
     console.log("\n[dev] Node-RED is waiting for node types that are not installed (see above): those example flows do not run.");
   }

@@ -4,6 +4,9 @@
 // file + old id, so two examples that both use "cfg1" cannot collide and
 // the ids (and so any credentials typed into the dev editor) survive
 // restarts. Config nodes stay global unless the file scopes them to a tab.
+// A global config node that several examples carry identically (same id,
+// same settings: e.g. one OCPP central system on port 9220) becomes one node,
+// as Node-RED's own import does; otherwise each would fight for its port.
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
@@ -27,16 +30,32 @@ function remap(value, ids) {
  * @param {{file: string, nodes: Array<Record<string, unknown>>}[]} examples file is the label (path without .json)
  * @returns {Array<Record<string, unknown>>}
  */
+function isGlobalConfig(node) {
+  return !("x" in node) && !("y" in node) && !Array.isArray(node.wires) && !node.z && !["tab", "subflow", "group", "global-config"].includes(node.type);
+}
+
+/** Settings of a config node, for spotting identical copies (position-free, id-free). */
+function configKey(node) {
+  const rest = { ...node };
+  for (const key of ["id", "z", "_users"]) delete rest[key];
+  return `${node.type}\0${node.id}\0${JSON.stringify(rest, Object.keys(rest).sort())}`;
+}
+
 function combineExamples(examples) {
   const out = [];
+  const sharedConfig = new Set();
   for (const { file, nodes } of examples) {
-    const ids = new Map(nodes.map((n) => [n.id, newId(file, n.id)]));
+    const ids = new Map(nodes.map((n) => [n.id, isGlobalConfig(n) ? newId("\0config", configKey(n)) : newId(file, n.id)]));
     const containers = new Set(nodes.filter((n) => n.type === "tab" || n.type === "subflow").map((n) => ids.get(n.id)));
     let tab = nodes.find((n) => n.type === "tab");
     const tabId = tab ? ids.get(tab.id) : newId(file, "\0tab");
     if (!tab) out.push({ id: tabId, type: "tab", label: file, disabled: false, info: `Example flow examples/${file}.json` });
     for (const node of nodes) {
       if (node.type === "global-config") continue; // one per workspace; carries nothing the examples need
+      if (isGlobalConfig(node)) {
+        if (sharedConfig.has(ids.get(node.id))) continue;
+        sharedConfig.add(ids.get(node.id));
+      }
       const copy = {};
       for (const [key, value] of Object.entries(node)) copy[key] = TEXT_PROPS.has(key) ? value : remap(value, ids);
       copy.id = ids.get(node.id);

@@ -13,6 +13,7 @@ const os = require("os");
 const path = require("path");
 const { root, targets, freePort, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep } = require("../lib/node-red-runner");
 const { combineExampleDir } = require("../../scripts/lib/combine-examples");
+const devCredentials = require("../servers/dev-credentials.json");
 
 
 const results = [];
@@ -143,6 +144,8 @@ async function smoke(key, tarball, work) {
     // listed; `npm start` runs the examples against the simulators.
     const logBefore = red.log().length;
     const { files, flows } = combineExampleDir(path.join(installed, "examples"));
+    // As a user would: fill in the credentials the examples leave out (the editor deploys them this way).
+    for (const node of flows) if (devCredentials[node.type]) node.credentials = { ...devCredentials[node.type] };
     const deploy = await fetch(`${base}/flows`, { method: "POST", headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" }, body: JSON.stringify(flows) });
     check(`${tag} all ${files.length} example flows deploy together`, deploy.status === 204 || deploy.status === 200, `HTTP ${deploy.status}: ${await deploy.text()}`);
     await sleep(3000);

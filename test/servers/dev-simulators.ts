@@ -6,13 +6,18 @@
  *   { name: "Charge Amps cloud", port: 18081, start: (port) => startChargeAmpsSimulator({ port }) }
  *
  * A simulator whose port is taken is skipped with a message (e.g. a real
- * Mosquitto already on 1883 serves the examples just as well).
+ * Mosquitto already on 1883 serves the examples just as well). Simulators
+ * that connect to Node-RED (an OCPP charge point) set `afterNodeRed`.
+ * Credentials for the examples' config nodes: dev-credentials.json.
  */
 import net from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { startChargeAmpsSimulator } from "./chargeamps-simulator";
 import { startAvailabilityFeeds } from "./availability-feeds";
+import { startAmtronSimulator } from "./amtron-simulator";
+import { startInfluxSimulator } from "./influx-v2";
+import { startChargePointSimulator } from "./ocpp-charge-point";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -20,8 +25,10 @@ export interface RunningSimulator {
 
 export interface DevSimulator {
   name: string;
-  /** The loopback port the example flows use. */
+  /** The loopback port the example flows use (for afterNodeRed: the port it connects to). */
   port: number;
+  /** Start once Node-RED runs the flows (it connects to a server in them) instead of before. */
+  afterNodeRed?: boolean;
   start(port: number): Promise<RunningSimulator>;
 }
 
@@ -71,15 +78,15 @@ export async function startPostgres(port: number): Promise<RunningSimulator & { 
 export const devSimulators: DevSimulator[] = [
   { name: "MQTT broker (aedes)", port: 1883, start: startMqttBroker },
   { name: "PostgreSQL (PGlite)", port: 5432, start: startPostgres },
+  { name: "InfluxDB v2 write API (org evkit, bucket ev)", port: 8086, start: (port) => startInfluxSimulator({ port, org: "evkit", buckets: ["ev", "evkit"] }) },
   { name: "Charge Amps cloud simulator", port: 18081, start: (port) => startChargeAmpsSimulator({ port }) },
+  { name: "AMTRON wallbox simulator", port: 18082, start: (port) => startAmtronSimulator({ port, charging: true }) },
   // dynamic: connector states drift over time, so the availability examples show changes.
   { name: "Availability feeds simulator", port: 18083, start: (port) => startAvailabilityFeeds({ port, dynamic: true }) },
+  {
+    name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
+    port: 9220,
+    afterNodeRed: true,
+    start: (port) => startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true }),
+  },
 ];
-
-/**
- * Credentials `npm start` gives every node of a type in the example flows
- * (examples never carry credentials). Only the local simulators see them.
- */
-export const devCredentials: Record<string, Record<string, string>> = {
-  "ev-chargeamps-account": { email: "demo@example.com", password: "demo-password", apiKey: "demo-api-key" },
-};

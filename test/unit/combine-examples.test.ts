@@ -64,6 +64,20 @@ describe("combineExamples (npm start)", () => {
     assert.notEqual(linkIn.id, thing.id);
   });
 
+  it("merges a global config node that several examples carry identically, keeps different ones apart", () => {
+    const cs = { id: "cs1", type: "ev-ocpp-central-system", name: "home", port: "9220" };
+    const user = (z: string) => ({ id: "u1", type: "ev-ocpp-in", z, server: "cs1", x: 1, y: 1, wires: [] });
+    const merged = combineExamples([
+      { file: "X", nodes: [user(""), { ...cs }] },
+      { file: "Y", nodes: [user(""), { ...cs }] },
+      { file: "Z", nodes: [user(""), { ...cs, port: "9221" }] },
+    ]);
+    const servers = merged.filter((n) => n.type === "ev-ocpp-central-system");
+    assert.deepEqual(servers.map((n) => n.port), ["9220", "9221"]);
+    const users = merged.filter((n) => n.type === "ev-ocpp-in");
+    assert.deepEqual(users.map((n) => n.server), [servers[0].id, servers[0].id, servers[1].id]);
+  });
+
   it("is stable across runs (credentials typed into the dev editor stay attached)", () => {
     assert.deepEqual(combineExamples([{ file: "Area/A", nodes: a }]).map((n) => n.id), combineExamples([{ file: "Area/A", nodes: a }]).map((n) => n.id));
   });
