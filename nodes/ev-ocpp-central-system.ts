@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status, StatusFanout } from "./lib/node-red/status";
 import { errorMessage } from "./lib/errors";
-import { CentralSystem, type TlsMaterial } from "./lib/ocpp/server";
+import { CentralSystem, type Problem, type TlsMaterial } from "./lib/ocpp/server";
 import type { ChargerDirectory } from "./lib/ocpp/contract";
 import type { CentralSubscriber, CentralSystemNode } from "./lib/ocpp/node-types";
 import { badPasswordEntries, parsePasswordList } from "./lib/ocpp/security";
@@ -19,6 +19,7 @@ import { routeUpgrades } from "./lib/ocpp/upgrade-router";
 import { JsonFileStore } from "./lib/ocpp/json-file-store";
 import { TransactionStore } from "./lib/ocpp/transactions";
 import { IdTagList, parseIdTagList } from "./lib/ocpp/id-tags";
+import { startAutoDiscovery } from "./lib/ocpp/discovery";
 
 interface Def extends NodeDef, CentralSystemDef {
   tls?: string;
@@ -49,6 +50,13 @@ export = (RED: NodeAPI) => {
     let settings: CentralSettings | undefined;
     let lastProblem: string | undefined;
     const cleanup: Array<() => unknown> = [];
+    const report = (problem: Problem): void => {
+      lastProblem = problem.identity ? `${problem.identity}: ${problemWord(problem.message)}` : problemWord(problem.message);
+      refresh();
+      const takers = [...subscribers].filter((s) => !problem.identity || s.wants("error", problem.identity));
+      if (takers.length === 0) this.warn(problem.message);
+      for (const sub of takers) sub.onProblem(problem);
+    };
 
     this.subscribe = (sub) => {
       subscribers.add(sub);
@@ -68,9 +76,10 @@ export = (RED: NodeAPI) => {
       if (settings.port !== undefined) parts.push(`:${central.port ?? settings.port}`);
       if (lastProblem) parts.push(lastProblem);
       if (settings.profile === 0) parts.push("no security");
+      else if (settings.acceptUnknown) parts.push("onboarding open");
       const text = parts.join(" · ");
       let status: NodeStatus;
-      if (settings.profile === 0 || lastProblem) status = Status.warning(text);
+      if (settings.profile === 0 || settings.acceptUnknown || lastProblem) status = Status.warning(text);
       else status = connected > 0 ? Status.connected(text) : Status.idle(text);
       // Full text, not the 32-char cut: it is the only place users see it.
       fanout.set({ ...status, text });
@@ -113,8 +122,16 @@ export = (RED: NodeAPI) => {
         idTags: idTagList,
         transactions,
         advertisedPort: current.port === undefined ? Number((RED.settings as { uiPort?: number }).uiPort ?? 1880) : undefined,
-        wantsDecision: (kind, identity) => [...subscribers].some((s) => s.decides(kind, identity)),
-        wantsRaw: () => [...subscribers].some((s) => s.wantsRaw()),
+        advertisedTls: current.port === undefined && !!(RED.settings as { https?: unknown }).https,
+        wantsDecision: (kind, identity) => {
+          for (const sub of subscribers) if (sub.decides(kind, identity)) return true;
+          return false;
+        },
+        // Asked for every frame: no allocation here.
+        wantsRaw: () => {
+          for (const sub of subscribers) if (sub.wantsRaw()) return true;
+          return false;
+        },
       });
       // Closed before the store so the last Stop is saved before the final flush.
       cleanup.push(() => server.close());
@@ -128,13 +145,7 @@ export = (RED: NodeAPI) => {
       server.onRaw((frame) => {
         for (const sub of subscribers) if (sub.wantsRaw() && sub.wants("raw", frame.identity)) sub.onRaw(frame);
       });
-      server.onProblem((problem) => {
-        lastProblem = problem.identity ? `${problem.identity}: ${problemWord(problem.message)}` : problemWord(problem.message);
-        refresh();
-        const takers = [...subscribers].filter((s) => !problem.identity || s.wants("error", problem.identity));
-        if (takers.length === 0) this.warn(problem.message);
-        for (const sub of takers) sub.onProblem(problem);
-      });
+      server.onProblem(report);
       if (current.port === undefined) {
         const httpServer = RED.server as unknown as HttpServer | undefined;
         if (!httpServer) throw new Error("Node-RED's HTTP server is not available; use an own port");
@@ -150,6 +161,21 @@ export = (RED: NodeAPI) => {
       this.central = server;
       this.settings = current;
       lazy.start(server);
+      if (current.discovery) {
+        const wanted = current.discovery;
+        cleanup.push(
+          startAutoDiscovery(lazy.directory, {
+            set: { meterValuesSampledData: wanted.meterValuesSampledData, meterValueSampleInterval: wanted.meterValueSampleInterval },
+            timeoutMs: current.callTimeoutMs,
+            onResult: (result) => {
+              const refused = result.changes.filter((c) => c.status !== "Accepted" && c.status !== "RebootRequired");
+              const text = `Charger "${result.chargerId}": ${Object.keys(result.configuration).length} settings read, features ${result.featureProfiles.join("/") || "unknown"}`;
+              this.log(refused.length ? `${text}; refused: ${refused.map((c) => `${c.key}=${c.value} (${c.status})`).join(", ")}` : text);
+            },
+            onError: (err, identity) => report({ identity, level: "warn", message: `Discovery of "${identity}" failed: ${err.message}` }),
+          }),
+        );
+      }
       refresh();
       this.log(`OCPP central system ready: chargers connect to ${this.chargerUrl()}`);
     };

@@ -56,6 +56,10 @@ export = (RED: NodeAPI) => {
         life.send({ topic: `${frame.identity}/raw`, payload: frame, ocpp: { identity: frame.identity, kind: "raw", centralSystem: server.id } } as NodeMessage);
       },
       onProblem: (problem: Problem) => {
+        if (problem.level === "warn") {
+          if (!life.closed) this.warn(problem.message);
+          return;
+        }
         life.reportError(new Error(problem.message), { topic: `${problem.identity ?? "server"}/error`, payload: problem } as NodeMessage);
       },
     };

@@ -35,6 +35,7 @@ export = (RED: NodeAPI) => {
       if (msg.ocpp?.centralSystem && msg.ocpp.centralSystem !== server.id) {
         throw new Error("This question came from another central system than the one this reply node uses");
       }
+      if (!server.central) throw new Error("The central system is not running (see its status), so there is nothing to answer");
       const answered = server.reply(id, msg.payload);
       if (!answered) {
         this.status(Status.warning("too late: fallback answered"));

@@ -258,4 +258,20 @@ describe("OCPP nodes in Node-RED", () => {
     assert.deepEqual(out.map((m) => m.topic), ["CP1/connected", "CP1/status"], "each event exactly once");
     assert.equal(((helper.getNode("cs") as CentralSystemNode).central!.port), port);
   });
+
+  it("a deploy of only the events node leaves one subscription: each event arrives once", async () => {
+    const port = await freePort();
+    await helper.load(nodes, flow(port));
+    const { url } = await ready();
+    const c = await charger(url, "CP1");
+    const changed = flow(port).map((n) => (n.id === "in" ? { ...n, name: "renamed" } : n));
+    await helper.setFlows(changed as never, "nodes");
+    const out = collect("out");
+    assert.equal(helper.getNode("in").name, "renamed");
+    await c.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Available" });
+    await c.call("Heartbeat", {});
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(out.map((m) => m.topic), ["CP1/status"]);
+    assert.equal(((helper.getNode("cs") as CentralSystemNode).central!.port), port, "the central system kept running");
+  });
 });

@@ -7,6 +7,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import WebSocket from "ws";
+import { createRPCError } from "ocpp-rpc";
 import { ChargePoint } from "@voltbras/ts-ocpp";
 import { startCentral, type Running } from "./support/central";
 import { boot, closed, connect, refusal, waitUntil, type Client } from "./support/clients";
@@ -144,6 +145,20 @@ describe("OCPP central system (plain server)", () => {
     assert.deepEqual(r.kinds("CP1").filter((k) => k === "connected" || k === "disconnected"), ["connected", "connected"]);
     const connectedEvents = r.events.filter((e) => e.kind === "connected") as Array<{ replacedOld?: boolean }>;
     assert.equal(connectedEvents[1].replacedOld, true);
+    // An invalid command is stopped before it reaches the charger, and says so.
+    await assert.rejects(r.central.directory.link("CP1")!.call("ChangeAvailability", { connectorId: 0, type: "Sometimes" }), (err: Error & { rpcErrorCode?: string }) => {
+      assert.match(err.message, /^ChangeAvailability was not sent to charger CP1: it is not valid OCPP 1\.6/);
+      assert.equal(err.rpcErrorCode, "FormatViolation");
+      return true;
+    });
+    second.handle("Reset", async () => {
+      throw createRPCError("NotSupported", "no resets here");
+    });
+    await assert.rejects(r.central.directory.link("CP1")!.call("Reset", { type: "Soft" }), (err: Error & { rpcErrorCode?: string }) => {
+      assert.equal(err.message, "Charger CP1 refused Reset with NotSupported: no resets here");
+      assert.equal(err.rpcErrorCode, "NotSupported");
+      return true;
+    });
     // Calls from the command side go to the live socket.
     second.handle("GetConfiguration", async () => ({ configurationKey: [{ key: "X", readonly: true, value: "2" }] }));
     const conf = await r.central.directory.link("CP1")!.call<{ configurationKey: unknown[] }>("GetConfiguration", {});
@@ -221,6 +236,18 @@ describe("OCPP central system (plain server)", () => {
     const rejected = strict.events.filter((e) => e.kind === "rejected") as Array<{ reason: string }>;
     assert.match(rejected[0].reason, /no OCPP subprotocol/);
     assert.match(rejected[1].reason, /ocpp2\.0\.1/);
+  });
+
+  it("refuses a charger id that is not valid percent-encoding instead of hanging", async () => {
+    const r = await start();
+    const ws = new WebSocket(`${r.url}/%ZZ`, ["ocpp1.6"]);
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => reject(new Error("should not open")));
+      ws.on("error", () => undefined);
+    });
+    assert.equal(status, 400);
+    assert.ok(r.problems.some((p) => /Refused a connection to \/ocpp\/%ZZ: URI malformed/.test(p.message)));
   });
 
   it("refuses a wrong path with 404 and names the right URL", async () => {
@@ -304,5 +331,27 @@ describe("OCPP central system across a restart", () => {
     assert.equal(second.kinds("CP1").filter((k) => k === "session.started").length, 0, "no second session.started");
     const next = (await c2.call("StartTransaction", { ...startReq, timestamp: "2026-11-21T11:00:00Z" })) as { transactionId: number };
     assert.ok(next.transactionId > tx.transactionId, "new ids never repeat after a restart");
+  });
+});
+
+describe("OCPP central system internal failures", () => {
+  it("answers InternalError and reports the problem when its own processing fails", async () => {
+    const r = await start();
+    const broken = {
+      findStart: () => undefined,
+      start: () => {
+        throw new Error("disk on fire");
+      },
+    };
+    (r.central as unknown as { options: { transactions: unknown } }).options.transactions = broken;
+    const c = await cp(r, "CP1");
+    await assert.rejects(c.call("StartTransaction", { connectorId: 1, idTag: "OK", meterStart: 0, timestamp: "2026-11-21T10:00:00Z" }), (err: { rpcErrorCode?: string; message?: string }) => {
+      assert.equal(err.rpcErrorCode, "InternalError");
+      assert.equal(err.message, "The central system could not process StartTransaction");
+      return true;
+    });
+    assert.ok(r.problems.some((p) => p.level === "error" && p.message === 'Could not answer StartTransaction from "CP1": disk on fire'));
+    // The connection survives and keeps working.
+    assert.ok(((await c.call("Heartbeat", {})) as { currentTime: string }).currentTime);
   });
 });

@@ -73,7 +73,11 @@ export class RpcLink implements ChargerLink {
 }
 
 function describeCallFailure(identity: string, action: string, timeoutMs: number, err: unknown): ChargerCallError {
-  const e = err as { name?: string; rpcErrorCode?: string; message?: string };
+  const e = err as { name?: string; rpcErrorCode?: string; message?: string; details?: { errors?: unknown; data?: unknown } };
+  // ocpp-rpc's own schema check of our outgoing call fails before anything is sent (ajv errors + the data).
+  if (e?.rpcErrorCode && Array.isArray(e.details?.errors) && e.details && "data" in e.details) {
+    return new ChargerCallError(`${action} was not sent to charger ${identity}: it is not valid OCPP 1.6 (${e.message ?? e.rpcErrorCode})`, e.rpcErrorCode);
+  }
   if (e?.rpcErrorCode) {
     const detail = e.message ? `: ${e.message}` : "";
     return new ChargerCallError(`Charger ${identity} refused ${action} with ${e.rpcErrorCode}${detail}`, e.rpcErrorCode);

@@ -76,6 +76,7 @@ export interface RawFrame {
   frame: string;
 }
 
+/** "error": something failed (refused charger, bad frame, invalid message); "warn": works, but should be fixed. */
 export interface Problem {
   identity?: string;
   level: "warn" | "error";
@@ -101,6 +102,8 @@ export interface CentralSystemOptions {
   host?: string;
   /** The port shown in the charger URL when chargers come in through a shared HTTP server. */
   advertisedPort?: number;
+  /** The shared HTTP server is HTTPS (Node-RED with `https` in its settings): the URL is wss://. */
+  advertisedTls?: boolean;
   /** Path prefix before the charger id, e.g. "/ocpp" → ws://host:port/ocpp/<chargerId>. */
   path: string;
   protocols: string[];
@@ -167,6 +170,8 @@ export class CentralSystem {
   private httpServer?: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Set<RpcServerClient>();
+  /** The live client per identity (the newest socket). */
+  private readonly current = new Map<string, RpcServerClient>();
   private readonly eventListeners = new Set<EventListener>();
   private readonly rawListeners = new Set<(frame: RawFrame) => void>();
   private readonly problemListeners = new Set<(problem: Problem) => void>();
@@ -251,7 +256,7 @@ export class CentralSystem {
       socket.once("close", () => this.sockets.delete(socket));
     });
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    server.on("tlsClientError", (err: Error) => this.problem({ level: "warn", message: `TLS handshake failed: ${err.message}` }));
+    server.on("tlsClientError", (err: Error) => this.problem({ level: "error", message: `TLS handshake failed: ${err.message}` }));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
@@ -286,12 +291,16 @@ export class CentralSystem {
       return;
     }
     this.rpc.handleUpgrade(request, socket as Socket, head).catch((err: unknown) => {
-      this.problem({ level: "warn", message: `Upgrade failed: ${errorMessage(err)}` });
+      // ocpp-rpc throws before its own error handling for some URLs (a charger id that is not valid
+      // percent-encoding); without this the connection would hang until the charger gives up.
+      this.problem({ level: "error", message: `Refused a connection to ${request.url ?? "?"}: ${errorMessage(err)}` });
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      setTimeout(() => socket.destroy(), 1000).unref();
     });
   }
 
   exampleUrl(host = "<host>"): string {
-    const scheme = this.options.security.profile >= 2 ? "wss" : "ws";
+    const scheme = this.options.security.profile >= 2 || this.options.advertisedTls ? "wss" : "ws";
     const port = this.port ?? this.options.advertisedPort ?? this.options.port ?? "<port>";
     return `${scheme}://${host}:${port}${this.prefix}/<chargerId>`;
   }
@@ -331,7 +340,7 @@ export class CentralSystem {
   > {
     const refuse = (status: number, reason: string): { ok: false; status: number; reason: string } => {
       this.emit(compact<RejectedEvent>({ kind: "rejected", identity: hs.identity, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
-      this.problem({ identity: hs.identity, level: "warn", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
+      this.problem({ identity: hs.identity, level: "error", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
       return { ok: false, status, reason };
     };
     if (normalizePrefix(hs.endpoint) !== this.prefix) {
@@ -397,13 +406,14 @@ export class CentralSystem {
     this.clients.add(client);
 
     const previous = this.directory.link(identity);
-    const previousClients = [...this.clients].filter((c) => c !== client && c.identity === identity);
+    const stale = this.current.get(identity);
+    this.current.set(identity, client);
     const link = new RpcLink(client, this.options.callTimeoutMs);
     const state: ConnectionState = {
       connectionId: this.directory.attach(link, { remoteAddress: client.handshake.remoteAddress, protocol: client.protocol || undefined }),
       announced: false,
     };
-    for (const stale of previousClients) {
+    if (stale) {
       // Newest wins: a charger that reconnects after a network blip often
       // leaves a half-open socket behind that would otherwise swallow calls.
       // ws terminates it after its own close timeout if the peer is gone.
@@ -412,6 +422,7 @@ export class CentralSystem {
 
     client.on("close", ({ code, reason }: { code?: number; reason?: string }) => {
       this.clients.delete(client);
+      if (this.current.get(identity) === client) this.current.delete(identity);
       if (this.directory.detach(identity, state.connectionId)) {
         this.emit(compact({ kind: "disconnected" as const, identity, time: new Date().toISOString(), code, reason: reason || undefined }));
       }
@@ -424,7 +435,7 @@ export class CentralSystem {
       const count = this.directory.countBadMessage(identity);
       this.problem({
         identity,
-        level: "warn",
+        level: "error",
         message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${errorMessage(error)}`,
       });
     });
@@ -432,7 +443,7 @@ export class CentralSystem {
       const what = info.outbound ? (info.isCall ? `our ${info.method} call` : `our answer to ${info.method}`) : `a ${info.method} ${info.isCall ? "call" : "answer"}`;
       this.problem({
         identity,
-        level: "warn",
+        level: "error",
         message: `Charger "${identity}": ${what} failed schema validation (${errorMessage(info.error)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
       });
     });
@@ -443,9 +454,16 @@ export class CentralSystem {
     });
 
     for (const action of CHARGER_ACTIONS) {
-      client.handle(action, ({ params }) => {
+      client.handle(action, async ({ params }) => {
         this.directory.touch(identity);
-        return this.answer(action, identity, params, state);
+        try {
+          return await this.answer(action, identity, params, state);
+        } catch (err) {
+          if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+          // Our failure, not the charger's: tell the user, and give the charger the code that says so.
+          this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+          throw createRPCError("InternalError", `The central system could not process ${action}`);
+        }
       });
     }
 

@@ -26,6 +26,9 @@ export interface CentralSystemDef {
   decisionTimeout?: string | number;
   authorizeFallback?: string;
   denyUnknownTags?: boolean;
+  discover?: boolean;
+  sampledData?: string;
+  sampleInterval?: string | number;
 }
 
 export interface CentralSettings {
@@ -48,6 +51,8 @@ export interface CentralSettings {
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   denyUnknownTags: boolean;
+  /** Boot discovery (GetConfiguration, then set the meter values we want), see discovery.ts. */
+  discovery?: { meterValuesSampledData?: string[]; meterValueSampleInterval?: number };
 }
 
 /** "CP1, CP2\nCP3" → ["CP1","CP2","CP3"]. */
@@ -97,5 +102,15 @@ export function readSettings(def: CentralSystemDef): CentralSettings {
     decisionTimeoutMs: num(def.decisionTimeout, 5, "Decision timeout", 0.1, 60) * 1000,
     authorizeFallback: fallback as Fallback,
     denyUnknownTags: def.denyUnknownTags === true,
+    discovery: def.discover === true ? readDiscovery(def) : undefined,
+  };
+}
+
+function readDiscovery(def: CentralSystemDef): NonNullable<CentralSettings["discovery"]> {
+  const measurands = (def.sampledData ?? "").split(/[\s,;]+/).filter(Boolean);
+  const interval = def.sampleInterval === undefined || def.sampleInterval === "" ? undefined : num(def.sampleInterval, 0, "Meter value interval", 1, 3600);
+  return {
+    meterValuesSampledData: measurands.length > 0 ? measurands : undefined,
+    meterValueSampleInterval: interval,
   };
 }
