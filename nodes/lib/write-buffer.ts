@@ -43,6 +43,19 @@ export interface WriteBufferEvents<T> {
 
 export type BatchWriter<T> = (batch: T[], signal: AbortSignal) => Promise<void>;
 
+/**
+ * A writer may say how long the server asked it to wait (HTTP Retry-After)
+ * by setting `retryAfterMs` on the error; honoured up to 5 minutes.
+ */
+export interface RetryHint {
+  retryAfterMs?: number;
+}
+
+function retryHint(error: Error): number {
+  const hint = (error as Error & RetryHint).retryAfterMs;
+  return typeof hint === "number" && Number.isFinite(hint) && hint > 0 ? Math.min(hint, 300_000) : 0;
+}
+
 const DEFAULT_WRITE_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 export class WriteBuffer<T> {
@@ -185,7 +198,7 @@ export class WriteBuffer<T> {
           this.emitStats();
           throw error;
         }
-        const delay = backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF);
+        const delay = Math.max(backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF), retryHint(error));
         this.stats.state = "retrying";
         this.emitStats();
         this.safely(() => this.events.onRetry?.(error, delay));

@@ -1,0 +1,306 @@
+/**
+ * npm run bench:writers [-- --points 100000 --rows 50000]
+ *
+ * Points/s and rows/s through Node-RED for ev-influx-write and
+ * ev-timescale-write, against the raw client libraries on the same servers
+ * in the same run (the ratio is what matters; absolute figures depend on the
+ * machine), plus node-red-contrib-influxdb when installed. Servers come from
+ * the test harness: TEST_INFLUX_URL or victoria-metrics from PATH (else the
+ * contract simulator); TEST_PG_URL or PGlite (single connection, slow: use a
+ * real PostgreSQL for meaningful figures).
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import zlib from "node:zlib";
+import { Readable, Writable, pipeline } from "node:stream";
+import fs from "node:fs";
+import path from "node:path";
+import { InfluxDB, Point } from "@influxdata/influxdb-client";
+import { Client } from "pg";
+import { startInflux, startPostgres, type PostgresEngine } from "../test/harness/engines";
+import { startInfluxSimulator } from "../test/servers/influx-v2";
+import { startRuntime, type BenchRuntime } from "./runtime";
+
+const CONTRIB_INFLUX = path.join(__dirname, "../node_modules/node-red-contrib-influxdb");
+const hasContribInflux = fs.existsSync(path.join(CONTRIB_INFLUX, "influxdb.js"));
+let red: BenchRuntime;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const POINTS = arg("points", 100_000);
+const ROWS = arg("rows", 200_000);
+const SLOW_POINTS = arg("slow-points", 2_000);
+const SLOW_ROWS = arg("slow-rows", 2_000);
+
+interface Result {
+  name: string;
+  n: number;
+  seconds: number;
+  note?: string;
+}
+const results: Result[] = [];
+const skipped: string[] = [];
+const rate = (r: Result): number => r.n / r.seconds;
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Counts lines the server accepted, so every contender is timed the same way. */
+async function startLineCounter(target: string): Promise<{ url: string; accepted: () => number; reset(): void; close(): Promise<void> }> {
+  let accepted = 0;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const upstream = new URL(target);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host }, agent },
+        (up) => {
+          const back: Buffer[] = [];
+          up.on("data", (c: Buffer) => back.push(c));
+          up.on("end", () => {
+            if ((up.statusCode ?? 500) < 300) {
+              const text = req.headers["content-encoding"] === "gzip" ? zlib.gunzipSync(body) : body;
+              for (let i = 0; i < text.length; i++) if (text[i] === 10) accepted++;
+              if (text.length > 0 && text[text.length - 1] !== 10) accepted++;
+            }
+            res.writeHead(up.statusCode ?? 500, up.headers);
+            res.end(Buffer.concat(back));
+          });
+        },
+      );
+      out.on("error", () => res.writeHead(502).end());
+      out.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    accepted: () => accepted,
+    reset: () => {
+      accepted = 0;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+const point = (i: number) => ({
+  measurement: "bench",
+  tags: { site: `Ionity Vik (Hönefoss) ${i % 20}` },
+  fields: { available: { int: i % 5 }, ratio: (i % 100) / 100 },
+  timestamp: 1_700_000_000_000 + i,
+});
+const row = (i: number) => ({ time: new Date(1_700_000_000_000 + i), charger: `cp${i % 20}`, reading: "powerW", value: i * 0.5 });
+
+async function benchInflux(): Promise<void> {
+  const started = await startInflux();
+  let target: string;
+  let closeTarget: () => Promise<void>;
+  let org = "evkit";
+  let bucket = "evkit";
+  let token = "sim-token";
+  let where: string;
+  if ("skip" in started) {
+    const sim = await startInfluxSimulator();
+    target = sim.url;
+    closeTarget = sim.close;
+    where = "the InfluxDB v2 contract simulator (JavaScript; slower than a real server)";
+  } else {
+    ({ org, bucket, token } = started);
+    target = started.url;
+    closeTarget = started.close;
+    where = `${started.kind} at ${started.url}`;
+  }
+  console.log(`Influx target: ${where}`);
+  const counter = await startLineCounter(target);
+  try {
+    // Raw client library: WriteApi with batches of 1000.
+    counter.reset();
+    const raw = new InfluxDB({ url: counter.url, token }).getWriteApi(org, bucket, "ms", { batchSize: 1000, flushInterval: 0, maxRetries: 0, gzipThreshold: 1e12 });
+    let t0 = performance.now();
+    for (let i = 0; i < POINTS; i++) {
+      const p = point(i);
+      raw.writePoint(new Point(p.measurement).tag("site", p.tags.site).intField("available", p.fields.available.int).floatField("ratio", p.fields.ratio).timestamp(new Date(p.timestamp)));
+    }
+    await raw.close();
+    await until(() => counter.accepted() >= POINTS, 60_000, "raw influx points");
+    results.push({ name: "influx: raw @influxdata/influxdb-client WriteApi (batch 1000)", n: POINTS, seconds: (performance.now() - t0) / 1000 });
+
+    // ev-influx-write through Node-RED.
+    counter.reset();
+    await red.deploy([
+      { id: "f1", type: "tab" },
+      { id: "c1", type: "ev-influx-config", url: counter.url, org, bucket, precision: "ms", timeout: 10, tlsVerify: true, credentials: { token } },
+      { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
+      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: 1000, flushInterval: 100, maxBuffered: POINTS, wires: [] },
+    ]);
+    t0 = performance.now();
+    await red.emit(POINTS, (i) => ({ payload: point(i) }));
+    await until(() => counter.accepted() >= POINTS, 120_000, "ev-influx-write points");
+    results.push({ name: "influx: ev-influx-write in Node-RED (one point per msg, batch 1000)", n: POINTS, seconds: (performance.now() - t0) / 1000 });
+
+    // node-red-contrib-influxdb, when installed (devDependency).
+    if (!hasContribInflux) skipped.push("node-red-contrib-influxdb: not installed (npm install -D node-red-contrib-influxdb)");
+    else {
+      counter.reset();
+      await red.deploy([
+        { id: "f1", type: "tab" },
+        { id: "c2", type: "influxdb", influxdbVersion: "2.0", url: counter.url, timeout: 10, rejectUnauthorized: true, credentials: { token } },
+        { id: "src", z: "f1", type: "ev-bench-source", wires: [["o1"]] },
+        { id: "o1", z: "f1", type: "influxdb out", influxdb: "c2", measurement: "bench", org, bucket, precisionV18FluxV20: "ms", wires: [] },
+      ]);
+      t0 = performance.now();
+      // Its documented per-message shape: [fields, tags]; it flushes one request per message.
+      await red.emit(SLOW_POINTS, (i) => ({ payload: [{ available: i % 5, ratio: (i % 100) / 100 }, { site: `Ionity Vik (Hönefoss) ${i % 20}` }] }));
+      await until(() => counter.accepted() >= SLOW_POINTS, 120_000, "contrib points");
+      results.push({ name: "influx: node-red-contrib-influxdb 'influxdb out' (one point per msg)", n: SLOW_POINTS, seconds: (performance.now() - t0) / 1000, note: "flushes one HTTP request per message" });
+    }
+  } finally {
+    await counter.close();
+    await closeTarget();
+  }
+}
+
+async function count(pg: PostgresEngine, table: string): Promise<number> {
+  const r = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+  return r[0].n;
+}
+
+async function benchTimescale(): Promise<void> {
+  const pg = await startPostgres();
+  console.log(`PostgreSQL target: ${pg.kind === "external" ? `TEST_PG_URL (${pg.host}:${pg.port})` : "PGlite over pglite-socket (single connection; set TEST_PG_URL for real figures)"}`);
+  const ddl = (t: string) => `CREATE TABLE ${t} (time timestamptz NOT NULL, charger text NOT NULL, reading text NOT NULL, value double precision)`;
+  const columns = ["time", "charger", "reading", "value"] as const;
+  try {
+    // Raw pg: multi-row INSERT, 1000 rows per statement, one transaction per batch.
+    await pg.query(ddl("raw_insert"));
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    let t0 = performance.now();
+    for (let start = 0; start < ROWS; start += 1000) {
+      const n = Math.min(1000, ROWS - start);
+      const params: unknown[] = [];
+      const tuples: string[] = [];
+      for (let k = 0; k < n; k++) {
+        const r = row(start + k);
+        tuples.push(`($${k * 4 + 1}, $${k * 4 + 2}, $${k * 4 + 3}, $${k * 4 + 4})`);
+        params.push(r.time, r.charger, r.reading, r.value);
+      }
+      await client.query("BEGIN");
+      await client.query(`INSERT INTO raw_insert (time, charger, reading, value) VALUES ${tuples.join(", ")}`, params);
+      await client.query("COMMIT");
+    }
+    results.push({ name: "timescale: raw pg multi-row INSERT (1000 per tx)", n: ROWS, seconds: (performance.now() - t0) / 1000 });
+
+    // Raw COPY FROM STDIN (pg-copy-streams), when installed.
+    let copyFrom: ((sql: string) => Writable) | undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      copyFrom = (require("pg-copy-streams") as { from: (sql: string) => Writable }).from;
+    } catch {
+      skipped.push("raw COPY: pg-copy-streams not installed");
+    }
+    if (copyFrom && pg.kind === "pglite") skipped.push("raw COPY: PGlite's socket server does not support COPY FROM STDIN reliably; run with TEST_PG_URL");
+    else if (copyFrom) {
+      await pg.query(ddl("raw_copy"));
+      t0 = performance.now();
+      const stream = client.query(copyFrom("COPY raw_copy (time, charger, reading, value) FROM STDIN") as never) as unknown as Writable;
+      await new Promise<void>((resolve, reject) => {
+        let i = 0;
+        const source = new Readable({
+          read() {
+            let chunk = "";
+            for (let k = 0; k < 1000 && i < ROWS; k++, i++) {
+              const r = row(i);
+              chunk += `${r.time.toISOString()}\t${r.charger}\t${r.reading}\t${r.value}\n`;
+            }
+            this.push(chunk || null);
+          },
+        });
+        pipeline(source, stream, (err) => (err ? reject(err) : resolve()));
+      });
+      results.push({ name: "timescale: raw pg COPY FROM STDIN", n: ROWS, seconds: (performance.now() - t0) / 1000 });
+    }
+
+    // One INSERT per message, autocommit: what a plain query-per-msg node does.
+    await pg.query(ddl("raw_single"));
+    t0 = performance.now();
+    for (let i = 0; i < SLOW_ROWS; i++) {
+      const r = row(i);
+      await client.query("INSERT INTO raw_single (time, charger, reading, value) VALUES ($1, $2, $3, $4)", columns.map((c) => r[c]));
+    }
+    results.push({ name: "timescale: one INSERT per message (raw pg, autocommit)", n: SLOW_ROWS, seconds: (performance.now() - t0) / 1000, note: "the node-red-contrib-postgresql pattern" });
+    await client.end();
+    skipped.push("node-red-contrib-postgresql: not on the npm registry (404); the one-INSERT-per-message row above stands in for it");
+
+    // ev-timescale-write through Node-RED.
+    await pg.query(ddl("ev_bench"));
+    await red.deploy([
+      { id: "f1", type: "tab" },
+      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10, credentials: { password: pg.password } },
+      { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
+      { id: "w1", z: "f1", type: "ev-timescale-write", timescale: "db", table: "ev_bench", create: "none", timeColumn: "time", batchSize: 1000, flushInterval: 100, maxBuffered: ROWS, wires: [] },
+    ]);
+    t0 = performance.now();
+    await red.emit(ROWS, (i) => ({ payload: row(i) }));
+    await until(async () => (await count(pg, "ev_bench")) >= ROWS, 300_000, "ev-timescale-write rows");
+    results.push({ name: "timescale: ev-timescale-write in Node-RED (one row per msg, batch 1000)", n: ROWS, seconds: (performance.now() - t0) / 1000 });
+    await red.deploy([]);
+  } finally {
+    await pg.close();
+  }
+}
+
+function report(): void {
+  console.log("");
+  const width = Math.max(...results.map((r) => r.name.length));
+  for (const r of results) {
+    console.log(`${r.name.padEnd(width)}  ${String(r.n).padStart(7)} in ${r.seconds.toFixed(2).padStart(6)} s = ${Math.round(rate(r)).toLocaleString("en-US").padStart(9)} /s${r.note ? `  (${r.note})` : ""}`);
+  }
+  const find = (prefix: string) => results.find((r) => r.name.startsWith(prefix));
+  const ratio = (a?: Result, b?: Result) => (a && b ? `${(rate(a) / rate(b)).toFixed(2)}×` : "n/a");
+  const ours = find("influx: ev-influx-write");
+  const ts = find("timescale: ev-timescale-write");
+  console.log("");
+  console.log(`ev-influx-write / raw client:            ${ratio(ours, find("influx: raw"))}`);
+  console.log(`ev-influx-write / node-red-contrib:      ${ratio(ours, find("influx: node-red-contrib"))}   (target ≥ 2×; ≥ 50,000 points/s)`);
+  console.log(`ev-timescale-write / raw multi-row:      ${ratio(ts, find("timescale: raw pg multi-row"))}`);
+  console.log(`ev-timescale-write / raw COPY:           ${ratio(ts, find("timescale: raw pg COPY"))}   (target ≥ 0.5×)`);
+  console.log(`ev-timescale-write / one INSERT per msg: ${ratio(ts, find("timescale: one INSERT"))}   (target ≥ 10×)`);
+  for (const s of skipped) console.log(`skipped: ${s}`);
+}
+
+async function main(): Promise<void> {
+  console.log(`Node ${process.version}; ${POINTS} points, ${ROWS} rows (slow contenders: ${SLOW_POINTS} points, ${SLOW_ROWS} rows)`);
+  red = await startRuntime(hasContribInflux ? [CONTRIB_INFLUX] : []);
+  try {
+    await benchInflux();
+    await red.deploy([]);
+    await benchTimescale();
+  } finally {
+    await red.stop();
+  }
+  report();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * ev-influx-write: writes msg.payload (one point or an array) to InfluxDB
+ * through the shared write buffer (batches, bounded retry, drop counter).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import type { InfluxConfigNode } from "./lib/influx/config-node";
+import { isPermanentInfluxError } from "./lib/influx/writer";
+import { toLines, type PointDefaults } from "./lib/influx/points";
+import { BufferedWriter } from "./lib/node-red/buffered-writer";
+import { Lifecycle } from "./lib/node-red/lifecycle";
+import { Status } from "./lib/node-red/status";
+import { isValidTimeZone } from "./lib/time";
+import { shortText } from "./lib/errors";
+
+interface InfluxWriteDef extends NodeDef {
+  influx: string;
+  measurement: string;
+  timeTags: boolean;
+  timeZone: string;
+  integers: "float" | "integer";
+  batchSize: number | string;
+  flushInterval: number | string;
+  maxBuffered: number | string;
+}
+
+interface InfluxWriteMsg extends NodeMessageInFlow {
+  measurement?: unknown;
+  tags?: unknown;
+  timestamp?: unknown;
+}
+
+function positive(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
+}
+
+export = (RED: NodeAPI): void => {
+  function InfluxWrite(this: Node, def: InfluxWriteDef): void {
+    RED.nodes.createNode(this, def);
+    const life = new Lifecycle(this);
+    const config = RED.nodes.getNode(def.influx) as InfluxConfigNode | null;
+    if (!config) {
+      this.status(Status.error("no InfluxDB config"));
+      life.onInput(() => {
+        throw new Error("Choose an InfluxDB server (ev-influx-config) in this node");
+      });
+      return;
+    }
+    const writer = config.createWriter();
+    if (writer instanceof Error) {
+      this.status(Status.error(writer.message));
+      life.onInput(() => {
+        throw writer;
+      });
+      return;
+    }
+    const timeZone = (def.timeZone || "").trim();
+    if (def.timeTags && timeZone && !isValidTimeZone(timeZone)) {
+      this.status(Status.error(`unknown time zone ${timeZone}`));
+      life.onInput(() => {
+        throw new Error(`Unknown time zone "${timeZone}" (use an IANA name such as Europe/Oslo)`);
+      });
+      return;
+    }
+    const batchSize = positive(def.batchSize, 1000);
+    const buffered = new BufferedWriter<string>(this, life, (lines, signal) => writer.write(lines, signal), {
+      batchSize,
+      flushIntervalMs: positive(def.flushInterval, 1000),
+      maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 10_000)),
+      isPermanent: isPermanentInfluxError,
+      describe: (line) => `point: ${shortText(line, 200)}`,
+    });
+
+    life.onInput<InfluxWriteMsg>((msg) => {
+      if (msg.payload === undefined || msg.payload === null) throw new Error("msg.payload is empty: send a point, an array of points or a number");
+      if (msg.measurement !== undefined && typeof msg.measurement !== "string") throw new Error("msg.measurement must be text");
+      if (msg.tags !== undefined && (typeof msg.tags !== "object" || msg.tags === null || Array.isArray(msg.tags))) {
+        throw new Error("msg.tags must be an object of tag names to values");
+      }
+      const timestamp = msg.timestamp;
+      if (timestamp !== undefined && !(timestamp instanceof Date) && typeof timestamp !== "string" && typeof timestamp !== "number") {
+        throw new Error("msg.timestamp must be a Date, ISO 8601 text or epoch milliseconds");
+      }
+      const defaults: PointDefaults = {
+        measurement: msg.measurement || def.measurement || undefined,
+        tags: msg.tags as Record<string, string> | undefined,
+        timestamp,
+        integers: def.integers === "integer" ? "integer" : "float",
+        timeTags: def.timeTags ? { timeZone } : undefined,
+        precision: writer.precision,
+        topic: typeof msg.topic === "string" ? msg.topic : undefined,
+      };
+      // Converted now so a bad payload fails this msg at once (done(err)), not a later batch.
+      buffered.push(toLines(msg.payload, defaults), msg);
+    });
+  }
+  RED.nodes.registerType("ev-influx-write", InfluxWrite);
+};

@@ -1,0 +1,101 @@
+/**
+ * ev-timescale-write: writes msg.payload (a row or an array of rows) into a
+ * PostgreSQL / TimescaleDB table through the shared write buffer: batched
+ * multi-row INSERTs, one transaction per batch, bounded retry, drop counter.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import type { TimescaleConfigNode } from "./lib/timescale/config-node";
+import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
+import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
+import { evReadingRows, toRows } from "./lib/timescale/rows";
+import { isPermanentPgError, TimescaleWriter, type RowItem } from "./lib/timescale/writer";
+import { BufferedWriter } from "./lib/node-red/buffered-writer";
+import { Lifecycle } from "./lib/node-red/lifecycle";
+import { Status } from "./lib/node-red/status";
+import { shortText } from "./lib/errors";
+
+interface TimescaleWriteDef extends NodeDef {
+  timescale: string;
+  table: string;
+  create: CreateMode;
+  timeColumn: string;
+  batchSize: number | string;
+  flushInterval: number | string;
+  maxBuffered: number | string;
+}
+
+interface TimescaleWriteMsg extends NodeMessageInFlow {
+  table?: unknown;
+  timestamp?: unknown;
+  charger?: unknown;
+  reading?: unknown;
+}
+
+function positive(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
+}
+
+function describeRow(item: RowItem): string {
+  let text: string;
+  try {
+    text = JSON.stringify(item.row);
+  } catch {
+    text = "(row)";
+  }
+  return `row for ${tableKey(item.table)}: ${shortText(text, 200)}`;
+}
+
+export = (RED: NodeAPI): void => {
+  function TimescaleWrite(this: Node, def: TimescaleWriteDef): void {
+    RED.nodes.createNode(this, def);
+    const life = new Lifecycle(this);
+    const fail = (text: string, error: Error): void => {
+      this.status(Status.error(text));
+      life.onInput(() => {
+        throw error;
+      });
+    };
+    const config = RED.nodes.getNode(def.timescale) as TimescaleConfigNode | null;
+    if (!config) return fail("no database config", new Error("Choose a PostgreSQL / TimescaleDB server (ev-timescale-config) in this node"));
+    const pool = config.getPool();
+    if (pool instanceof Error) return fail(pool.message, pool);
+    const create: CreateMode = CREATE_MODES.includes(def.create) ? def.create : "none";
+    let timeColumn = "";
+    let defaultTable: TableName | undefined;
+    try {
+      const timeText = (def.timeColumn ?? "time").trim();
+      timeColumn = timeText ? checkIdentifier(timeText, "Time column") : "";
+      const tableText = (def.table || "").trim() || (create === "ev_readings" ? "ev_readings" : "");
+      defaultTable = tableText ? parseTableName(tableText) : undefined;
+    } catch (err) {
+      return fail("invalid table or column", err as Error);
+    }
+
+    const writer = new TimescaleWriter(pool, { create, timeColumn, target: config.target, password: config.credentials?.password });
+    const batchSize = positive(def.batchSize, 500);
+    const buffered = new BufferedWriter<RowItem>(this, life, (items) => writer.write(items), {
+      batchSize,
+      flushIntervalMs: positive(def.flushInterval, 1000),
+      maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 10_000)),
+      isPermanent: isPermanentPgError,
+      describe: describeRow,
+      note: () => writer.note,
+      onClosing: (lastFlush) => config.hold(lastFlush),
+    });
+
+    life.onInput<TimescaleWriteMsg>((msg) => {
+      if (msg.payload === undefined || msg.payload === null) throw new Error("msg.payload is empty: send a row (an object of column names to values) or an array of rows");
+      const table = msg.table !== undefined ? parseTableName(msg.table) : defaultTable;
+      if (!table) throw new Error("No table: set one in the node or send msg.table");
+      const timestamp = msg.timestamp;
+      if (timestamp !== undefined && !(timestamp instanceof Date) && typeof timestamp !== "string" && typeof timestamp !== "number") {
+        throw new Error("msg.timestamp must be a Date, ISO 8601 text or epoch milliseconds");
+      }
+      const readings = create === "ev_readings" && table.table === "ev_readings" ? evReadingRows(msg.payload, msg) : undefined;
+      const rows = toRows(readings ?? msg.payload, { timeColumn, timestamp });
+      buffered.push(rows.map((row) => ({ table, row })), msg);
+    });
+  }
+  RED.nodes.registerType("ev-timescale-write", TimescaleWrite);
+};

@@ -1,0 +1,4 @@
+export * from "./types";
+export * from "./mapping";
+export * from "./client";
+export * from "./control";

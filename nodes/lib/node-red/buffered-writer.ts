@@ -1,0 +1,134 @@
+/**
+ * Node-RED glue shared by the database writer nodes: feeds a WriteBuffer,
+ * shows written / buffered / dropped and the last error as the node status
+ * (throttled, so tens of thousands of points a second do not flood the
+ * editor), reports rejected items with their original msg (so Catch nodes
+ * see them), and flushes on close within a bounded time.
+ */
+import type { Node, NodeMessage } from "node-red";
+import { WriteBuffer, type BatchWriter, type WriteBufferOptions, type WriteBufferStats } from "../write-buffer";
+import type { Lifecycle } from "./lifecycle";
+import { Status } from "./status";
+
+export interface Queued<T> {
+  value: T;
+  /** The message the item came from, for error reports. */
+  msg?: NodeMessage;
+}
+
+export interface BufferedWriterOptions<T> extends WriteBufferOptions {
+  /** A short description of an item for error messages (a line, a row). */
+  describe: (value: T) => string;
+  /** Longest a final flush on close/redeploy may take. */
+  closeTimeoutMs?: number;
+  /** Shortest gap between two status updates. */
+  statusIntervalMs?: number;
+  /** Extra words for the status while all is well (e.g. "no hypertable"). */
+  note?: () => string | undefined;
+  /** Told (synchronously, when closing starts) of the last flush, e.g. to keep a shared pool open until it ends. */
+  onClosing?: (lastFlush: Promise<number>) => void;
+}
+
+function compact(n: number): string {
+  if (n >= 10_000_000) return `${Math.round(n / 1_000_000)}M`;
+  if (n >= 10_000) return `${Math.round(n / 1000)}k`;
+  return String(n);
+}
+
+/** The status for a set of buffer stats, in at most ~32 characters. */
+export function writerStatusText(stats: WriteBufferStats): string {
+  const parts = [`✓${compact(stats.written)}`];
+  if (stats.buffered) parts.push(`buf ${compact(stats.buffered)}`);
+  if (stats.dropped) parts.push(`drop ${compact(stats.dropped)}`);
+  if (stats.rejected) parts.push(`rej ${compact(stats.rejected)}`);
+  return parts.join(" · ");
+}
+
+export class BufferedWriter<T> {
+  readonly buffer: WriteBuffer<Queued<T>>;
+  private readonly node: Node;
+  private readonly life: Lifecycle;
+  private readonly options: BufferedWriterOptions<T>;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastStatusAt = 0;
+  private lastReportedError: string | undefined;
+  private lastDropWarning = 0;
+
+  constructor(node: Node, life: Lifecycle, write: BatchWriter<T>, options: BufferedWriterOptions<T>) {
+    this.node = node;
+    this.life = life;
+    this.options = options;
+    this.buffer = new WriteBuffer<Queued<T>>(
+      (batch, signal) => write(batch.map((q) => q.value), signal),
+      options,
+      {
+        onStats: () => this.scheduleStatus(),
+        onRejected: (item, error) => {
+          life.reportError(`${error.message} — ${options.describe(item.value)}`, item.msg);
+        },
+        onDropped: (count, total) => {
+          // Warn at most every 10 s; the status carries the running count.
+          if (Date.now() - this.lastDropWarning > 10_000) {
+            this.lastDropWarning = Date.now();
+            node.warn(`Buffer full (${options.maxBuffered}): dropped the ${count} oldest item(s), ${total} dropped so far`);
+          }
+        },
+        onRetry: (error, retryInMs) => {
+          if (error.message !== this.lastReportedError) {
+            this.lastReportedError = error.message;
+            node.warn(`${error.message} — keeping ${this.buffer.getStats().buffered} item(s), retrying in ${Math.round(retryInMs / 1000)} s`);
+          }
+        },
+      },
+    );
+    life.onClose(async () => {
+      this.clearStatusTimer();
+      const lastFlush = this.buffer.close(options.closeTimeoutMs ?? 5000);
+      options.onClosing?.(lastFlush);
+      const left = await lastFlush;
+      if (left > 0) node.warn(`Stopped with ${left} item(s) not written: ${this.buffer.getStats().lastError ?? "no time left to write them"}`);
+    });
+    node.status(Status.idle("✓0"));
+  }
+
+  /** Queues the items of one message; returns how many older items had to be dropped. */
+  push(values: T[], msg?: NodeMessage): number {
+    return this.buffer.push(...values.map((value) => ({ value, msg })));
+  }
+
+  getStats(): WriteBufferStats {
+    return this.buffer.getStats();
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer || this.life.closed) return;
+    const wait = Math.max(0, this.lastStatusAt + (this.options.statusIntervalMs ?? 500) - Date.now());
+    this.statusTimer = this.life.setTimeout(() => {
+      this.statusTimer = undefined;
+      this.lastStatusAt = Date.now();
+      this.showStatus();
+    }, wait);
+  }
+
+  private clearStatusTimer(): void {
+    this.life.clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+  }
+
+  showStatus(): void {
+    const stats = this.buffer.getStats();
+    const counts = writerStatusText(stats);
+    if (stats.state === "retrying" && stats.lastError) {
+      // Buffered (and dropped) first: they tell the user what is at stake.
+      const held = stats.dropped ? `buf ${compact(stats.buffered)} · drop ${compact(stats.dropped)}` : `buf ${compact(stats.buffered)}`;
+      this.node.status(Status.error(`${held} · ${stats.lastError}`));
+      return;
+    }
+    if (stats.failures === 0) this.lastReportedError = undefined;
+    const note = this.options.note?.();
+    const text = note ? `${counts} · ${note}` : counts;
+    if (stats.dropped || stats.rejected) this.node.status(Status.warning(text));
+    else if (stats.state === "writing") this.node.status(Status.busy(text));
+    else this.node.status(Status.ok(text));
+  }
+}

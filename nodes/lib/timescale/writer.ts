@@ -1,0 +1,259 @@
+/**
+ * Writes rows to PostgreSQL / TimescaleDB: one transaction per batch, rows
+ * grouped by table and column set into multi-row INSERTs with every value a
+ * parameter. Creates tables on first use when asked and turns them into
+ * hypertables when TimescaleDB is there. Retrying and batching belong to
+ * the shared WriteBuffer; this module only says whether an error is the
+ * data's fault (permanent) or the connection's (transient).
+ */
+import type { Pool, PoolClient } from "pg";
+import { redact } from "../errors";
+import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
+import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
+import { toParameter, type Row } from "./rows";
+
+export interface RowItem {
+  table: TableName;
+  row: Row;
+}
+
+export interface TimescaleWriterOptions {
+  create: CreateMode;
+  timeColumn: string;
+  /** For messages: where we write, without secrets. */
+  target: string;
+  password?: string;
+}
+
+export class PgWriteError extends Error {
+  readonly permanent: boolean;
+  readonly code?: string;
+  constructor(message: string, permanent: boolean, code?: string) {
+    super(message);
+    this.name = "PgWriteError";
+    this.permanent = permanent;
+    this.code = code;
+  }
+}
+
+export function isPermanentPgError(error: Error): boolean {
+  return error instanceof PgWriteError && error.permanent;
+}
+
+interface PgLikeError {
+  code?: string;
+  message?: string;
+  table?: string;
+  column?: string;
+}
+
+/** Plain words for what PostgreSQL (or the socket) said; permanent = the row's fault. */
+export function describePgError(err: unknown, target: string, secrets: ReadonlyArray<string | undefined> = []): PgWriteError {
+  const e = (err ?? {}) as PgLikeError;
+  const code = typeof e.code === "string" ? e.code : undefined;
+  const message = redact(String(e.message ?? err), secrets);
+  if (code === "ECONNREFUSED") return new PgWriteError(`Cannot reach PostgreSQL at ${target} (connection refused)`, false, code);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new PgWriteError(`Cannot find the PostgreSQL host of ${target} (DNS)`, false, code);
+  if (code === "ECONNRESET" || code === "EPIPE" || /Connection terminated|connection ended|Client has encountered a connection error/i.test(message)) {
+    return new PgWriteError(`The connection to PostgreSQL at ${target} was cut`, false, code);
+  }
+  if (/timeout/i.test(message) && !code?.match(/^\d/)) return new PgWriteError(`PostgreSQL at ${target} did not answer in time`, false, code);
+  if (!code || !/^[0-9A-Z]{5}$/.test(code)) return new PgWriteError(`Writing to PostgreSQL failed: ${message}`, false, code);
+  switch (code) {
+    case "28P01":
+    case "28000":
+      return new PgWriteError(`PostgreSQL refused the login (wrong user or password?): ${message}`, false, code);
+    case "3D000":
+      return new PgWriteError(`Database missing: ${message}`, false, code);
+    case "42501":
+      return new PgWriteError(`Not allowed: ${message}`, false, code);
+    case "42P01":
+      return new PgWriteError(`Table missing: ${message} (create it, or choose "create table" in the node)`, true, code);
+    case "42703":
+      return new PgWriteError(`Table missing a column: ${message}`, true, code);
+    case "42804":
+      return new PgWriteError(`Wrong type for a column: ${message}`, true, code);
+  }
+  const cls = code.slice(0, 2);
+  if (cls === "22") return new PgWriteError(`PostgreSQL refused a value: ${message}`, true, code);
+  if (cls === "23") return new PgWriteError(`PostgreSQL refused the row (constraint): ${message}`, true, code);
+  if (cls === "08" || cls === "57" || cls === "53" || cls === "40" || cls === "58") {
+    return new PgWriteError(`PostgreSQL is unavailable (${code}): ${message}`, false, code);
+  }
+  if (cls === "42") return new PgWriteError(`PostgreSQL refused the statement: ${message}`, true, code);
+  return new PgWriteError(`PostgreSQL error ${code}: ${message}`, false, code);
+}
+
+interface Group {
+  table: TableName;
+  columns: string[];
+  rows: Row[];
+}
+
+/** Rows of the same table with the same columns, in order of first appearance. */
+export function groupRows(items: readonly RowItem[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const item of items) {
+    const columns = Object.keys(item.row).sort();
+    const key = `${tableKey(item.table)}\u0000${columns.join("\u0000")}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { table: item.table, columns, rows: [] };
+      groups.set(key, group);
+    }
+    group.rows.push(item.row);
+  }
+  return [...groups.values()];
+}
+
+export class TimescaleWriter {
+  private readonly pool: Pool;
+  private readonly options: TimescaleWriterOptions;
+  private readonly ensured = new Set<string>();
+  /** Column types per table, from the catalogue, for the unnest INSERT. */
+  private readonly columnTypes = new Map<string, Map<string, string>>();
+  private timescale: boolean | undefined;
+  /** A remark for the status, e.g. that tables are plain PostgreSQL tables. */
+  note: string | undefined;
+
+  constructor(pool: Pool, options: TimescaleWriterOptions) {
+    this.pool = pool;
+    this.options = options;
+  }
+
+  async write(items: readonly RowItem[]): Promise<void> {
+    if (items.length === 0) return;
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.describe(err);
+    }
+    let broken: Error | undefined;
+    // A checked-out client reports a dropped connection as an 'error' event as
+    // well as by failing the query; unheard, that event would crash Node-RED.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on("error", onError);
+    try {
+      await this.ensureTables(client, items);
+      await client.query("BEGIN");
+      try {
+        for (const group of groupRows(items)) await this.insertGroup(client, group);
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      const described = this.describe(err);
+      if (!described.permanent) broken = described;
+      // The table may have been changed under us; look its columns up again next time.
+      else this.columnTypes.clear();
+      throw described;
+    } finally {
+      client.off("error", onError);
+      // A connection that failed mid-way is thrown away, not reused.
+      client.release(broken);
+    }
+  }
+
+  private async insertGroup(client: PoolClient, group: Group): Promise<void> {
+    const known = await this.typesOf(client, group.table);
+    const types = group.columns.map((c) => known.get(c));
+    if (types.every((t): t is string => t !== undefined && !t.endsWith("]"))) {
+      const params = group.columns.map((column) => group.rows.map((row) => toParameter(row[column])));
+      await client.query(unnestInsert(group.table, group.columns, types), params);
+      return;
+    }
+    // An unknown column (PostgreSQL then names it in its error) or an array column: plain VALUES.
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / group.columns.length));
+    for (let start = 0; start < group.rows.length; start += perStatement) {
+      const rows = group.rows.slice(start, start + perStatement);
+      const params: unknown[] = [];
+      for (const row of rows) for (const column of group.columns) params.push(toParameter(row[column]));
+      await client.query(multiRowInsert(group.table, group.columns, rows.length), params);
+    }
+  }
+
+  private async typesOf(client: PoolClient, table: TableName): Promise<Map<string, string>> {
+    const key = tableKey(table);
+    const cached = this.columnTypes.get(key);
+    if (cached) return cached;
+    const found = await client.query<{ name: string; type: string }>(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [quoteTable(table)],
+    );
+    const types = new Map(found.rows.map((r) => [r.name, r.type]));
+    // A missing table is not cached: it may be created later.
+    if (types.size > 0) this.columnTypes.set(key, types);
+    return types;
+  }
+
+  private describe(err: unknown): PgWriteError {
+    return err instanceof PgWriteError ? err : describePgError(err, this.options.target, [this.options.password]);
+  }
+
+  private async ensureTables(client: PoolClient, items: readonly RowItem[]): Promise<void> {
+    if (this.options.create === "none") return;
+    const pending = new Map<string, { table: TableName; rows: Row[] }>();
+    for (const item of items) {
+      const key = tableKey(item.table);
+      if (this.ensured.has(key)) continue;
+      if (!pending.has(key)) pending.set(key, { table: item.table, rows: [] });
+      pending.get(key)!.rows.push(item.row);
+    }
+    for (const [key, { table, rows }] of pending) {
+      await this.ensureTable(client, table, rows);
+      this.ensured.add(key);
+    }
+  }
+
+  private presetColumns(table: TableName): ColumnDef[] | undefined {
+    const mode = this.options.create;
+    if (mode !== "ev_readings" && mode !== "thesis") return undefined;
+    return PRESET_TABLES[mode][table.table];
+  }
+
+  private async ensureTable(client: PoolClient, table: TableName, rows: Row[]): Promise<void> {
+    const preset = this.presetColumns(table);
+    const columns = preset ?? inferColumns(rows, this.options.timeColumn);
+    if (columns.some((c) => c.type === OPERATION_STATE_TYPE)) await this.ensureOperationState(client, table.schema);
+    const typed = columns.map((c) => (c.type === OPERATION_STATE_TYPE && table.schema ? { ...c, type: `${quoteIdent(table.schema)}.${quoteIdent(c.type)}` } : c));
+    await client.query(`CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (${columnSql(typed)})`);
+    const timeColumn = preset ? "time" : this.options.timeColumn;
+    if (!timeColumn || !columns.some((c) => c.name === timeColumn)) return;
+    if (this.timescale === undefined) {
+      // Looked up by function rather than pg_extension so any schema TimescaleDB lives in works.
+      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' LIMIT 1");
+      this.timescale = (found.rowCount ?? 0) > 0;
+    }
+    if (this.timescale) {
+      await client.query("SELECT create_hypertable($1::regclass, $2::name, if_not_exists => TRUE, migrate_data => TRUE)", [quoteTable(table), timeColumn]);
+      this.note = undefined;
+    } else {
+      this.note = "plain PostgreSQL";
+    }
+  }
+
+  private async ensureOperationState(client: PoolClient, schema: string | undefined): Promise<void> {
+    const found = await client.query<{ label: string }>(
+      `SELECT e.enumlabel AS label FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+       JOIN pg_namespace n ON n.oid = t.typnamespace
+       WHERE t.typname = $1 AND n.nspname = COALESCE($2, current_schema())`,
+      [OPERATION_STATE_TYPE, schema ?? null],
+    );
+    const existing = found.rowCount ? found.rows.map((r) => r.label) : undefined;
+    for (const statement of operationStateSql(existing)) {
+      const sql = schema ? statement.replace(`TYPE ${quoteIdent(OPERATION_STATE_TYPE)}`, `TYPE ${quoteIdent(schema)}.${quoteIdent(OPERATION_STATE_TYPE)}`) : statement;
+      try {
+        await client.query(sql);
+      } catch (err) {
+        // Another writer created it in the meantime.
+        if ((err as PgLikeError).code !== "42710") throw err;
+      }
+    }
+  }
+}
