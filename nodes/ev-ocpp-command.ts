@@ -13,6 +13,7 @@ import { CommandError } from "./lib/ocpp/command-error";
 import { CommandRunner } from "./lib/ocpp/command-runner";
 import { localListSyncFor, startAutoSync } from "./lib/ocpp/local-list";
 import { inputFromConfig, type CommandConfig } from "./lib/ocpp/command-config";
+import { resolveCommand } from "./lib/ocpp/commands";
 
 interface CommandDef extends NodeDef, CommandConfig {
   server: string;
@@ -141,6 +142,11 @@ function commandInput(command: string, def: CommandDef, payload: unknown): Recor
     }
     // A bare number is the limit in the unit chosen in the node (solar surplus flows send numbers).
     if (numeric) input[def.limitUnit === "W" ? "watts" : "amps"] = Number(payload);
+  }
+  // A dashboard switch sends true/false: enable / disable the charger.
+  if (typeof payload === "boolean" && resolveCommand(command) === "ChangeAvailability") {
+    delete input.type;
+    input.available = payload;
   }
   if (isObject) Object.assign(input, payload);
   return input;

@@ -103,6 +103,20 @@ describe("ev-ocpp-command with the real ev-ocpp-central-system", () => {
     assert.deepEqual((callError.ocpp as { error: unknown }).error, { kind: "call_error", rpcErrorCode: "NotSupported", answer: undefined });
   });
 
+  it("raw mode: a payload that is not valid OCPP is refused as bad input before it is sent", async () => {
+    const cs = await start({ command: "raw", action: "Reset" });
+    const sim = await connect(cs);
+    const caught = collect(helper.getNode("caught"));
+    const out = collect(helper.getNode("out"));
+    helper.getNode("cmd").receive({ payload: { type: "Bogus" } });
+    const [c] = await caught.take(1);
+    assert.equal((c.ocpp as { error: { kind: string } }).error.kind, "bad_input");
+    assert.match((c.error as { message: string }).message, /Reset was not sent to charger CP1/);
+    helper.getNode("cmd").receive({ payload: { type: "Hard" } });
+    await out.take(1);
+    assert.deepEqual(sim.calls("Reset"), [{ type: "Hard" }], "only the valid one reached the charger");
+  });
+
   it("syncs the central system's id-tag list (from its credentials) to the charger", async () => {
     const cs = await start({ command: "syncLocalList", chargerId: "" }, { idTags: "ABC123\nLOST42 Blocked" });
     const sim = await connect(cs);

@@ -162,6 +162,19 @@ describe("ev-ocpp-command node", () => {
     assert.deepEqual(sim.calls("DataTransfer"), [{ vendorId: "evkit", data: "hi" }]);
   });
 
+  it("a dashboard switch (true/false) enables and disables the charger", async () => {
+    sim = await connect();
+    await helper.load([testCentralNode, commandNode], flow({ chargerId: "CP1", command: "ChangeAvailability", availability: "Operative" }));
+    const out = collect(helper.getNode("out"));
+    helper.getNode("cmd").receive({ payload: false } as never);
+    helper.getNode("cmd").receive({ payload: true } as never);
+    await out.take(2);
+    assert.deepEqual(sim.calls("ChangeAvailability"), [
+      { connectorId: 0, type: "Inoperative" },
+      { connectorId: 0, type: "Operative" },
+    ]);
+  });
+
   it("after a redeploy the old instance's queued command is never sent and it emits nothing", async () => {
     await helper.load([testCentralNode, commandNode], flow({ chargerId: "CP1", command: "Reset", offline: "queue", queueTtl: 30 }));
     helper.getNode("cmd").receive({ payload: {} } as never);

@@ -54,6 +54,8 @@ export function classifyCallError(err: unknown, chargerId: string, action: strin
   const details = { chargerId, action, rpcErrorCode: e.rpcErrorCode };
   // The link's message already says what happened; only add who and what when it does not.
   const text = e.message.includes(chargerId) ? e.message : `${action} to charger ${chargerId}: ${e.message}`;
+  // The central system's own schema check refused our request before sending it: the input is wrong, not the charger.
+  if (e.rpcErrorCode && /not valid OCPP|was not sent/i.test(e.message)) return new CommandError("bad_input", text, details);
   if (e.rpcErrorCode) return new CommandError("call_error", text, details);
   if (e.name === "TimeoutError" || /time(d)?[ -]?out|did not answer/i.test(e.message)) return new CommandError("timeout", text, details);
   if (e.name === "AbortError" || /cancel+ed/i.test(e.message)) return new CommandError("closed", text, details);
