@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
+import mqtt from "mqtt";
 import amtronNode from "../../nodes/ev-amtron";
 import changeDetectorNode from "../../nodes/ev-change-detector";
 import timescaleConfigNode from "../../nodes/ev-timescale-config";
 import timescaleWriteNode from "../../nodes/ev-timescale-write";
-import { startMqttBroker, startPostgres, type MqttEngine, type PostgresEngine } from "../harness/engines";
+import { startMqttBroker, startOutageProxy, startPostgres, type MqttEngine, type OutageProxy, type PostgresEngine } from "../harness/engines";
 import { startAmtronSimulator, type AmtronSimulator } from "../servers/amtron-simulator";
 
 helper.init(require.resolve("node-red"));
@@ -28,17 +29,34 @@ function coreNode(dir: string, file: string): (red: unknown) => void {
 
 type FlowItem = { id: string; type: string } & Record<string, unknown>;
 
+/** A real broker (TEST_MQTT_URL) may hold retained messages from an earlier run; the test expects none. */
+async function clearRetained(url: string, filter: string): Promise<void> {
+  const client = await mqtt.connectAsync(url);
+  const topics = new Set<string>();
+  client.on("message", (topic, payload, packet) => {
+    if (packet.retain && payload.length > 0) topics.add(topic);
+  });
+  await client.subscribeAsync(filter);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  for (const topic of topics) await client.publishAsync(topic, "", { retain: true });
+  await client.endAsync();
+}
+
 describe("example flow: AMTRON edge to MQTT to TimescaleDB", () => {
   let sim: AmtronSimulator;
   let broker: MqttEngine;
   let pg: PostgresEngine;
+  // The broker outage goes through a proxy: a real broker (TEST_MQTT_URL) cannot be stopped by the test.
+  let brokerLink: OutageProxy;
 
   before(async () => {
     [sim, broker, pg] = await Promise.all([startAmtronSimulator({ devKey: DEVKEY, charging: true }), startMqttBroker(), startPostgres()]);
+    brokerLink = await startOutageProxy(broker.url);
+    await clearRetained(broker.url, "chargers/#");
   });
   after(async () => {
     await helper.unload();
-    await Promise.allSettled([sim?.close(), broker?.close(), pg?.close()]);
+    await Promise.allSettled([sim?.close(), brokerLink?.close(), broker?.close(), pg?.close()]);
   });
 
   it("is valid, carries no credentials, and fills ev_readings, republishing everything once the broker connects", async () => {
@@ -47,7 +65,7 @@ describe("example flow: AMTRON edge to MQTT to TimescaleDB", () => {
     assert.ok(original.every((n) => !("credentials" in n)), "example flows never carry credentials");
     assert.doesNotMatch(JSON.stringify(original), /devKey"\s*:/);
 
-    const brokerPort = new URL(broker.url).port;
+    const brokerPort = brokerLink.port;
     let catches = 0;
     const flow = original.map((n): FlowItem => {
       switch (n.type) {
@@ -121,12 +139,12 @@ describe("example flow: AMTRON edge to MQTT to TimescaleDB", () => {
 
     // A change while the broker is down is dropped by mqtt out; the status -> reset
     // path republishes everything once the connection is back, so it still arrives.
-    await broker.stop();
+    await brokerLink.down();
     sim.state.chargeData.Tariff = "T2";
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const dropped = await pg.query("SELECT 1 FROM ev_readings WHERE reading = 'tariff' AND value_text = 'T2'");
     assert.equal(dropped.length, 0);
-    await broker.start();
+    await brokerLink.up();
     const back = Date.now() + 20_000;
     let tariff: string[] = [];
     while (Date.now() < back) {
