@@ -251,7 +251,7 @@ async function benchTimescale(): Promise<void> {
     await pg.query(ddl("ev_bench"));
     await red.deploy([
       { id: "f1", type: "tab" },
-      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10, credentials: { password: pg.password } },
+      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10, credentials: { password: pg.password } },
       { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
       { id: "w1", z: "f1", type: "ev-timescale-write", timescale: "db", table: "ev_bench", create: "none", timeColumn: "time", batchSize: 1000, flushInterval: 100, maxBuffered: ROWS, wires: [] },
     ]);

@@ -39,7 +39,7 @@ describe("example flow: Databases / Write to InfluxDB and TimescaleDB", () => {
       assert.equal(flow[0].type, "comment");
       for (const node of flow) {
         if (node.type === "ev-influx-config") node.url = sim.url;
-        if (node.type === "ev-timescale-config") Object.assign(node, { port: pg.port, database: pg.database, user: pg.user, poolSize: 1 });
+        if (node.type === "ev-timescale-config") Object.assign(node, { port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user, poolSize: 1 });
         if ("z" in node) node.z = "f1";
         // Debug nodes need the editor's comms; a helper node stands in.
         if (node.type === "debug") node.type = "helper";

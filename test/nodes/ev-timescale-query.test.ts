@@ -29,7 +29,7 @@ describe("ev-timescale-query", () => {
   async function load(sql: string): Promise<{ q: Node & { receive(m: object): void }; out: Out[]; caught: Out[] }> {
     const flow = [
       { id: "f1", type: "tab" },
-      { id: "db", type: "ev-timescale-config", host: "127.0.0.1", port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: 1, timeout: 2 },
+      { id: "db", type: "ev-timescale-config", host: "127.0.0.1", port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user, ssl: "disable", poolSize: 1, timeout: 2 },
       { id: "q1", z: "f1", type: "ev-timescale-query", timescale: "db", sql, wires: [["out"]] },
       { id: "out", z: "f1", type: "helper" },
       { id: "catcher", z: "f1", type: "catch", scope: null, wires: [["caught"]] },

@@ -36,6 +36,7 @@ async function load(o: Opts = {}): Promise<{ w: Spied; caught: Array<NodeMessage
       host: "127.0.0.1",
       port: o.port ?? pg.port,
       database: pg.database,
+      schema: pg.schema ?? "",
       user: pg.user,
       ssl: "disable",
       poolSize: Math.min(pg.maxConnections, 2),
