@@ -11,7 +11,8 @@ import timescaleQueryNode from "../../nodes/ev-timescale-query";
 import { startPostgres, type PostgresEngine } from "../harness/engines";
 import { startInfluxSimulator } from "../servers/influx-v2";
 
-helper.init(require.resolve("node-red"));
+// EV_NODE_RED=node-red-5 runs the same tests on Node-RED 5 (Node 22+).
+helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
 const coreNodes = path.dirname(require.resolve("@node-red/nodes/package.json"));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const injectNode = require(path.join(coreNodes, "core/common/20-inject.js"));

@@ -7,7 +7,8 @@ import influxWriteNode from "../../nodes/ev-influx-write";
 import { startInflux, startOutageProxy, type InfluxEngine } from "../harness/engines";
 import { startInfluxSimulator } from "../servers/influx-v2";
 
-helper.init(require.resolve("node-red"));
+// EV_NODE_RED=node-red-5 runs the same tests on Node-RED 5 (Node 22+).
+helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
 
 type Spied = Node & {
   status: { lastCall?: { args: [NodeStatus] }; args: Array<[NodeStatus]> };
@@ -36,6 +37,8 @@ async function load(o: WriteOpts): Promise<{ w: Spied; caught: NodeMessage[] }> 
     {
       id: "w1",
       z: "f1",
+      x: 100,
+      y: 100,
       type: "ev-influx-write",
       influx: "c1",
       measurement: o.measurement ?? "",
@@ -46,8 +49,8 @@ async function load(o: WriteOpts): Promise<{ w: Spied; caught: NodeMessage[] }> 
       flushInterval: o.flushInterval ?? 50,
       maxBuffered: o.maxBuffered ?? 10_000,
     },
-    { id: "catcher", z: "f1", type: "catch", scope: null, wires: [["sink"]] },
-    { id: "sink", z: "f1", type: "helper" },
+    { id: "catcher", z: "f1", x: 100, y: 100, type: "catch", scope: null, wires: [["sink"]] },
+    { id: "sink", z: "f1", x: 100, y: 100, type: "helper" },
   ];
   await helper.load([influxConfigNode, influxWriteNode], flow as never, { c1: { token: o.token ?? "sim-token" } });
   const caught: NodeMessage[] = [];

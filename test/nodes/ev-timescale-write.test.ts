@@ -6,7 +6,8 @@ import timescaleConfigNode from "../../nodes/ev-timescale-config";
 import timescaleWriteNode from "../../nodes/ev-timescale-write";
 import { startOutageProxy, startPostgres, type OutageProxy, type PostgresEngine } from "../harness/engines";
 
-helper.init(require.resolve("node-red"));
+// EV_NODE_RED=node-red-5 runs the same tests on Node-RED 5 (Node 22+).
+helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
 
 type Spied = Node & {
   status: { lastCall?: { args: [NodeStatus] } };
@@ -45,6 +46,8 @@ async function load(o: Opts = {}): Promise<{ w: Spied; caught: Array<NodeMessage
     {
       id: "w1",
       z: "f1",
+      x: 100,
+      y: 100,
       type: "ev-timescale-write",
       timescale: "db",
       table: o.table ?? "",
@@ -54,8 +57,8 @@ async function load(o: Opts = {}): Promise<{ w: Spied; caught: Array<NodeMessage
       flushInterval: o.flushInterval ?? 30,
       maxBuffered: o.maxBuffered ?? 10_000,
     },
-    { id: "catcher", z: "f1", type: "catch", scope: null, wires: [["sink"]] },
-    { id: "sink", z: "f1", type: "helper" },
+    { id: "catcher", z: "f1", x: 100, y: 100, type: "catch", scope: null, wires: [["sink"]] },
+    { id: "sink", z: "f1", x: 100, y: 100, type: "helper" },
   ];
   await helper.load([timescaleConfigNode, timescaleWriteNode], flow as never, { db: { password: o.password ?? pg.password } });
   const caught: Array<NodeMessage & { error?: { message?: string } }> = [];
