@@ -246,7 +246,9 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
       await until(async () => (await count("bounded")) === 1, 5000, "the connection to be in use");
       await proxy.down();
       for (let n = 0; n < 25; n++) w.receive({ payload: { n } });
-      await until(() => /drop 15/.test(lastText(w)), 8000, "drop 15 in status");
+      await until(() => /drop 15/.test(lastText(w)), 8000, "drop 15 in status").catch((e: Error) => {
+        throw new Error(`${e.message}; status: ${lastText(w)}`);
+      });
       await proxy.up();
       await until(async () => (await count("bounded")) === 11, 20_000, "the 10 kept rows");
       const ns = (await pg.query<{ n: number }>("SELECT n FROM bounded ORDER BY n")).map((r) => r.n);
