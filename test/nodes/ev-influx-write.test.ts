@@ -284,6 +284,8 @@ describe("ev-influx-write against a real InfluxDB-compatible server", () => {
       const send = (i: number): void => w.receive({ payload: { fields: { n: i }, timestamp: 1_700_000_000_000 + i * 1000 } });
       for (let i = 0; i < 30; i++) send(i);
       await influx.read(measurement, { minSamples: 30 });
+      // Acknowledged, not only stored: a cut before the answer means a retry (InfluxDB overwrites, VictoriaMetrics would not).
+      await until(() => lastText(w) === "✓30", 5000, "30 points acknowledged");
       await down();
       for (let i = 30; i < 60; i++) send(i);
       await until(() => lastText(w).startsWith("buf"), 5000, "error status while down");

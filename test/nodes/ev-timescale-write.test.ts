@@ -228,7 +228,9 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
       await pg.query("CREATE TABLE stream (time timestamptz NOT NULL, n int PRIMARY KEY)");
       const { w } = await load({ table: "stream", create: "none", batchSize: 10, flushInterval: 20, port: proxy.port });
       for (let n = 0; n < 30; n++) w.receive({ payload: { n } });
-      await until(async () => (await count("stream")) === 30, 5000, "first 30 rows");
+      // Wait for the writer's acknowledgement, not just the rows: a cut between COMMIT and
+      // its answer makes the writer retry that batch (see the help on duplicates).
+      await until(async () => (await count("stream")) === 30 && lastText(w) === "✓30", 5000, "first 30 rows acknowledged");
       await proxy.down();
       for (let n = 30; n < 60; n++) w.receive({ payload: { n } });
       await until(() => lastText(w).startsWith("buf"), 8000, "error status while down");
@@ -243,7 +245,7 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
       await pg.query("CREATE TABLE bounded (time timestamptz NOT NULL, n int)");
       const { w } = await load({ table: "bounded", create: "none", batchSize: 5, maxBuffered: 10, flushInterval: 20, port: proxy.port });
       w.receive({ payload: { n: -1 } });
-      await until(async () => (await count("bounded")) === 1, 5000, "the connection to be in use");
+      await until(async () => (await count("bounded")) === 1 && lastText(w) === "✓1", 5000, "the first row acknowledged");
       await proxy.down();
       for (let n = 0; n < 25; n++) w.receive({ payload: { n } });
       await until(() => /drop 15/.test(lastText(w)), 8000, "drop 15 in status").catch((e: Error) => {
