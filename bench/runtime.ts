@@ -36,7 +36,7 @@ export async function startRuntime(extraNodeDirs: string[] = []): Promise<BenchR
     httpAdminRoot: false,
     httpNodeRoot: false,
     nodesDir: [path.join(root, "dist/nodes"), path.join(__dirname, "red"), ...extraNodeDirs],
-    logging: { console: { level: "error", metrics: false, audit: false } },
+    logging: { console: { level: process.env.BENCH_LOG ?? "error", metrics: false, audit: false } },
     editorTheme: { tours: false },
   });
   await RED.start();

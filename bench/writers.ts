@@ -44,7 +44,8 @@ const results: Result[] = [];
 const skipped: string[] = [];
 const rate = (r: Result): number => r.n / r.seconds;
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeoutMsWanted: number, what: string): Promise<void> {
+  const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? timeoutMsWanted);
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -106,6 +107,21 @@ const point = (i: number) => ({
 });
 const row = (i: number) => ({ time: new Date(1_700_000_000_000 + i), charger: `cp${i % 20}`, reading: "powerW", value: i * 0.5 });
 
+/** The ceiling: messages/s from one node to a no-op node, with nothing written anywhere. */
+async function benchRuntimeAlone(): Promise<void> {
+  const counted = () => (process as unknown as { evBenchSinkCount?: number }).evBenchSinkCount ?? 0;
+  await red.deploy([
+    { id: "f1", type: "tab" },
+    { id: "src", z: "f1", type: "ev-bench-source", wires: [["sink"]] },
+    { id: "sink", z: "f1", type: "ev-bench-sink", wires: [] },
+  ]);
+  const before = counted();
+  const t0 = performance.now();
+  await red.emit(POINTS, (i) => ({ payload: point(i) }));
+  await until(() => counted() - before >= POINTS, 60_000, "bench sink messages");
+  results.push({ name: "ceiling: Node-RED alone, one msg per item to a no-op node", n: POINTS, seconds: (performance.now() - t0) / 1000 });
+}
+
 async function benchInflux(): Promise<void> {
   const started = await startInflux();
   let target: string;
@@ -146,12 +162,18 @@ async function benchInflux(): Promise<void> {
       { id: "f1", type: "tab" },
       { id: "c1", type: "ev-influx-config", url: counter.url, org, bucket, precision: "ms", timeout: 10, tlsVerify: true, credentials: { token } },
       { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
-      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: 1000, flushInterval: 100, maxBuffered: POINTS, wires: [] },
+      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: 1000, flushInterval: 100, maxBuffered: 4 * POINTS, wires: [] },
     ]);
     t0 = performance.now();
     await red.emit(POINTS, (i) => ({ payload: point(i) }));
     await until(() => counter.accepted() >= POINTS, 120_000, "ev-influx-write points");
     results.push({ name: "influx: ev-influx-write in Node-RED (one point per msg, batch 1000)", n: POINTS, seconds: (performance.now() - t0) / 1000 });
+
+    counter.reset();
+    t0 = performance.now();
+    await red.emit(POINTS / 1000, (k) => ({ payload: Array.from({ length: 1000 }, (_, j) => point(k * 1000 + j)) }));
+    await until(() => counter.accepted() >= POINTS, 120_000, "ev-influx-write array points");
+    results.push({ name: "influx: ev-influx-write in Node-RED (1000 points per msg)", n: POINTS, seconds: (performance.now() - t0) / 1000 });
 
     // node-red-contrib-influxdb, when installed (devDependency).
     if (!hasContribInflux) skipped.push("node-red-contrib-influxdb: not installed (npm install -D node-red-contrib-influxdb)");
@@ -168,6 +190,23 @@ async function benchInflux(): Promise<void> {
       await red.emit(SLOW_POINTS, (i) => ({ payload: [{ available: i % 5, ratio: (i % 100) / 100 }, { site: `Ionity Vik (Hönefoss) ${i % 20}` }] }));
       await until(() => counter.accepted() >= SLOW_POINTS, 120_000, "contrib points");
       results.push({ name: "influx: node-red-contrib-influxdb 'influxdb out' (one point per msg)", n: SLOW_POINTS, seconds: (performance.now() - t0) / 1000, note: "flushes one HTTP request per message" });
+
+      counter.reset();
+      await red.deploy([
+        { id: "f1", type: "tab" },
+        { id: "c2", type: "influxdb", influxdbVersion: "2.0", url: counter.url, timeout: 10, rejectUnauthorized: true, credentials: { token } },
+        { id: "src", z: "f1", type: "ev-bench-source", wires: [["b1"]] },
+        { id: "b1", z: "f1", type: "influxdb batch", influxdb: "c2", org, bucket, precisionV18FluxV20: "ms", wires: [] },
+      ]);
+      t0 = performance.now();
+      await red.emit(POINTS / 1000, (k) => ({
+        payload: Array.from({ length: 1000 }, (_, j) => {
+          const p = point(k * 1000 + j);
+          return { measurement: p.measurement, tags: p.tags, fields: { available: p.fields.available.int, ratio: p.fields.ratio }, timestamp: p.timestamp };
+        }),
+      }));
+      await until(() => counter.accepted() >= POINTS, 120_000, "contrib batch points");
+      results.push({ name: "influx: node-red-contrib-influxdb 'influxdb batch' (1000 points per msg)", n: POINTS, seconds: (performance.now() - t0) / 1000 });
     }
   } finally {
     await counter.close();
@@ -251,14 +290,19 @@ async function benchTimescale(): Promise<void> {
     await pg.query(ddl("ev_bench"));
     await red.deploy([
       { id: "f1", type: "tab" },
-      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10, credentials: { password: pg.password } },
+      { id: "db", type: "ev-timescale-config", host: pg.host, port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user, ssl: "disable", poolSize: Math.min(pg.maxConnections, 4), timeout: 10, credentials: { password: pg.password } },
       { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
-      { id: "w1", z: "f1", type: "ev-timescale-write", timescale: "db", table: "ev_bench", create: "none", timeColumn: "time", batchSize: 1000, flushInterval: 100, maxBuffered: ROWS, wires: [] },
+      { id: "w1", z: "f1", type: "ev-timescale-write", timescale: "db", table: "ev_bench", create: "none", timeColumn: "time", batchSize: 1000, flushInterval: 100, maxBuffered: 4 * ROWS, wires: [] },
     ]);
     t0 = performance.now();
     await red.emit(ROWS, (i) => ({ payload: row(i) }));
     await until(async () => (await count(pg, "ev_bench")) >= ROWS, 300_000, "ev-timescale-write rows");
     results.push({ name: "timescale: ev-timescale-write in Node-RED (one row per msg, batch 1000)", n: ROWS, seconds: (performance.now() - t0) / 1000 });
+
+    t0 = performance.now();
+    await red.emit(ROWS / 1000, (k) => ({ payload: Array.from({ length: 1000 }, (_, j) => row(k * 1000 + j)) }));
+    await until(async () => (await count(pg, "ev_bench")) >= 2 * ROWS, 300_000, "ev-timescale-write array rows");
+    results.push({ name: "timescale: ev-timescale-write in Node-RED (1000 rows per msg)", n: ROWS, seconds: (performance.now() - t0) / 1000 });
     await red.deploy([]);
   } finally {
     await pg.close();
@@ -281,6 +325,17 @@ function report(): void {
   console.log(`ev-timescale-write / raw multi-row:      ${ratio(ts, find("timescale: raw pg multi-row"))}`);
   console.log(`ev-timescale-write / raw COPY:           ${ratio(ts, find("timescale: raw pg COPY"))}   (target ≥ 0.5×)`);
   console.log(`ev-timescale-write / one INSERT per msg: ${ratio(ts, find("timescale: one INSERT"))}   (target ≥ 10×)`);
+  console.log(`ev-influx-write / contrib batch node (1000 per msg): ${ratio(find("influx: ev-influx-write in Node-RED (1000"), find("influx: node-red-contrib-influxdb 'influxdb batch'"))}`);
+  console.log(`ev-timescale-write (1000 per msg) / raw COPY: ${ratio(find("timescale: ev-timescale-write in Node-RED (1000"), find("timescale: raw pg COPY"))}`);
+  const ceiling = find("ceiling:");
+  const copy = find("timescale: raw pg COPY");
+  if (ceiling && copy && rate(copy) / 2 > rate(ceiling)) {
+    console.log(`Half of raw COPY (${Math.round(rate(copy) / 2).toLocaleString("en-US")}/s) is more than Node-RED alone carries one message at a time; only many rows per message can approach it.`);
+  }
+  if (ceiling) {
+    console.log(`Node-RED alone carries ${Math.round(rate(ceiling)).toLocaleString("en-US")} msg/s here: no writer fed one item per message can beat that;`);
+    console.log(`ev-influx-write reaches ${ratio(ours, ceiling)} and ev-timescale-write ${ratio(ts, ceiling)} of it.`);
+  }
   for (const s of skipped) console.log(`skipped: ${s}`);
 }
 
@@ -288,6 +343,7 @@ async function main(): Promise<void> {
   console.log(`Node ${process.version}; ${POINTS} points, ${ROWS} rows (slow contenders: ${SLOW_POINTS} points, ${SLOW_ROWS} rows)`);
   red = await startRuntime(hasContribInflux ? [CONTRIB_INFLUX] : []);
   try {
+    await benchRuntimeAlone();
     await benchInflux();
     await red.deploy([]);
     await benchTimescale();

@@ -18,6 +18,7 @@ interface TimescaleConfigDef extends NodeDef {
   ssl: SslMode;
   poolSize: number | string;
   timeout: number | string;
+  schema?: string;
 }
 
 export = (RED: NodeAPI): void => {
@@ -45,6 +46,7 @@ export = (RED: NodeAPI): void => {
             ssl: def.ssl,
             poolSize: def.poolSize,
             timeoutS: def.timeout,
+            schema: def.schema,
           }),
         );
         // An idle connection that dies emits here; without a listener Node-RED would crash.

@@ -78,11 +78,17 @@ export async function startMqttBroker(): Promise<MqttEngine> {
 // ---------------------------------------------------------------- PostgreSQL
 
 export interface PostgresEngine {
-  /** postgres://user:password@127.0.0.1:port/database, a database of its own. */
+  /**
+   * postgres://user:password@127.0.0.1:port/database: a database of its own,
+   * or, when the TEST_PG_URL role may not create databases, a schema of its
+   * own (then `schema` is set and the URL carries the search_path).
+   */
   url: string;
   host: string;
   port: number;
   database: string;
+  /** Set when isolated by schema: give it to ev-timescale-config's `schema`. */
+  schema?: string;
   user: string;
   password: string;
   kind: "external" | "pglite";
@@ -102,9 +108,9 @@ export interface PostgresEngine {
 }
 
 /**
- * TEST_PG_URL (a role allowed to CREATE DATABASE, e.g.
- * postgres://ev:ev@127.0.0.1:5432/postgres) gets a fresh uniquely named
- * database per call, dropped in close(). Otherwise embedded PGlite served
+ * TEST_PG_URL (e.g. postgres://ev:ev@127.0.0.1:5432/postgres) gets a fresh
+ * uniquely named database per call (a schema in the URL's database when the
+ * role lacks CREATEDB), dropped in close(). Otherwise embedded PGlite served
  * over TCP by @electric-sql/pglite-socket on a free port.
  */
 export async function startPostgres(): Promise<PostgresEngine> {
@@ -114,16 +120,24 @@ export async function startPostgres(): Promise<PostgresEngine> {
 
 async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> {
   const admin = new URL(adminUrl);
-  const database = `evtest_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  const name = `evtest_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   const adminClient = new Client({ connectionString: adminUrl });
   await adminClient.connect();
+  let isolation: "database" | "schema" = "database";
   try {
-    await adminClient.query(`CREATE DATABASE "${database}"`);
+    await adminClient.query(`CREATE DATABASE "${name}"`);
+  } catch (err) {
+    // A role without CREATEDB (as in CI) gets a schema of its own instead.
+    if ((err as { code?: string }).code !== "42501") throw err;
+    isolation = "schema";
+    await adminClient.query(`CREATE SCHEMA "${name}"`);
   } finally {
     await adminClient.end();
   }
   const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
+  if (isolation === "database") url.pathname = `/${name}`;
+  else url.searchParams.set("options", `-c search_path=${name},public`);
+  const database = isolation === "database" ? name : decodeURIComponent(admin.pathname.slice(1) || admin.username);
   const query = async <R,>(sql: string, params?: unknown[]): Promise<R[]> => {
     const client = new Client({ connectionString: url.toString() });
     await client.connect();
@@ -141,6 +155,7 @@ async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> 
     host: admin.hostname,
     port: Number(admin.port || 5432),
     database,
+    schema: isolation === "schema" ? name : undefined,
     user: decodeURIComponent(admin.username),
     password: decodeURIComponent(admin.password),
     kind: "external",
@@ -153,7 +168,8 @@ async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> 
       await client.connect();
       try {
         // FORCE (PostgreSQL 13+) ends connections a pool under test may have left behind.
-        await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+        if (isolation === "database") await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        else await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
       } finally {
         await client.end();
       }

@@ -11,7 +11,8 @@ import timescaleQueryNode from "../../nodes/ev-timescale-query";
 import { startPostgres, type PostgresEngine } from "../harness/engines";
 import { startInfluxSimulator } from "../servers/influx-v2";
 
-helper.init(require.resolve("node-red"));
+// EV_NODE_RED=node-red-5 runs the same tests on Node-RED 5 (Node 22+).
+helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
 const coreNodes = path.dirname(require.resolve("@node-red/nodes/package.json"));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const injectNode = require(path.join(coreNodes, "core/common/20-inject.js"));
@@ -39,7 +40,7 @@ describe("example flow: Databases / Write to InfluxDB and TimescaleDB", () => {
       assert.equal(flow[0].type, "comment");
       for (const node of flow) {
         if (node.type === "ev-influx-config") node.url = sim.url;
-        if (node.type === "ev-timescale-config") Object.assign(node, { port: pg.port, database: pg.database, user: pg.user, poolSize: 1 });
+        if (node.type === "ev-timescale-config") Object.assign(node, { port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user, poolSize: 1 });
         if ("z" in node) node.z = "f1";
         // Debug nodes need the editor's comms; a helper node stands in.
         if (node.type === "debug") node.type = "helper";

@@ -6,7 +6,8 @@ import timescaleConfigNode from "../../nodes/ev-timescale-config";
 import timescaleQueryNode from "../../nodes/ev-timescale-query";
 import { startPostgres, type PostgresEngine } from "../harness/engines";
 
-helper.init(require.resolve("node-red"));
+// EV_NODE_RED=node-red-5 runs the same tests on Node-RED 5 (Node 22+).
+helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
 
 type Out = NodeMessage & { payload: unknown; rowCount?: number; error?: { message?: string } };
 
@@ -29,11 +30,11 @@ describe("ev-timescale-query", () => {
   async function load(sql: string): Promise<{ q: Node & { receive(m: object): void }; out: Out[]; caught: Out[] }> {
     const flow = [
       { id: "f1", type: "tab" },
-      { id: "db", type: "ev-timescale-config", host: "127.0.0.1", port: pg.port, database: pg.database, user: pg.user, ssl: "disable", poolSize: 1, timeout: 2 },
-      { id: "q1", z: "f1", type: "ev-timescale-query", timescale: "db", sql, wires: [["out"]] },
-      { id: "out", z: "f1", type: "helper" },
-      { id: "catcher", z: "f1", type: "catch", scope: null, wires: [["caught"]] },
-      { id: "caught", z: "f1", type: "helper" },
+      { id: "db", type: "ev-timescale-config", host: "127.0.0.1", port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user, ssl: "disable", poolSize: 1, timeout: 2 },
+      { id: "q1", z: "f1", x: 100, y: 100, type: "ev-timescale-query", timescale: "db", sql, wires: [["out"]] },
+      { id: "out", z: "f1", x: 100, y: 100, type: "helper" },
+      { id: "catcher", z: "f1", x: 100, y: 100, type: "catch", scope: null, wires: [["caught"]] },
+      { id: "caught", z: "f1", x: 100, y: 100, type: "helper" },
     ];
     await helper.load([timescaleConfigNode, timescaleQueryNode], flow as never, { db: { password: pg.password } });
     const out: Out[] = [];

@@ -36,6 +36,8 @@ export interface InfluxSimulatorOptions {
   org?: string;
   buckets?: string[];
   token?: string;
+  /** Most points kept (oldest forgotten first), so a long-running simulator stays small. */
+  maxPoints?: number;
 }
 
 function unescape(text: string): string {
@@ -110,6 +112,7 @@ export async function startInfluxSimulator(options: InfluxSimulatorOptions = {})
   const org = options.org ?? "evkit";
   const buckets = new Set(options.buckets ?? ["evkit"]);
   const token = options.token ?? "sim-token";
+  const maxPoints = options.maxPoints ?? 100_000;
   const types = new Map<string, LpFieldType>();
   const stored = new Map<string, StoredPoint>();
   let failures: { status: number; count: number; retryAfterS?: number } | undefined;
@@ -198,6 +201,10 @@ export async function startInfluxSimulator(options: InfluxSimulatorOptions = {})
         else {
           if (point.timestamp !== undefined) stored.set(key, point);
           state.points.push(point);
+          if (state.points.length > maxPoints) {
+            const old = state.points.shift()!;
+            stored.delete(seriesKey(old));
+          }
         }
       }
       if (conflicts.length > 0) {

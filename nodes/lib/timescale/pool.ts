@@ -1,5 +1,6 @@
 /** Pool settings from the config node's fields, checked in plain words. */
 import type { PoolConfig } from "pg";
+import { checkIdentifier } from "./sql";
 
 export type SslMode = "disable" | "require" | "verify";
 
@@ -12,6 +13,8 @@ export interface PoolSettings {
   ssl: SslMode;
   poolSize: number | string;
   timeoutS?: number | string;
+  /** Schema for unqualified table names (search_path), empty for the server's default. */
+  schema?: string;
 }
 
 export function poolConfig(s: PoolSettings): PoolConfig {
@@ -21,6 +24,8 @@ export function poolConfig(s: PoolSettings): PoolConfig {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Port ${s.port} is not a port number (1-65535)`);
   if (!(s.database || "").trim()) throw new Error("No database name set in the config node");
   const size = Number(s.poolSize || 4);
+  const schema = (s.schema || "").trim();
+  if (schema) checkIdentifier(schema, "Schema");
   const timeoutMs = Math.max(1, Number(s.timeoutS || 10)) * 1000;
   return {
     host,
@@ -35,5 +40,7 @@ export function poolConfig(s: PoolSettings): PoolConfig {
     query_timeout: timeoutMs * 3,
     idleTimeoutMillis: 30_000,
     application_name: "node-red-ev",
+    // The identifier check above keeps this a plain name; public stays reachable for extensions.
+    ...(schema ? { options: `-c search_path="${schema}",public` } : {}),
   };
 }

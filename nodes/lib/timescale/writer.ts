@@ -226,8 +226,9 @@ export class TimescaleWriter {
     const timeColumn = preset ? "time" : this.options.timeColumn;
     if (!timeColumn || !columns.some((c) => c.name === timeColumn)) return;
     if (this.timescale === undefined) {
-      // Looked up by function rather than pg_extension so any schema TimescaleDB lives in works.
-      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' LIMIT 1");
+      // Looked up as the function we will call (visible on the search_path), not
+      // through pg_extension, so whatever schema TimescaleDB lives in works.
+      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' AND pg_function_is_visible(oid) LIMIT 1");
       this.timescale = (found.rowCount ?? 0) > 0;
     }
     if (this.timescale) {
