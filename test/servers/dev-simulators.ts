@@ -64,7 +64,9 @@ export async function startMqttBroker(port: number): Promise<RunningSimulator & 
  */
 export async function startPostgres(port: number): Promise<RunningSimulator & { url: string }> {
   const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
+  // pglite-socket mixes up the protocol messages of clients querying at the same time, so the
+  // examples share one config node with a pool of one; 2 leaves room for a reconnect.
+  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 2 });
   await server.start();
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
