@@ -40,10 +40,7 @@ export = (RED: NodeAPI): void => {
     const life = new Lifecycle(this);
     const config = RED.nodes.getNode(def.influx) as InfluxConfigNode | null;
     if (!config) {
-      this.status(Status.error("no InfluxDB config"));
-      life.onInput(() => {
-        throw new Error("Choose an InfluxDB server (ev-influx-config) in this node");
-      });
+      life.refuse("no InfluxDB config", new Error("Choose an InfluxDB server (ev-influx-config) in this node"));
       return;
     }
     const writer = config.createWriter();

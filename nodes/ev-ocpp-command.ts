@@ -56,10 +56,7 @@ export = function register(RED: NodeAPI): void {
     const server = RED.nodes.getNode(def.server) as CentralSystemLike | null;
     const directory = server?.directory;
     if (!directory) {
-      node.status(Status.error("no central system"));
-      life.onInput(() => {
-        throw new CommandError("bad_input", "Choose an OCPP central system in this node's settings");
-      });
+      life.refuse("no central system", new CommandError("bad_input", "Choose an OCPP central system in this node's settings"));
       return;
     }
 

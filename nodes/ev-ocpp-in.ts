@@ -26,8 +26,7 @@ export = (RED: NodeAPI) => {
     const life = new Lifecycle(this);
     const server = RED.nodes.getNode(def.server) as CentralSystemNode | null;
     if (!server) {
-      this.status({ fill: "red", shape: "ring", text: "no central system" });
-      this.error("Choose a central system (ev-ocpp-central-system) in this node's settings");
+      life.refuse("no central system", new Error("Choose a central system (ev-ocpp-central-system) in this node's settings"));
       return;
     }
     const identities = splitList(def.chargers);

@@ -26,10 +26,7 @@ export = (RED: NodeAPI): void => {
     const sql = (def.sql || "").trim();
     if (pool instanceof Error || !sql) {
       const error = pool instanceof Error ? pool : new Error("Write the SQL query in the node");
-      this.status(Status.error(error.message));
-      life.onInput(() => {
-        throw error;
-      });
+      life.refuse(error.message, error);
       return;
     }
     let running = 0;

@@ -11,7 +11,6 @@ import { evReadingRows, toRows } from "./lib/timescale/rows";
 import { isPermanentPgError, TimescaleWriter, type RowItem } from "./lib/timescale/writer";
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
-import { Status } from "./lib/node-red/status";
 import { shortText } from "./lib/errors";
 
 interface TimescaleWriteDef extends NodeDef {
@@ -50,12 +49,7 @@ export = (RED: NodeAPI): void => {
   function TimescaleWrite(this: Node, def: TimescaleWriteDef): void {
     RED.nodes.createNode(this, def);
     const life = new Lifecycle(this);
-    const fail = (text: string, error: Error): void => {
-      this.status(Status.error(text));
-      life.onInput(() => {
-        throw error;
-      });
-    };
+    const fail = (text: string, error: Error): void => life.refuse(text, error);
     const config = RED.nodes.getNode(def.timescale) as TimescaleConfigNode | null;
     if (!config) return fail("no database config", new Error("Choose a PostgreSQL / TimescaleDB server (ev-timescale-config) in this node"));
     const pool = config.getPool();

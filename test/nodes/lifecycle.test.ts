@@ -99,3 +99,36 @@ describe("Lifecycle glue inside Node-RED", () => {
     await out.none(250);
   });
 });
+
+describe("nodes without their config node", () => {
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  /** Each node that needs a config node, and the words its error must use. */
+  const cases: Array<[string, string, RegExp]> = [
+    ["ev-ocpp-in", "ev-ocpp-in", /Choose a central system/],
+    ["ev-ocpp-reply", "ev-ocpp-reply", /Choose a central system/],
+    ["ev-ocpp-command", "ev-ocpp-command", /Choose an OCPP central system/],
+    ["ev-influx-write", "ev-influx-write", /Choose an InfluxDB server/],
+    ["ev-timescale-write", "ev-timescale-write", /Choose a PostgreSQL \/ TimescaleDB server/],
+    ["ev-timescale-query", "ev-timescale-query", /Choose a PostgreSQL \/ TimescaleDB server/],
+  ];
+  for (const [file, type, words] of cases) {
+    it(`${type} shows a red status and fails each message with a clear error`, async () => {
+      const mod = (await import(`../../nodes/${file}`)) as { default: (red: NodeAPI) => void };
+      await helper.load(mod.default, editorFlow([
+        { id: "tab", type: "tab", label: "t" },
+        { id: "n", z: "tab", type, sql: "SELECT 1", wires: [[]] },
+        { id: "c", z: "tab", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
+        { id: "caught", z: "tab", type: "helper" },
+      ]));
+      const node = helper.getNode("n") as unknown as Node & { status: { lastCall: { args: Array<{ fill?: string }> } } };
+      assert.equal(node.status.lastCall.args[0].fill, "red");
+      const caught = collect(helper.getNode("caught"));
+      node.receive({ payload: 1 });
+      const [msg] = await caught.take(1);
+      assert.match(String((msg.error as { message: string }).message), words);
+    });
+  }
+});

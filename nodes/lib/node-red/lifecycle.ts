@@ -8,6 +8,7 @@
  */
 import type { Node, NodeMessage, NodeMessageInFlow } from "node-red";
 import { toError } from "../errors";
+import { Status } from "./status";
 
 export type OutMessage = NodeMessage | Array<NodeMessage | NodeMessage[] | null>;
 export type SendFn = (msg: OutMessage) => void;
@@ -91,6 +92,18 @@ export class Lifecycle {
         () => done(),
         (err: unknown) => done(toError(err)),
       );
+    });
+  }
+
+  /**
+   * For a node that cannot work as configured (no config node chosen, bad
+   * settings): shows `statusText` in red and fails every input with `error`,
+   * so a Catch node and the debug sidebar say why instead of silence.
+   */
+  refuse(statusText: string, error: Error): void {
+    this.node.status(Status.error(statusText));
+    this.onInput(() => {
+      throw error;
     });
   }
 
