@@ -10,7 +10,8 @@ export type FlowNode = { id: string; type: string; z?: string; wires?: string[][
  */
 export function editorFlow(nodes: FlowNode[]): FlowNode[] {
   return nodes.map((n, i) =>
-    n.type === "tab" || "x" in n ? n : { ...n, x: 100 + (i % 5) * 150, y: 60 + Math.floor(i / 5) * 60 },
+    // Global config nodes (no tab) must stay without coordinates.
+    n.type === "tab" || !n.z || "x" in n ? n : { ...n, x: 100 + (i % 5) * 150, y: 60 + Math.floor(i / 5) * 60 },
   );
 }
 
