@@ -86,7 +86,7 @@ describe("seed (a): site availability into InfluxDB", () => {
     }
 
     const stored = await influx.read("charger_availability", { minSamples: sites.length * 2, timeoutMs: 20_000 });
-    const asRows = (list: Array<{ site: string; field: string; value: number; weekday: string; hour: string; time: number }>) =>
+    const asRows = (list: Array<{ site: string; field: string; value: unknown; weekday: string; hour: string; time: number }>) =>
       list.map((r) => JSON.stringify(r)).sort();
     assert.deepEqual(
       asRows(stored.map((s) => ({ site: s.tags.site, field: s.field, value: s.value, weekday: s.tags.weekday, hour: s.tags.hour_of_day, time: s.time }))),
