@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { EventEmitter } from "node:events";
 import os from "node:os";
 import path from "node:path";
@@ -39,6 +39,7 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close({ force: true }).catch(() => undefined)));
   await helper.unload();
+  rmSync(userDir, { recursive: true, force: true });
 });
 
 /** Flows here are plain objects with our nodes' own properties. */

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import type { EventEmitter } from "node:events";
 import os from "node:os";
@@ -54,6 +54,7 @@ afterEach(async () => {
   } catch {
     // Only some tests start Node-RED's HTTP server.
   }
+  rmSync(userDir, { recursive: true, force: true });
 });
 
 async function freePort(): Promise<number> {

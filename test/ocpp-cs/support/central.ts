@@ -1,5 +1,5 @@
 /** Starts a plain CentralSystem on a free loopback port for tests. */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CentralSystem, type CentralEvent, type CentralSystemOptions, type Problem } from "../../../nodes/lib/ocpp/server";
@@ -30,8 +30,16 @@ export const testTags = {
   },
 };
 
+const tempDirs: string[] = [];
+// The stores outlive single tests (restart scenarios reuse a file), so the folders go when the run ends.
+process.once("exit", () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempFile(): string {
-  return path.join(mkdtempSync(path.join(os.tmpdir(), "evkit-ocpp-")), "tx.json");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "evkit-ocpp-"));
+  tempDirs.push(dir);
+  return path.join(dir, "tx.json");
 }
 
 export async function startCentral(overrides: Partial<CentralSystemOptions> = {}, file = tempFile()): Promise<Running> {
