@@ -151,4 +151,18 @@ describe(`timescale writer methods (${process.env.TEST_PG_URL ? "PostgreSQL from
     });
     assert.deepEqual(await pg.query("SELECT id, kwh FROM typed"), [{ id: 4, kwh: 4 }]);
   });
+
+  it("a batch of many slices of COPY data: every row, exactly; a bad row late in it fails it whole", async () => {
+    await pg.query("CREATE TABLE big (id int, s text)");
+    const rows = (n: number, bad?: number): RowItem[] =>
+      Array.from({ length: n }, (_, id) => ({ table: { table: "big" }, row: { id: id === bad ? "oops" : id, s: `row\t${id}\\` } }));
+    await withWriter("auto", async (writer) => {
+      await assert.rejects(writer.write(rows(2345, 2100)), /PostgreSQL refused a value: invalid input syntax for type integer: "oops"/);
+      assert.deepEqual(await pg.query("SELECT count(*)::int AS n FROM big"), [{ n: 0 }]);
+      await writer.write(rows(2345));
+    });
+    const stored = await pg.query<{ id: number; s: string }>("SELECT id, s FROM big ORDER BY id");
+    assert.equal(stored.length, 2345);
+    stored.forEach((r, i) => assert.deepEqual(r, { id: i, s: `row\t${i}\\` }));
+  });
 });

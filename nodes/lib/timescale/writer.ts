@@ -111,6 +111,9 @@ export function describePgError(err: unknown, target: string, secrets: ReadonlyA
   return new PgWriteError(`PostgreSQL error ${code}: ${message}`, false, code);
 }
 
+/** Rows encoded per piece of COPY data. */
+const COPY_SLICE_ROWS = 500;
+
 /** "auto" learnt that this server refuses COPY; the batch is written again with INSERT. */
 class CopyUnsupported extends Error {
   constructor(cause: unknown) {
@@ -233,12 +236,31 @@ export class TimescaleWriter {
 
   private async copyGroup(client: PoolClient, group: Group): Promise<void> {
     const stream = client.query(copyFrom(copySql(group.table, group.columns)));
+    const { columns, rows } = group;
     try {
       await new Promise<void>((resolve, reject) => {
+        let failed = false;
         // on, not once: a timeout and the server's answer may both report an error.
-        stream.on("error", reject);
+        stream.on("error", (err) => {
+          failed = true;
+          reject(err);
+        });
         stream.once("finish", resolve);
-        stream.end(copyData(group.columns, group.rows), "utf8");
+        // In slices, handing the event loop back between them: the server parses
+        // one slice while the next is encoded, instead of waiting for the whole batch.
+        let next = 0;
+        const pump = (): void => {
+          if (failed) return;
+          if (next >= rows.length) {
+            stream.end();
+            return;
+          }
+          const slice = rows.slice(next, next + COPY_SLICE_ROWS);
+          next += slice.length;
+          if (stream.write(copyData(columns, slice), "utf8")) setImmediate(pump);
+          else stream.once("drain", pump);
+        };
+        pump();
       });
     } catch (err) {
       if ((this.options.method ?? "auto") === "auto" && copyUnsupported(err)) {
