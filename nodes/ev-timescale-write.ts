@@ -1,14 +1,15 @@
 /**
  * ev-timescale-write: writes msg.payload (a row or an array of rows) into a
- * PostgreSQL / TimescaleDB table through the shared write buffer: batched
- * multi-row INSERTs, one transaction per batch, bounded retry, drop counter.
+ * PostgreSQL / TimescaleDB table through the shared write buffer: batches
+ * sent with COPY (INSERT where the server cannot), one transaction per
+ * batch, bounded retry, drop counter.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import type { TimescaleConfigNode } from "./lib/timescale/config-node";
 import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
 import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
 import { evReadingRows, toRows } from "./lib/timescale/rows";
-import { isPermanentPgError, TimescaleWriter, type RowItem } from "./lib/timescale/writer";
+import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type WriteMethod } from "./lib/timescale/writer";
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { shortText } from "./lib/errors";
@@ -21,6 +22,8 @@ interface TimescaleWriteDef extends NodeDef {
   batchSize: number | string;
   flushInterval: number | string;
   maxBuffered: number | string;
+  /** Absent in flows saved before the option existed: "auto". */
+  method?: WriteMethod;
 }
 
 interface TimescaleWriteMsg extends NodeMessageInFlow {
@@ -66,7 +69,8 @@ export = (RED: NodeAPI): void => {
       return fail("invalid table or column", err as Error);
     }
 
-    const writer = new TimescaleWriter(pool, { create, timeColumn, target: config.target, password: config.credentials?.password });
+    const method: WriteMethod = def.method && WRITE_METHODS.includes(def.method) ? def.method : "auto";
+    const writer = new TimescaleWriter(pool, { create, method, timeColumn, target: config.target, password: config.credentials?.password });
     const batchSize = positive(def.batchSize, 500);
     const buffered = new BufferedWriter<RowItem>(this, life, (items) => writer.write(items), {
       batchSize,

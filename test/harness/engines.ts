@@ -168,13 +168,31 @@ async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> 
       await client.connect();
       try {
         // FORCE (PostgreSQL 13+) ends connections a pool under test may have left behind.
-        if (isolation === "database") await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        if (isolation === "database") await dropDatabase(client, name);
         else await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
       } finally {
         await client.end();
       }
     },
   };
+}
+
+/**
+ * DROP DATABASE ... WITH (FORCE), again for a while when it fails: a role
+ * that is not superuser may not end an autovacuum worker (42501), which
+ * visits a database right after many rows went in.
+ */
+async function dropDatabase(client: Client, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== "42501" && code !== "55006") || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 async function startPglite(): Promise<PostgresEngine> {

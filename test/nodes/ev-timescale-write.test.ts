@@ -24,6 +24,7 @@ interface Opts {
   maxBuffered?: number;
   port?: number;
   password?: string;
+  method?: string;
 }
 
 let pg: PostgresEngine;
@@ -56,6 +57,7 @@ async function load(o: Opts = {}): Promise<{ w: Spied; caught: Array<NodeMessage
       batchSize: o.batchSize ?? 100,
       flushInterval: o.flushInterval ?? 30,
       maxBuffered: o.maxBuffered ?? 10_000,
+      ...(o.method ? { method: o.method } : {}),
     },
     { id: "catcher", z: "f1", x: 100, y: 100, type: "catch", scope: null, wires: [["sink"]] },
     { id: "sink", z: "f1", x: 100, y: 100, type: "helper" },
@@ -213,6 +215,50 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
     assert.equal(caught[0].topic, "batch-1");
     assert.match(String(caught[1].error?.message), /Table missing a column: column "extra" of relation "meter" does not exist/);
     await until(() => /rej 2/.test(lastText(w)), 2000, "rej 2 in status");
+  });
+
+  it("writes a batch with one COPY (INSERT on PGlite); a bad value and a duplicate are split out, the rest written", async () => {
+    await pg.query("CREATE TABLE copied (time timestamptz NOT NULL, id int PRIMARY KEY, note text)");
+    await pg.query("CREATE TABLE copied_log (n serial, q text)");
+    await pg.query(`CREATE FUNCTION copied_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO copied_log (q) VALUES (current_query()); RETURN NULL; END $$`);
+    await pg.query("CREATE TRIGGER copied_log AFTER INSERT ON copied FOR EACH STATEMENT EXECUTE FUNCTION copied_log()");
+    const { w, caught } = await load({ table: "copied", create: "none", batchSize: 20, flushInterval: 300 });
+    const time = "2026-01-01T00:00:00Z";
+    w.receive({ payload: Array.from({ length: 10 }, (_, i) => ({ time, id: i, note: `a\tb\n${i}` })), topic: "first" });
+    await until(async () => (await count("copied")) === 10, 5000, "the first ten rows");
+    const rows = Array.from({ length: 20 }, (_, i) => ({ time: i === 13 ? "not a time" : time, id: i === 4 ? 2 : 10 + i, note: i === 7 ? "\\N" : null }));
+    w.receive({ payload: rows, topic: "second" });
+    await until(async () => (await count("copied")) === 28 && caught.length === 2, 8000, "28 rows and two rejections");
+    assert.match(String(caught[0].error?.message), /PostgreSQL refused the row \(constraint\): duplicate key value violates unique constraint/);
+    assert.match(String(caught[0].error?.message), /"id":2/);
+    assert.match(String(caught[1].error?.message), /PostgreSQL refused a value: invalid input syntax for type timestamp with time zone: "not a time"/);
+    assert.deepEqual(caught.map((m) => m.topic), ["second", "second"]);
+    const stored = await pg.query<{ id: number; note: string | null }>("SELECT id, note FROM copied ORDER BY id");
+    assert.deepEqual(stored.map((r) => r.id), [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 10 + i).filter((id) => id !== 14 && id !== 23)]);
+    assert.equal(stored.find((r) => r.id === 3)?.note, "a\tb\n3");
+    assert.equal(stored.find((r) => r.id === 17)?.note, "\\N");
+    assert.equal(stored.find((r) => r.id === 18)?.note, null);
+    const sent = (await pg.query<{ q: string }>("SELECT q FROM copied_log ORDER BY n")).map((r) => r.q);
+    // The first batch in one statement; the second split until the two bad rows stood alone.
+    assert.ok(sent.length >= 3, sent.join("\n"));
+    const want = pg.kind === "pglite" ? /^INSERT INTO "copied" \("id", "note", "time"\) SELECT \* FROM unnest\(/ : /^COPY "copied" \("id", "note", "time"\) FROM STDIN$/;
+    for (const q of sent) assert.match(q, want);
+    await until(() => /✓28 · rej 2/.test(lastText(w)), 2000, "✓28 · rej 2 in status");
+  });
+
+  it("method insert: batches go in with INSERT, also on PostgreSQL", async () => {
+    await pg.query("CREATE TABLE inserted (time timestamptz NOT NULL, id int)");
+    await pg.query("CREATE TABLE inserted_log (q text)");
+    await pg.query(`CREATE FUNCTION inserted_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO inserted_log (q) VALUES (current_query()); RETURN NULL; END $$`);
+    await pg.query("CREATE TRIGGER inserted_log AFTER INSERT ON inserted FOR EACH STATEMENT EXECUTE FUNCTION inserted_log()");
+    const { w } = await load({ table: "inserted", create: "none", method: "insert" });
+    w.receive({ payload: [{ id: 1 }, { id: 2 }] });
+    await until(async () => (await count("inserted")) === 2, 5000, "two rows");
+    const sent = (await pg.query<{ q: string }>("SELECT q FROM inserted_log")).map((r) => r.q);
+    assert.equal(sent.length, 1);
+    assert.match(sent[0], /^INSERT INTO "inserted" \("id", "time"\) SELECT \* FROM unnest\(/);
   });
 
   describe("outages", () => {

@@ -1,13 +1,16 @@
 /**
  * Writes rows to PostgreSQL / TimescaleDB: one transaction per batch, rows
- * grouped by table and column set into multi-row INSERTs with every value a
- * parameter. Creates tables on first use when asked and turns them into
+ * grouped by table and column set, each group sent with COPY ... FROM STDIN
+ * (the fastest way in), or with INSERTs whose values are all parameters
+ * where COPY is not available (embedded PGlite). Creates tables on first use when asked and turns them into
  * hypertables when TimescaleDB is there. Retrying and batching belong to
  * the shared WriteBuffer; this module only says whether an error is the
  * data's fault (permanent) or the connection's (transient).
  */
 import type { Pool, PoolClient } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { redact } from "../errors";
+import { copyData, copySql } from "./copy";
 import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
 import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
 import { toParameter, type Row } from "./rows";
@@ -17,8 +20,32 @@ export interface RowItem {
   row: Row;
 }
 
+/** "auto": COPY unless the server cannot take it (then INSERT, remembered for the pool). */
+export type WriteMethod = "auto" | "copy" | "insert";
+export const WRITE_METHODS: readonly WriteMethod[] = ["auto", "copy", "insert"];
+
+/**
+ * What "auto" found out per pool, shared by every writer on it. PGlite's
+ * socket server loses the connection on COPY FROM STDIN and then serves no
+ * one, so it is recognised by its version text and COPY is never tried there.
+ */
+const poolMethods = new WeakMap<Pool, "copy" | "insert">();
+
+/** The method a server supports, from its version() text. */
+export function methodForServer(version: string): "copy" | "insert" {
+  return /PGlite|emscripten/i.test(version) ? "insert" : "copy";
+}
+
+/** Errors that mean "this server does not do COPY FROM STDIN" rather than "this data is bad". */
+function copyUnsupported(err: unknown): boolean {
+  const code = (err as PgLikeError | undefined)?.code;
+  return code === "0A000" || code === "08P01";
+}
+
 export interface TimescaleWriterOptions {
   create: CreateMode;
+  /** Default "auto". */
+  method?: WriteMethod;
   timeColumn: string;
   /** For messages: where we write, without secrets. */
   target: string;
@@ -84,6 +111,17 @@ export function describePgError(err: unknown, target: string, secrets: ReadonlyA
   return new PgWriteError(`PostgreSQL error ${code}: ${message}`, false, code);
 }
 
+/** Rows encoded per piece of COPY data. */
+const COPY_SLICE_ROWS = 500;
+
+/** "auto" learnt that this server refuses COPY; the batch is written again with INSERT. */
+class CopyUnsupported extends Error {
+  constructor(cause: unknown) {
+    super("The server does not support COPY FROM STDIN", { cause });
+    this.name = "CopyUnsupported";
+  }
+}
+
 interface Group {
   table: TableName;
   columns: string[];
@@ -121,8 +159,24 @@ export class TimescaleWriter {
     this.options = options;
   }
 
+  /** How batches go in: "copy" or "insert"; undefined until "auto" has asked the server. */
+  get method(): "copy" | "insert" | undefined {
+    const chosen = this.options.method ?? "auto";
+    return chosen === "auto" ? poolMethods.get(this.pool) : chosen;
+  }
+
   async write(items: readonly RowItem[]): Promise<void> {
     if (items.length === 0) return;
+    try {
+      await this.writeOnce(items);
+    } catch (err) {
+      // Found out on this batch: write it again, at once, the other way.
+      if (err instanceof CopyUnsupported) return this.writeOnce(items);
+      throw err;
+    }
+  }
+
+  private async writeOnce(items: readonly RowItem[]): Promise<void> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -138,15 +192,29 @@ export class TimescaleWriter {
     client.on("error", onError);
     try {
       await this.ensureTables(client, items);
-      await client.query("BEGIN");
-      try {
-        for (const group of groupRows(items)) await this.insertGroup(client, group);
-        await client.query("COMMIT");
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
+      const method = this.method ?? (await this.detectMethod(client));
+      const groups = groupRows(items);
+      if (method === "copy" && groups.length === 1) {
+        // One COPY is one transaction of its own: no BEGIN/COMMIT round trips needed.
+        await this.copyGroup(client, groups[0]);
+      } else {
+        await client.query("BEGIN");
+        try {
+          for (const group of groups) {
+            if (method === "copy") await this.copyGroup(client, group);
+            else await this.insertGroup(client, group);
+          }
+          await client.query("COMMIT");
+        } catch (err) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw err;
+        }
       }
     } catch (err) {
+      if (err instanceof CopyUnsupported) {
+        broken = err;
+        throw err;
+      }
       const described = this.describe(err);
       if (!described.permanent) broken = described;
       // The table may have been changed under us; look its columns up again next time.
@@ -156,6 +224,50 @@ export class TimescaleWriter {
       client.off("error", onError);
       // A connection that failed mid-way is thrown away, not reused.
       client.release(broken);
+    }
+  }
+
+  private async detectMethod(client: PoolClient): Promise<"copy" | "insert"> {
+    const found = await client.query<{ version: string }>("SELECT version() AS version");
+    const method = methodForServer(String(found.rows[0]?.version ?? ""));
+    poolMethods.set(this.pool, method);
+    return method;
+  }
+
+  private async copyGroup(client: PoolClient, group: Group): Promise<void> {
+    const stream = client.query(copyFrom(copySql(group.table, group.columns)));
+    const { columns, rows } = group;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let failed = false;
+        // on, not once: a timeout and the server's answer may both report an error.
+        stream.on("error", (err) => {
+          failed = true;
+          reject(err);
+        });
+        stream.once("finish", resolve);
+        // In slices, handing the event loop back between them: the server parses
+        // one slice while the next is encoded, instead of waiting for the whole batch.
+        let next = 0;
+        const pump = (): void => {
+          if (failed) return;
+          if (next >= rows.length) {
+            stream.end();
+            return;
+          }
+          const slice = rows.slice(next, next + COPY_SLICE_ROWS);
+          next += slice.length;
+          if (stream.write(copyData(columns, slice), "utf8")) setImmediate(pump);
+          else stream.once("drain", pump);
+        };
+        pump();
+      });
+    } catch (err) {
+      if ((this.options.method ?? "auto") === "auto" && copyUnsupported(err)) {
+        poolMethods.set(this.pool, "insert");
+        throw new CopyUnsupported(err);
+      }
+      throw err;
     }
   }
 
