@@ -9,6 +9,7 @@
  */
 import type { ConnectorSnapshot } from "./contract";
 import type { MeterValue, SampledValue } from "./ocpp16";
+import { parseTime } from "./timestamps";
 
 /** Units after conversion: kWh→Wh, kW→W, kvarh→varh, kvar→var, kVA→VA, K/°F→Celsius. */
 export type BaseUnit = "Wh" | "varh" | "W" | "var" | "VA" | "A" | "V" | "Hz" | "Celsius" | "Percent" | "rpm" | "";
@@ -180,7 +181,7 @@ function normalizeOne(
 }
 
 function timeOf(timestamp: string): number {
-  const t = Date.parse(timestamp);
+  const t = parseTime(timestamp);
   return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
 }
 

@@ -16,7 +16,7 @@ import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decis
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
-import { normalizeMeterValues, pickConnectorReadings } from "./meter-values";
+import { normalizeMeterValues, type ConnectorReadings } from "./meter-values";
 import type { TransactionStore } from "./transactions";
 import {
   authorizeEvent,
@@ -556,7 +556,7 @@ export class CentralSystem {
         const req = params as MeterValuesRequest;
         const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
         const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now);
-        this.measurementsFrom(result.meterEvent);
+        if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
         this.emit(result.meterEvent);
         if (result.event) this.emit(result.event);
         return {};
@@ -614,12 +614,10 @@ export class CentralSystem {
     return (await decision.answer).value;
   }
 
-  private measurementsFrom(event: MeterEvent): void {
-    // Late samples (queued while offline) must not overwrite newer readings.
-    const fresh = event.samples.filter((s) => !(s as { late?: boolean }).late);
-    if (fresh.length === 0) return;
-    const { energyWh, powerW, currentA, voltageV } = pickConnectorReadings(fresh);
-    this.directory.setMeasurements(event.identity, event.connectorId, compact({ energyWh, powerW, currentA, voltageV }));
+  /** Readings of the samples that are not late: samples queued while offline must not overwrite newer ones. */
+  private setMeasurements(identity: string, connectorId: number, readings: ConnectorReadings): void {
+    const { energyWh, powerW, currentA, voltageV } = readings;
+    this.directory.setMeasurements(identity, connectorId, compact({ energyWh, powerW, currentA, voltageV }));
   }
 
   private emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {
