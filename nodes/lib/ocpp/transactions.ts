@@ -21,7 +21,7 @@
 import { toError } from "../errors";
 import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, MeterEvent } from "./events";
 import { normalizeMeterValues, pickConnectorReadings, type ConnectorReadings, type NormalizedMeterSample } from "./meter-values";
-import { parseTime } from "./timestamps";
+import { isoTime, parseTime } from "./timestamps";
 import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "./ocpp16";
 
 export interface TransactionPersistence {
@@ -238,8 +238,8 @@ export class TransactionStore {
   private readonly usedIds = new Map<number, number>();
   /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
   private readonly openByIdentity = new Map<string, Set<Session>>();
-  /** Newest sample time per identity+connector, for samples outside any session (memory only). */
-  private readonly connectorLatest = new Map<string, number>();
+  /** Newest sample time per identity, then connector, for samples outside any session (memory only; nested: no key string per call). */
+  private readonly connectorLatest = new Map<string, Map<number, number>>();
 
   private loaded: boolean;
   private closed = false;
@@ -455,8 +455,7 @@ export class TransactionStore {
     let session: Session | undefined;
     let unknownTransaction = false;
     if (transactionId !== undefined) {
-      const k = key(identity, transactionId);
-      session = this.open.get(k) ?? this.ended.get(k);
+      session = this.openById(identity, transactionId) ?? this.ended.get(key(identity, transactionId));
       unknownTransaction = session === undefined;
     } else {
       session = this.newestOpenOn(identity, connectorId);
@@ -466,8 +465,9 @@ export class TransactionStore {
     const keyed = samples.map((s) => ({ at: sampleMs(s.timestamp, now).at, s: { ...s } }));
     keyed.sort((a, b) => a.at - b.at);
     const out = keyed.map((k) => k.s);
-    const ck = `${identity}\u0000${connectorId}`;
-    const connectorLast = this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY;
+    let latestOf = this.connectorLatest.get(identity);
+    if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
+    const connectorLast = latestOf.get(connectorId) ?? Number.NEGATIVE_INFINITY;
     const lastMs = session ? ms(session.lastSampleTime) : connectorLast;
     // An ended session's figures are final; everything for it is late.
     const allLate = session?.end !== undefined;
@@ -480,9 +480,9 @@ export class TransactionStore {
         if (at > newest) newest = at;
       }
     }
-    if (newest > connectorLast) this.connectorLatest.set(ck, newest);
+    if (newest > connectorLast) latestOf.set(connectorId, newest);
     const readings = fresh.length > 0 ? pickConnectorReadings(fresh) : undefined;
-    const time = now.toISOString();
+    const time = isoTime(now);
     let event: SessionUpdatedEvent | undefined;
     let changed = false;
     if (session && !session.end) {
@@ -599,6 +599,13 @@ export class TransactionStore {
     const set = this.openByIdentity.get(session.identity);
     set?.delete(session);
     if (set?.size === 0) this.openByIdentity.delete(session.identity);
+  }
+
+  /** The open session with this id: a charger has one or two open at most, cheaper than building a key string per call. */
+  private openById(identity: string, transactionId: number): Session | undefined {
+    const set = this.openByIdentity.get(identity);
+    if (set) for (const s of set) if (s.transactionId === transactionId) return s;
+    return undefined;
   }
 
   private newestOpenOn(identity: string, connectorId: number): Session | undefined {
