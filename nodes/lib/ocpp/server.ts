@@ -137,6 +137,8 @@ export interface CentralSystemOptions {
   wantsDecision?: (kind: DecisionKind, identity: string) => boolean;
   /** Whether anyone wants raw frames (they cost a string per frame). */
   wantsRaw?: () => boolean;
+  /** Whether anyone wants this kind of event from this charger; events nobody wants are not built (hot path: session.updated). Default: yes. */
+  wantsEvent?: (kind: CentralEvent["kind"], identity: string) => boolean;
 }
 
 export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
@@ -555,7 +557,9 @@ export class CentralSystem {
       case "MeterValues": {
         const req = params as MeterValuesRequest;
         const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
-        const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now);
+        const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
+          updatedEvent: this.options.wantsEvent?.("session.updated", identity) ?? true,
+        });
         if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
         this.emit(result.meterEvent);
         if (result.event) this.emit(result.event);

@@ -103,7 +103,7 @@ export interface MeterResult {
   unknownTransaction: boolean;
   /** Always present: every sample, oldest first, with `late` set on the ones older than what the session had. */
   meterEvent: MeterEvent;
-  /** session.updated, when the newest values of the session changed. */
+  /** session.updated, when the newest values of the session changed (and the caller did not say it wants none). */
   event?: SessionUpdatedEvent;
   /** What the samples that are not late say about the connector (undefined when all are late). */
   readings?: ConnectorReadings;
@@ -450,6 +450,7 @@ export class TransactionStore {
     transactionId: number | undefined,
     samples: readonly NormalizedMeterSample[],
     now: Date = this.clock(),
+    options: { updatedEvent?: boolean } = {},
   ): MeterResult {
     this.assertLoaded();
     let session: Session | undefined;
@@ -490,7 +491,7 @@ export class TransactionStore {
       this.applySamples(session, fresh, now, readings);
       changed =
         session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
-      if (changed) event = this.updatedEvent(session, now, time);
+      if (changed && options.updatedEvent !== false) event = this.updatedEvent(session, now, time);
     }
     const meterEvent: MeterEvent = clean({
       kind: "meter" as const,
