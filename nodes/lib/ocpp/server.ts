@@ -456,15 +456,14 @@ export class CentralSystem {
     });
 
     for (const action of CHARGER_ACTIONS) {
-      client.handle(action, async ({ params }) => {
+      client.handle(action, ({ params }) => {
         this.directory.touch(identity);
         try {
-          return await this.answer(action, identity, params, state);
+          // The most frequent call is answered synchronously: no promise layers of our own on top of ocpp-rpc's.
+          if (action === "MeterValues") return this.meterValues(identity, params as MeterValuesRequest, new Date());
+          return this.answer(action, identity, params, state).catch((err: unknown) => this.callFailed(action, identity, err));
         } catch (err) {
-          if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
-          // Our failure, not the charger's: tell the user, and give the charger the code that says so.
-          this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
-          throw createRPCError("InternalError", `The central system could not process ${action}`);
+          return this.callFailed(action, identity, err);
         }
       });
     }
@@ -554,17 +553,8 @@ export class CentralSystem {
         }
         return req.idTag ? { idTagInfo: this.safeCheck(req.idTag, now) } : {};
       }
-      case "MeterValues": {
-        const req = params as MeterValuesRequest;
-        const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
-        const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
-          updatedEvent: this.options.wantsEvent?.("session.updated", identity) ?? true,
-        });
-        if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
-        this.emit(result.meterEvent);
-        if (result.event) this.emit(result.event);
-        return {};
-      }
+      case "MeterValues":
+        return this.meterValues(identity, params as MeterValuesRequest, now);
       case "DataTransfer":
         this.emit(compact(dataTransferEvent(identity, params as DataTransferRequest, now)));
         return { status: "UnknownVendorId" };
@@ -585,6 +575,25 @@ export class CentralSystem {
       default:
         throw createRPCError("NotImplemented", `${String(action)} is not supported`);
     }
+  }
+
+  private meterValues(identity: string, req: MeterValuesRequest, now: Date): object {
+    const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
+    const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
+      updatedEvent: this.options.wantsEvent?.("session.updated", identity) ?? true,
+    });
+    if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
+    this.emit(result.meterEvent);
+    if (result.event) this.emit(result.event);
+    return {};
+  }
+
+  /** A call we could not answer: the charger's own errors pass through; ours are reported and answered with InternalError. */
+  private callFailed(action: string, identity: string, err: unknown): never {
+    if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+    // Our failure, not the charger's: tell the user, and give the charger the code that says so.
+    this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+    throw createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
   private safeCheck(idTag: string, now: Date): IdTagInfo {
