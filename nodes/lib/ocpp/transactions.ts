@@ -464,7 +464,9 @@ export class TransactionStore {
     // Unreadable and far-future timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
     // Each order key is worked out once; the sort is stable, so equal times keep the charger's order.
     const keyed = samples.map((s) => ({ at: sampleMs(s.timestamp, now).at, s: { ...s } }));
-    keyed.sort((a, b) => a.at - b.at);
+    let ordered = true;
+    for (let i = 1; i < keyed.length && ordered; i++) ordered = keyed[i - 1].at <= keyed[i].at;
+    if (!ordered) keyed.sort((a, b) => a.at - b.at);
     const out = keyed.map((k) => k.s);
     let latestOf = this.connectorLatest.get(identity);
     if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
@@ -493,15 +495,12 @@ export class TransactionStore {
         session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
       if (changed && options.updatedEvent !== false) event = this.updatedEvent(session, now, time);
     }
-    const meterEvent: MeterEvent = clean({
-      kind: "meter" as const,
-      identity,
-      time,
-      connectorId,
-      transactionId: transactionId ?? (session && !session.end ? session.transactionId : undefined),
-      samples: out,
-      late: out.length > 0 && fresh.length === 0 ? true : undefined,
-    });
+    // Built field by field (same order as always) rather than cleaned: this runs for every MeterValues.
+    const meterEvent: MeterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
+    const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
+    if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
+    meterEvent.samples = out;
+    if (out.length > 0 && fresh.length === 0) meterEvent.late = true;
     return {
       session: session ? copySession(session) : undefined,
       unknownTransaction,
