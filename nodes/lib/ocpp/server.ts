@@ -629,8 +629,8 @@ export class CentralSystem {
 
   /** Readings of the samples that are not late: samples queued while offline must not overwrite newer ones. */
   private setMeasurements(identity: string, connectorId: number, readings: ConnectorReadings): void {
-    const { energyWh, powerW, currentA, voltageV } = readings;
-    this.directory.setMeasurements(identity, connectorId, compact({ energyWh, powerW, currentA, voltageV }));
+    // setMeasurements skips fields that are absent, so no compact() copy is needed.
+    this.directory.setMeasurements(identity, connectorId, readings);
   }
 
   private emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {
