@@ -127,6 +127,10 @@ export = (RED: NodeAPI) => {
           for (const sub of subscribers) if (sub.decides(kind, identity)) return true;
           return false;
         },
+        wantsEvent: (kind, identity) => {
+          for (const sub of subscribers) if (sub.wants(kind, identity)) return true;
+          return false;
+        },
         // Asked for every frame: no allocation here.
         wantsRaw: () => {
           for (const sub of subscribers) if (sub.wantsRaw()) return true;

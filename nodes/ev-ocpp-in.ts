@@ -20,6 +20,9 @@ interface Def extends NodeDef {
   raw?: boolean;
 }
 
+/** Not in the kind list: only the charger filter applies to them. */
+const UNFILTERED_KINDS: ReadonlySet<string> = new Set(["error", "raw", "connect", "rejected"]);
+
 export = (RED: NodeAPI) => {
   function OcppIn(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
@@ -34,12 +37,13 @@ export = (RED: NodeAPI) => {
     const decide = def.decide === true;
     const raw = def.raw === true;
     const matches = (kind: string, identity: string): boolean => matchesFilter({ kind: kind as OcppEventKind, identity }, { identities, kinds });
+    // Asked for every event of every charger: no filter, no work.
+    const everything = identities.length === 0 && kinds.length === 0;
 
     const sub: CentralSubscriber = {
       node: this,
-      // "error"/"raw"/"connect"/"rejected" are not in the kind list; only the charger filter applies to them.
       wants: (kind, identity) =>
-        ["error", "raw", "connect", "rejected"].includes(kind) ? matchesFilter({ kind: "boot", identity }, { identities }) : matches(kind, identity),
+        everything || (UNFILTERED_KINDS.has(kind) ? matchesFilter({ kind: "boot", identity }, { identities }) : matches(kind, identity)),
       decides: (kind, identity) => decide && matchesFilter({ kind: "boot", identity }, { identities }) && (kind === "connect" || matches("authorize", identity)),
       wantsRaw: () => raw,
       onEvent: (event: CentralEvent, decision?: PendingDecision<unknown>) => {

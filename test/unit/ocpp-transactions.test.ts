@@ -377,6 +377,26 @@ describe("TransactionStore meter values", () => {
     assert.equal(again.meterEvent.samples.length, 2);
   });
 
+  it("builds no session.updated when the caller wants none, but still updates and saves the session", async () => {
+    const saved: unknown[] = [];
+    const store = await TransactionStore.open({
+      firstTransactionId: 1,
+      meterSaveDelayMs: 0,
+      persistence: { load: async () => undefined, save: async (data) => void saved.push(data) },
+    });
+    store.start("cp1", startReq(), NOW);
+    await store.flush();
+    const before = saved.length;
+    const result = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW, { updatedEvent: false });
+    assert.equal(result.event, undefined);
+    assert.equal(await result.saved, true);
+    assert.equal(saved.length, before + 1);
+    assert.equal(result.session?.registerWh, 11000);
+    assert.deepEqual(result.readings, { energyWh: 11000, powerW: 7200, sampleTime: T1 });
+    // The next change is still reported to callers that want events.
+    assert.equal(store.meter("cp1", 1, 1, energySamples(1, 1, T2, "12"), NOW).event?.energyWh, 2000);
+  });
+
   it("reports meter values for unknown or ended transactions without touching sessions", async () => {
     const store = await TransactionStore.open({ firstTransactionId: 1 });
     const unknown = store.meter("cp1", 1, 99, energySamples(1, 99, T1, "11"), NOW);

@@ -9,6 +9,7 @@
  */
 import type { ConnectorSnapshot } from "./contract";
 import type { MeterValue, SampledValue } from "./ocpp16";
+import { parseTime } from "./timestamps";
 
 /** Units after conversion: kWh→Wh, kW→W, kvarh→varh, kvar→var, kVA→VA, K/°F→Celsius. */
 export type BaseUnit = "Wh" | "varh" | "W" | "var" | "VA" | "A" | "V" | "Hz" | "Celsius" | "Percent" | "rpm" | "";
@@ -180,7 +181,7 @@ function normalizeOne(
 }
 
 function timeOf(timestamp: string): number {
-  const t = Date.parse(timestamp);
+  const t = parseTime(timestamp);
   return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
 }
 
@@ -208,7 +209,10 @@ export function normalizeMeterValues(
       out.push({ t, i: out.length, s });
     }
   }
-  out.sort((a, b) => a.t - b.t || a.i - b.i);
+  // Usually already in order (one meterValue per call): skip the sort then.
+  let sorted = true;
+  for (let k = 1; k < out.length && sorted; k++) sorted = out[k - 1].t <= out[k].t;
+  if (!sorted) out.sort((a, b) => a.t - b.t || a.i - b.i);
   return out.map((x) => x.s);
 }
 
@@ -249,15 +253,25 @@ function locationRank(location: string): number {
   return 2;
 }
 
+/** One pass, no intermediate arrays: this runs four times per MeterValues. */
 function usable(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit): NormalizedMeterSample[] {
-  const matching = samples.filter(
-    (s) => s.measurand === measurand && s.unit === unit && s.value !== undefined && s.format === "Raw",
-  );
-  if (matching.length === 0) return [];
-  const latest = Math.max(...matching.map((s) => timeOf(s.timestamp)));
-  const atLatest = matching.filter((s) => timeOf(s.timestamp) === latest);
-  const best = Math.min(...atLatest.map((s) => locationRank(s.location)));
-  return atLatest.filter((s) => locationRank(s.location) === best);
+  let latest = Number.NEGATIVE_INFINITY;
+  let best = Number.POSITIVE_INFINITY;
+  let found: NormalizedMeterSample[] = [];
+  for (const s of samples) {
+    if (s.measurand !== measurand || s.unit !== unit || s.value === undefined || s.format !== "Raw") continue;
+    const t = timeOf(s.timestamp);
+    const rank = locationRank(s.location);
+    // Newest timestamp first, then the best location at that time.
+    if (found.length === 0 || t > latest || (t === latest && rank < best)) {
+      latest = t;
+      best = rank;
+      found = [s];
+    } else if (t === latest && rank === best) {
+      found.push(s);
+    }
+  }
+  return found;
 }
 
 /** A total: the phase-less sample if there is one, else the sum of the per-phase ones. */

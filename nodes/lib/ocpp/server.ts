@@ -16,7 +16,7 @@ import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decis
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
-import { normalizeMeterValues, pickConnectorReadings } from "./meter-values";
+import { normalizeMeterValues, type ConnectorReadings } from "./meter-values";
 import type { TransactionStore } from "./transactions";
 import {
   authorizeEvent,
@@ -137,6 +137,8 @@ export interface CentralSystemOptions {
   wantsDecision?: (kind: DecisionKind, identity: string) => boolean;
   /** Whether anyone wants raw frames (they cost a string per frame). */
   wantsRaw?: () => boolean;
+  /** Whether anyone wants this kind of event from this charger; events nobody wants are not built (hot path: session.updated). Default: yes. */
+  wantsEvent?: (kind: CentralEvent["kind"], identity: string) => boolean;
 }
 
 export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
@@ -454,15 +456,14 @@ export class CentralSystem {
     });
 
     for (const action of CHARGER_ACTIONS) {
-      client.handle(action, async ({ params }) => {
+      client.handle(action, ({ params }) => {
         this.directory.touch(identity);
         try {
-          return await this.answer(action, identity, params, state);
+          // The most frequent call is answered synchronously: no promise layers of our own on top of ocpp-rpc's.
+          if (action === "MeterValues") return this.meterValues(identity, params as MeterValuesRequest, new Date());
+          return this.answer(action, identity, params, state).catch((err: unknown) => this.callFailed(action, identity, err));
         } catch (err) {
-          if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
-          // Our failure, not the charger's: tell the user, and give the charger the code that says so.
-          this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
-          throw createRPCError("InternalError", `The central system could not process ${action}`);
+          return this.callFailed(action, identity, err);
         }
       });
     }
@@ -552,15 +553,8 @@ export class CentralSystem {
         }
         return req.idTag ? { idTagInfo: this.safeCheck(req.idTag, now) } : {};
       }
-      case "MeterValues": {
-        const req = params as MeterValuesRequest;
-        const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
-        const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now);
-        this.measurementsFrom(result.meterEvent);
-        this.emit(result.meterEvent);
-        if (result.event) this.emit(result.event);
-        return {};
-      }
+      case "MeterValues":
+        return this.meterValues(identity, params as MeterValuesRequest, now);
       case "DataTransfer":
         this.emit(compact(dataTransferEvent(identity, params as DataTransferRequest, now)));
         return { status: "UnknownVendorId" };
@@ -581,6 +575,25 @@ export class CentralSystem {
       default:
         throw createRPCError("NotImplemented", `${String(action)} is not supported`);
     }
+  }
+
+  private meterValues(identity: string, req: MeterValuesRequest, now: Date): object {
+    const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
+    const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
+      updatedEvent: this.options.wantsEvent?.("session.updated", identity) ?? true,
+    });
+    if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
+    this.emit(result.meterEvent);
+    if (result.event) this.emit(result.event);
+    return {};
+  }
+
+  /** A call we could not answer: the charger's own errors pass through; ours are reported and answered with InternalError. */
+  private callFailed(action: string, identity: string, err: unknown): never {
+    if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+    // Our failure, not the charger's: tell the user, and give the charger the code that says so.
+    this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+    throw createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
   private safeCheck(idTag: string, now: Date): IdTagInfo {
@@ -614,12 +627,10 @@ export class CentralSystem {
     return (await decision.answer).value;
   }
 
-  private measurementsFrom(event: MeterEvent): void {
-    // Late samples (queued while offline) must not overwrite newer readings.
-    const fresh = event.samples.filter((s) => !(s as { late?: boolean }).late);
-    if (fresh.length === 0) return;
-    const { energyWh, powerW, currentA, voltageV } = pickConnectorReadings(fresh);
-    this.directory.setMeasurements(event.identity, event.connectorId, compact({ energyWh, powerW, currentA, voltageV }));
+  /** Readings of the samples that are not late: samples queued while offline must not overwrite newer ones. */
+  private setMeasurements(identity: string, connectorId: number, readings: ConnectorReadings): void {
+    // setMeasurements skips fields that are absent, so no compact() copy is needed.
+    this.directory.setMeasurements(identity, connectorId, readings);
   }
 
   private emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {

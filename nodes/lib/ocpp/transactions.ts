@@ -20,7 +20,8 @@
  */
 import { toError } from "../errors";
 import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, MeterEvent } from "./events";
-import { normalizeMeterValues, pickConnectorReadings, type NormalizedMeterSample } from "./meter-values";
+import { normalizeMeterValues, pickConnectorReadings, type ConnectorReadings, type NormalizedMeterSample } from "./meter-values";
+import { isoTime, parseTime } from "./timestamps";
 import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "./ocpp16";
 
 export interface TransactionPersistence {
@@ -102,8 +103,10 @@ export interface MeterResult {
   unknownTransaction: boolean;
   /** Always present: every sample, oldest first, with `late` set on the ones older than what the session had. */
   meterEvent: MeterEvent;
-  /** session.updated, when the newest values of the session changed. */
+  /** session.updated, when the newest values of the session changed (and the caller did not say it wants none). */
   event?: SessionUpdatedEvent;
+  /** What the samples that are not late say about the connector (undefined when all are late). */
+  readings?: ConnectorReadings;
   saved: Promise<boolean>;
 }
 
@@ -135,6 +138,8 @@ export interface PersistedState {
 
 const FORMAT = "evkit-ocpp-transactions";
 const EPOCH_2020 = Date.UTC(2020, 0, 1);
+/** Meter calls that change nothing worth saving share one settled promise. */
+const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true);
 
 function timeSeed(now: Date): number {
   return Math.max(1, Math.floor((now.getTime() - EPOCH_2020) / 1000));
@@ -158,13 +163,13 @@ const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
 /** Order key of a sample time; unreadable or far-future times count as now. */
 function sampleMs(timestamp: string, now: Date): { at: number; trusted: boolean } {
-  const t = Date.parse(timestamp);
+  const t = parseTime(timestamp);
   if (Number.isNaN(t) || t > now.getTime() + FUTURE_TOLERANCE_MS) return { at: now.getTime(), trusted: false };
   return { at: t, trusted: true };
 }
 
 function ms(timestamp: string | undefined): number {
-  const t = timestamp === undefined ? NaN : Date.parse(timestamp);
+  const t = timestamp === undefined ? NaN : parseTime(timestamp);
   return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }
 
@@ -189,10 +194,13 @@ function copySession(s: Session): Session {
   return out;
 }
 
-/** Removes undefined fields so events compare and serialise cleanly. */
+/** Removes undefined fields so events compare and serialise cleanly (for-in: no entry arrays on the hot path). */
 function clean<T extends object>(value: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  for (const k in value) {
+    const v = value[k];
+    if (v !== undefined) out[k] = v;
+  }
   return out as T;
 }
 
@@ -230,8 +238,8 @@ export class TransactionStore {
   private readonly usedIds = new Map<number, number>();
   /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
   private readonly openByIdentity = new Map<string, Set<Session>>();
-  /** Newest sample time per identity+connector, for samples outside any session (memory only). */
-  private readonly connectorLatest = new Map<string, number>();
+  /** Newest sample time per identity, then connector, for samples outside any session (memory only; nested: no key string per call). */
+  private readonly connectorLatest = new Map<string, Map<number, number>>();
 
   private loaded: boolean;
   private closed = false;
@@ -442,50 +450,64 @@ export class TransactionStore {
     transactionId: number | undefined,
     samples: readonly NormalizedMeterSample[],
     now: Date = this.clock(),
+    options: { updatedEvent?: boolean } = {},
   ): MeterResult {
     this.assertLoaded();
     let session: Session | undefined;
     let unknownTransaction = false;
     if (transactionId !== undefined) {
-      const k = key(identity, transactionId);
-      session = this.open.get(k) ?? this.ended.get(k);
+      session = this.openById(identity, transactionId) ?? this.ended.get(key(identity, transactionId));
       unknownTransaction = session === undefined;
     } else {
       session = this.newestOpenOn(identity, connectorId);
     }
     // Unreadable and far-future timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
-    const at = (s: NormalizedMeterSample) => sampleMs(s.timestamp, now).at;
-    const out = [...samples].sort((a, b) => at(a) - at(b)).map((s) => ({ ...s }));
-    const ck = `${identity}\u0000${connectorId}`;
-    const lastMs = session ? ms(session.lastSampleTime) : (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY);
+    // Each order key is worked out once; the sort is stable, so equal times keep the charger's order.
+    const keyed = samples.map((s) => ({ at: sampleMs(s.timestamp, now).at, s: { ...s } }));
+    let ordered = true;
+    for (let i = 1; i < keyed.length && ordered; i++) ordered = keyed[i - 1].at <= keyed[i].at;
+    if (!ordered) keyed.sort((a, b) => a.at - b.at);
+    const out = keyed.map((k) => k.s);
+    let latestOf = this.connectorLatest.get(identity);
+    if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
+    const connectorLast = latestOf.get(connectorId) ?? Number.NEGATIVE_INFINITY;
+    const lastMs = session ? ms(session.lastSampleTime) : connectorLast;
     // An ended session's figures are final; everything for it is late.
-    for (const s of out) if (session?.end || at(s) < lastMs) s.late = true;
-    const newest = Math.max(lastMs, ...out.filter((s) => !s.late).map(at));
-    if (newest > (this.connectorLatest.get(ck) ?? Number.NEGATIVE_INFINITY)) this.connectorLatest.set(ck, newest);
+    const allLate = session?.end !== undefined;
+    let newest = lastMs;
+    const fresh: NormalizedMeterSample[] = [];
+    for (const { at, s } of keyed) {
+      if (allLate || at < lastMs) s.late = true;
+      else {
+        fresh.push(s);
+        if (at > newest) newest = at;
+      }
+    }
+    if (newest > connectorLast) latestOf.set(connectorId, newest);
+    const readings = fresh.length > 0 ? pickConnectorReadings(fresh) : undefined;
+    const time = isoTime(now);
     let event: SessionUpdatedEvent | undefined;
     let changed = false;
     if (session && !session.end) {
       const { registerWh, powerW, lastSampleTime } = session;
-      this.applySamples(session, out.filter((s) => !s.late), now);
+      this.applySamples(session, fresh, now, readings);
       changed =
         session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
-      if (changed) event = this.updatedEvent(session, now);
+      if (changed && options.updatedEvent !== false) event = this.updatedEvent(session, now, time);
     }
-    const meterEvent: MeterEvent = clean({
-      kind: "meter" as const,
-      identity,
-      time: now.toISOString(),
-      connectorId,
-      transactionId: transactionId ?? (session && !session.end ? session.transactionId : undefined),
-      samples: out,
-      late: out.length > 0 && out.every((s) => s.late) ? true : undefined,
-    });
+    // Built field by field (same order as always) rather than cleaned: this runs for every MeterValues.
+    const meterEvent: MeterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
+    const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
+    if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
+    meterEvent.samples = out;
+    if (out.length > 0 && fresh.length === 0) meterEvent.late = true;
     return {
       session: session ? copySession(session) : undefined,
       unknownTransaction,
       meterEvent,
+      readings,
       event,
-      saved: changed ? this.persist(true) : Promise.resolve(true),
+      saved: changed ? this.persist(true) : RESOLVED_TRUE,
     };
   }
 
@@ -579,6 +601,13 @@ export class TransactionStore {
     if (set?.size === 0) this.openByIdentity.delete(session.identity);
   }
 
+  /** The open session with this id: a charger has one or two open at most, cheaper than building a key string per call. */
+  private openById(identity: string, transactionId: number): Session | undefined {
+    const set = this.openByIdentity.get(identity);
+    if (set) for (const s of set) if (s.transactionId === transactionId) return s;
+    return undefined;
+  }
+
   private newestOpenOn(identity: string, connectorId: number): Session | undefined {
     let best: Session | undefined;
     for (const s of this.openByIdentity.get(identity) ?? []) {
@@ -588,9 +617,13 @@ export class TransactionStore {
     return best;
   }
 
-  private applySamples(session: Session, samples: readonly NormalizedMeterSample[], now: Date): void {
+  private applySamples(
+    session: Session,
+    samples: readonly NormalizedMeterSample[],
+    now: Date,
+    readings: ConnectorReadings = pickConnectorReadings(samples),
+  ): void {
     if (samples.length === 0) return;
-    const readings = pickConnectorReadings(samples);
     if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
     if (readings.powerW !== undefined) session.powerW = readings.powerW;
     const newest = samples.reduce<string | undefined>(
@@ -708,12 +741,12 @@ export class TransactionStore {
     }
   }
 
-  private updatedEvent(session: Session, now: Date): SessionUpdatedEvent {
+  private updatedEvent(session: Session, now: Date, time = now.toISOString()): SessionUpdatedEvent {
     const energy = sessionEnergy(session.meterStartWh, session.registerWh);
     return clean({
       kind: "session.updated" as const,
       identity: session.identity,
-      time: now.toISOString(),
+      time,
       transactionId: session.transactionId,
       idTag: session.idTag,
       connectorId: session.connectorId,
