@@ -105,7 +105,7 @@ export class WriteBuffer<T> {
     return dropped;
   }
 
-  /** Writes everything queued now; resolves when the queue is empty or a write failed. */
+  /** Writes everything queued now; resolves (never rejects) when the queue is empty or a write failed. */
   async flush(): Promise<void> {
     this.cancelRetryWait();
     await this.startDrain();
@@ -171,10 +171,14 @@ export class WriteBuffer<T> {
   private startDrain(): Promise<void> {
     if (!this.draining) {
       this.clearTimer();
-      this.draining = this.drainOnce(!this.closed).finally(() => {
-        this.draining = undefined;
-        if (!this.closed && this.stats.state !== "retrying") this.armTimer();
-      });
+      this.draining = this.drainOnce(!this.closed)
+        // A failed drain is already in the stats (lastError, failures); callers that fire
+        // and forget must never see an unhandled rejection.
+        .catch(() => undefined)
+        .finally(() => {
+          this.draining = undefined;
+          if (!this.closed && this.stats.state !== "retrying") this.armTimer();
+        });
     }
     return this.draining;
   }

@@ -67,7 +67,8 @@ export class CommandQueue {
       const item: Queued = {
         action,
         start: (l) => {
-          const running = task(l);
+          // A task that throws before returning a promise must not break the flush chain.
+          const running = Promise.resolve().then(() => task(l));
           running.then(resolve, reject);
           return running.then(
             () => undefined,

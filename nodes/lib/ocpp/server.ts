@@ -401,7 +401,7 @@ export class CentralSystem {
   private onClient(client: RpcServerClient): void {
     const { identity } = client;
     if (this.closed) {
-      void client.close({ force: true });
+      void client.close({ force: true }).catch(() => undefined);
       return;
     }
     if (client.session.lenient || !client.protocol) client.reconfigure({ strictMode: false });
