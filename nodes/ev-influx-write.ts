@@ -2,7 +2,7 @@
  * ev-influx-write: writes msg.payload (one point or an array) to InfluxDB
  * through the shared write buffer (batches, bounded retry, drop counter).
  */
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { InfluxConfigNode } from "./lib/influx/config-node";
 import { isPermanentInfluxError } from "./lib/influx/writer";
 import { toLines, type PointDefaults } from "./lib/influx/points";
@@ -34,6 +34,11 @@ function positive(value: unknown, fallback: number): number {
   return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
 }
 
+interface QueuedLine {
+  line: string;
+  msg: NodeMessage;
+}
+
 export = (RED: NodeAPI): void => {
   function InfluxWrite(this: Node, def: InfluxWriteDef): void {
     RED.nodes.createNode(this, def);
@@ -60,12 +65,12 @@ export = (RED: NodeAPI): void => {
       return;
     }
     const batchSize = positive(def.batchSize, 1000);
-    const buffered = new BufferedWriter<string>(this, life, (lines, signal) => writer.write(lines, signal), {
+    const buffered = new BufferedWriter<QueuedLine>(this, life, (queued, signal) => writer.write(queued.map((q) => q.line), signal), {
       batchSize,
       flushIntervalMs: positive(def.flushInterval, 1000),
       maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 10_000)),
       isPermanent: isPermanentInfluxError,
-      describe: (line) => `point: ${shortText(line, 200)}`,
+      describe: (q) => `point: ${shortText(q.line, 200)}`,
     });
 
     life.onInput<InfluxWriteMsg>((msg) => {
@@ -88,7 +93,7 @@ export = (RED: NodeAPI): void => {
         topic: typeof msg.topic === "string" ? msg.topic : undefined,
       };
       // Converted now so a bad payload fails this msg at once (done(err)), not a later batch.
-      buffered.push(toLines(msg.payload, defaults), msg);
+      buffered.push(toLines(msg.payload, defaults).map((line) => ({ line, msg })));
     });
   }
   RED.nodes.registerType("ev-influx-write", InfluxWrite);

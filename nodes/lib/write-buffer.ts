@@ -62,7 +62,9 @@ export class WriteBuffer<T> {
   private readonly writer: BatchWriter<T>;
   private readonly options: WriteBufferOptions;
   private readonly events: WriteBufferEvents<T>;
-  private readonly queue: T[] = [];
+  /** Queued items are queue[head..]; the written head is cut off lazily, so taking a batch never moves the rest. */
+  private queue: T[] = [];
+  private head = 0;
   private readonly stats: WriteBufferStats = { written: 0, buffered: 0, dropped: 0, rejected: 0, failures: 0, state: "idle" };
   private flushTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
@@ -81,25 +83,35 @@ export class WriteBuffer<T> {
   }
 
   getStats(): WriteBufferStats {
-    return { ...this.stats, buffered: this.queue.length };
+    return { ...this.stats, buffered: this.size };
+  }
+
+  /** Items queued (including a batch being written). */
+  private get size(): number {
+    return this.queue.length - this.head;
   }
 
   /** Queues items; returns how many were dropped to stay within the bound. */
   push(...items: T[]): number {
+    return this.pushAll(items);
+  }
+
+  /** Like push, for a list of any length (spreading a huge list into push() overflows the stack). */
+  pushAll(items: readonly T[]): number {
     if (this.closed) {
       this.drop(items.length);
       return items.length;
     }
-    this.queue.push(...items);
+    for (let i = 0; i < items.length; i++) this.queue.push(items[i]);
     let dropped = 0;
-    if (this.queue.length > this.options.maxBuffered) {
-      dropped = this.queue.length - this.options.maxBuffered;
+    if (this.size > this.options.maxBuffered) {
+      dropped = this.size - this.options.maxBuffered;
       // Oldest first (after any batch being written): while the database is away
       // the newest readings are the most useful.
-      this.queue.splice(Math.min(this.inFlight, this.queue.length), dropped);
+      this.queue.splice(this.head + Math.min(this.inFlight, this.size), dropped);
       this.drop(dropped);
     }
-    if (this.queue.length >= this.options.batchSize && this.stats.state !== "retrying") this.startDrain();
+    if (this.size >= this.options.batchSize && this.stats.state !== "retrying") this.startDrain();
     else this.armTimer();
     this.emitStats();
     return dropped;
@@ -116,7 +128,7 @@ export class WriteBuffer<T> {
    * what is queued. Resolves with the number of items that could not be written.
    */
   async close(timeoutMs = 5000): Promise<number> {
-    if (this.closed) return this.queue.length;
+    if (this.closed) return this.size;
     this.closed = true;
     this.clearTimer();
     this.cancelRetryWait();
@@ -130,7 +142,7 @@ export class WriteBuffer<T> {
     });
     const lastFlush = (async () => {
       if (this.draining) await this.draining;
-      if (this.queue.length > 0 && !this.lifetime.signal.aborted) await this.drainOnce(false);
+      if (this.size > 0 && !this.lifetime.signal.aborted) await this.drainOnce(false);
     })().catch(() => undefined); // what is left is reported as remaining below
     try {
       await Promise.race([lastFlush, expired]);
@@ -140,7 +152,7 @@ export class WriteBuffer<T> {
     }
     this.stats.state = "closed";
     this.emitStats();
-    return this.queue.length;
+    return this.size;
   }
 
   private drop(count: number): void {
@@ -151,7 +163,7 @@ export class WriteBuffer<T> {
   }
 
   private armTimer(): void {
-    if (this.flushTimer || this.closed || this.queue.length === 0 || this.stats.state === "retrying") return;
+    if (this.flushTimer || this.closed || this.size === 0 || this.stats.state === "retrying") return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       void this.startDrain();
@@ -185,8 +197,8 @@ export class WriteBuffer<T> {
 
   /** Writes batches until the queue is empty or a transient error stops it. */
   private async drainOnce(retryLater: boolean): Promise<void> {
-    while (this.queue.length > 0 && !this.lifetime.signal.aborted) {
-      const batch = this.queue.slice(0, this.options.batchSize);
+    while (this.size > 0 && !this.lifetime.signal.aborted) {
+      const batch = this.queue.slice(this.head, this.head + this.options.batchSize);
       this.stats.state = "writing";
       try {
         await this.writeIsolating(batch);
@@ -240,7 +252,7 @@ export class WriteBuffer<T> {
     try {
       await this.writer(items, this.lifetime.signal);
       this.inFlight = 0;
-      this.queue.splice(0, items.length);
+      this.removeHead(items.length);
       this.stats.written += items.length;
       return;
     } catch (err) {
@@ -249,7 +261,7 @@ export class WriteBuffer<T> {
       const permanent = this.options.isPermanent?.(error) ?? false;
       if (!permanent) throw error;
       if (items.length === 1) {
-        this.queue.splice(0, 1);
+        this.removeHead(1);
         this.stats.rejected++;
         this.stats.lastError = errorMessage(error);
         this.safely(() => this.events.onRejected?.(items[0], error));
@@ -258,6 +270,17 @@ export class WriteBuffer<T> {
       const half = Math.ceil(items.length / 2);
       await this.writeIsolating(items.slice(0, half));
       await this.writeIsolating(items.slice(half));
+    }
+  }
+
+  private removeHead(count: number): void {
+    this.head += count;
+    if (this.head >= this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
   }
 

@@ -107,4 +107,12 @@ describe("WriteBuffer", () => {
     assert.equal(await stuck.close(100), 2);
     assert.ok(Date.now() - started < 1000, "close is bounded");
   });
+
+  it("takes a list of any length (a 300,000-row message does not overflow the stack)", async () => {
+    let written = 0;
+    const buffer = new WriteBuffer<number>(async (b) => void (written += b.length), { batchSize: 50_000, flushIntervalMs: 10, maxBuffered: 400_000 });
+    buffer.pushAll(Array.from({ length: 300_000 }, (_, i) => i));
+    await until(() => written === 300_000);
+    await buffer.close();
+  });
 });
