@@ -4,7 +4,7 @@
  * sent with COPY (INSERT where the server cannot), one transaction per
  * batch, bounded retry, drop counter.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { TimescaleConfigNode } from "./lib/timescale/config-node";
 import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
 import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
@@ -12,6 +12,7 @@ import { evReadingRows, toRows } from "./lib/timescale/rows";
 import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type WriteMethod } from "./lib/timescale/writer";
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
+import { Status } from "./lib/node-red/status";
 import { shortText } from "./lib/errors";
 
 interface TimescaleWriteDef extends NodeDef {
@@ -48,6 +49,11 @@ function describeRow(item: RowItem): string {
   return `row for ${tableKey(item.table)}: ${shortText(text, 200)}`;
 }
 
+/** A row waiting to be written, with the message it came from. */
+interface QueuedRow extends RowItem {
+  msg: NodeMessage;
+}
+
 export = (RED: NodeAPI): void => {
   function TimescaleWrite(this: Node, def: TimescaleWriteDef): void {
     RED.nodes.createNode(this, def);
@@ -71,15 +77,21 @@ export = (RED: NodeAPI): void => {
 
     const method: WriteMethod = def.method && WRITE_METHODS.includes(def.method) ? def.method : "auto";
     const writer = new TimescaleWriter(pool, { create, method, timeColumn, target: config.target, password: config.credentials?.password });
-    const batchSize = positive(def.batchSize, 500);
-    const buffered = new BufferedWriter<RowItem>(this, life, (items) => writer.write(items), {
+    const batchSize = positive(def.batchSize, 10_000);
+    const buffered = new BufferedWriter<QueuedRow>(this, life, (items) => writer.write(items), {
       batchSize,
       flushIntervalMs: positive(def.flushInterval, 1000),
-      maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 10_000)),
+      maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 50_000)),
       isPermanent: isPermanentPgError,
       describe: describeRow,
       note: () => writer.note,
       onClosing: (lastFlush) => config.hold(lastFlush),
+    });
+
+    // Log in now: a wrong password or an unreachable server shows at deploy, not at the first row.
+    life.run(async () => {
+      const problem = await writer.check();
+      if (problem && !life.closed) this.status(Status.error(problem.message));
     });
 
     life.onInput<TimescaleWriteMsg>((msg) => {
@@ -92,7 +104,7 @@ export = (RED: NodeAPI): void => {
       }
       const readings = create === "ev_readings" && table.table === "ev_readings" ? evReadingRows(msg.payload, msg) : undefined;
       const rows = toRows(readings ?? msg.payload, { timeColumn, timestamp });
-      buffered.push(rows.map((row) => ({ table, row })), msg);
+      buffered.push(rows.map((row) => ({ table, row, msg })));
     });
   }
   RED.nodes.registerType("ev-timescale-write", TimescaleWrite);

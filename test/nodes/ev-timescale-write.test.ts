@@ -330,4 +330,12 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
     await until(() => w.warn.args.some(([m]) => /refused the login/.test(m)), 5000, "login warning");
     assert.ok(!w.warn.args.some(([m]) => m.includes("wrong-password")));
   });
+
+  it("shows a wrong password in the status at deploy, before any row is sent", async (t) => {
+    if (pg.kind === "pglite") return t.skip("PGlite accepts any password");
+    const { w } = await load({ table: "nope", password: "wrong-password" });
+    await until(() => /refused the login/.test(lastText(w)), 5000, "login problem in the status");
+    assert.equal(w.status.lastCall?.args[0].fill, "red");
+    assert.ok(!lastText(w).includes("wrong-password"));
+  });
 });

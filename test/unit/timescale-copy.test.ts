@@ -45,6 +45,33 @@ describe("timescale COPY text format", () => {
     }
   });
 
+  it("prints every date exactly as node-postgres would, in any time zone, far past and future included", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pgDateToString = (require("pg/lib/utils") as { prepareValue(v: unknown): unknown }).prepareValue;
+    const dates = [
+      new Date("2026-03-29T00:59:59.999Z"), // around the EU switch to summer time
+      new Date("2026-03-29T01:00:00.000Z"),
+      new Date("2026-10-25T00:30:00.000Z"),
+      new Date("1900-01-01T00:00:00.000Z"), // before standard time zones: offsets with seconds
+      new Date("1850-06-15T12:34:56.789Z"),
+      new Date("0001-01-01T00:00:00.000Z"),
+      new Date("0050-07-01T12:00:00.000Z"),
+      new Date("-000044-03-15T12:00:00.000Z"), // BC
+      new Date("9999-12-31T23:59:59.999Z"),
+      new Date("+010000-01-01T00:00:00.000Z"),
+    ];
+    const original = process.env.TZ;
+    try {
+      for (const zone of ["UTC", "Europe/Oslo", "Europe/Amsterdam", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati", "Pacific/Pago_Pago"]) {
+        process.env.TZ = zone;
+        for (const date of dates) assert.equal(dateText(date), pgDateToString(date), `${zone} ${date.toISOString()}`);
+      }
+    } finally {
+      if (original === undefined) delete process.env.TZ;
+      else process.env.TZ = original;
+    }
+  });
+
   it("one line per row, fields in column order, NULL for a missing value", () => {
     const data = copyData(["a", "b", "c"], [
       { a: 1, b: "x\ty", c: null },
@@ -52,6 +79,7 @@ describe("timescale COPY text format", () => {
     ]);
     assert.equal(data, "1\tx\\ty\t\\N\n2\t\\N\ttrue\n");
     assert.equal(copyData(["a"], []), "");
+    assert.equal(copyData([], [{}]), "");
   });
 
   it("knows PGlite by its version text", () => {

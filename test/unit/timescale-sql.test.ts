@@ -55,6 +55,12 @@ describe("timescale sql helpers", () => {
     assert.deepEqual(toRows({ a: 1 }, { timeColumn: "", timestamp: 1000 }), [{ a: 1 }]);
     assert.throws(() => toRows([{ a: 1 }, { 'b"; drop table x; --': 2 }], { timeColumn: "" }), /Row 2 of 2: Column .* is not allowed/);
     assert.throws(() => toRows([], { timeColumn: "" }), /empty list/);
+    // The caller's objects are never changed: a row needing the time or losing an undefined value is a copy.
+    const given = [{ a: 1 }, { a: 2, b: undefined, time: new Date(5) }];
+    const rows = toRows(given, { timeColumn: "time", timestamp: 1000 });
+    assert.deepEqual(given, [{ a: 1 }, { a: 2, b: undefined, time: new Date(5) }]);
+    assert.deepEqual(rows, [{ a: 1, time: new Date(1000) }, { a: 2, time: new Date(5) }]);
+    assert.ok(!("b" in rows[1]));
     assert.throws(() => toRows("x", { timeColumn: "" }), /must be an object/);
     assert.equal(toParameter({ a: [1] }), '{"a":[1]}');
     assert.equal(toParameter([1, 2]), "[1,2]");

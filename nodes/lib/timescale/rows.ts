@@ -27,28 +27,73 @@ function toTime(value: Date | string | number): Date {
   return date;
 }
 
-/** Checks every key and fills the time column; returns new row objects. */
+/** Column names already checked, so a stream of rows of one shape checks each name once. */
+const checkedColumns = new Set<string>();
+
+function checkColumn(key: string): void {
+  if (checkedColumns.has(key)) return;
+  checkIdentifier(key, "Column");
+  if (checkedColumns.size < 10_000) checkedColumns.add(key);
+}
+
+/**
+ * Checks every key and fills the time column. A row that needs no change
+ * (every value set, time present) is kept as it is, not copied: a message
+ * belongs to the node it was sent to, and at bulk rates a copy of every
+ * row is work for the garbage collector. Other rows are copied, so the
+ * caller's object is never changed.
+ */
 export function toRows(payload: unknown, defaults: RowDefaults): Row[] {
   const items = Array.isArray(payload) ? payload : [payload];
   if (items.length === 0) throw new Error("msg.payload is an empty list: nothing to write");
-  return items.map((item, index) => {
-    const where = items.length > 1 ? `Row ${index + 1} of ${items.length}: ` : "";
-    if (!isPlainObject(item)) throw new Error(`${where}a row must be an object of column names to values, not ${item === null ? "null" : typeof item}`);
-    const row: Row = {};
-    for (const [key, value] of Object.entries(item)) {
-      try {
-        checkIdentifier(key, "Column");
-      } catch (err) {
-        throw new Error(`${where}${(err as Error).message}`, { cause: err });
+  const timeColumn = defaults.timeColumn;
+  let time: Date | undefined;
+  // Rows of a message mostly share their keys: those are checked once.
+  let checkedKeys: string[] = [];
+  const rows: Row[] = new Array<Row>(items.length);
+  for (let index = 0; index < items.length; index++) {
+    const item: unknown = items[index];
+    if (!isPlainObject(item)) throw new Error(`${rowWhere(index, items.length)}a row must be an object of column names to values, not ${item === null ? "null" : typeof item}`);
+    const keys = Object.keys(item);
+    if (!sameKeys(keys, checkedKeys)) {
+      for (const key of keys) {
+        try {
+          checkColumn(key);
+        } catch (err) {
+          throw new Error(`${rowWhere(index, items.length)}${(err as Error).message}`, { cause: err });
+        }
       }
-      if (value !== undefined) row[key] = value;
+      checkedKeys = keys;
     }
-    if (Object.keys(row).length === 0) throw new Error(`${where}the row has no columns`);
-    if (defaults.timeColumn && (row[defaults.timeColumn] === undefined || row[defaults.timeColumn] === null)) {
-      row[defaults.timeColumn] = defaults.timestamp !== undefined ? toTime(defaults.timestamp) : (defaults.now ?? (() => new Date()))();
+    let columns = 0;
+    for (let k = 0; k < keys.length; k++) if (item[keys[k]] !== undefined) columns++;
+    if (columns === 0) throw new Error(`${rowWhere(index, items.length)}the row has no columns`);
+    const needsTime = timeColumn !== "" && (item[timeColumn] === undefined || item[timeColumn] === null);
+    if (columns === keys.length && !needsTime) {
+      rows[index] = item;
+      continue;
     }
-    return row;
-  });
+    const row: Row = {};
+    for (const key of keys) if (item[key] !== undefined) row[key] = item[key];
+    if (needsTime) {
+      // One instant for the whole message: its rows were sampled together.
+      time ??= defaults.timestamp !== undefined ? toTime(defaults.timestamp) : (defaults.now ?? (() => new Date()))();
+      row[timeColumn] = time;
+    }
+    rows[index] = row;
+  }
+  return rows;
+}
+
+function rowWhere(index: number, count: number): string {
+  return count > 1 ? `Row ${index + 1} of ${count}: ` : "";
+}
+
+/** Same names in the same order. */
+export function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A value as a query parameter: objects become JSON text, so jsonb columns take them. */
