@@ -13,6 +13,7 @@ interface RedModule {
   init(server: http.Server, settings: Record<string, unknown>): void;
   start(): Promise<void>;
   stop(): Promise<void>;
+  nodes: { getNode(id: string): unknown };
   runtime: { flows: { setFlows(opts: { flows: { flows: unknown[] }; deploymentType: string }): Promise<unknown> } };
 }
 
@@ -21,6 +22,8 @@ export interface BenchRuntime {
   /** Makes every ev-bench-source node send `count` messages; resolves when they are handed to the runtime. */
   emit(count: number, make: (i: number) => NodeMessage): Promise<void>;
   stop(): Promise<void>;
+  /** A deployed node by id (undefined when not deployed). */
+  node<T = unknown>(id: string): T | undefined;
 }
 
 export async function startRuntime(extraNodeDirs: string[] = []): Promise<BenchRuntime> {
@@ -48,6 +51,7 @@ export async function startRuntime(extraNodeDirs: string[] = []): Promise<BenchR
       await new Promise((r) => setTimeout(r, 300));
     },
     emit: (count, make) => new Promise<void>((resolve) => process.emit("ev-bench-go" as never, count as never, make as never, resolve as never)),
+    node: <T>(id: string) => (RED.nodes.getNode(id) ?? undefined) as T | undefined,
     stop: async () => {
       await RED.runtime.flows.setFlows({ flows: { flows: [] }, deploymentType: "full" });
       await RED.stop();
