@@ -18,7 +18,15 @@ async function startBare(): Promise<{ port: number; close(): Promise<void> }> {
   server.on("client", (client: { handle(m: string, h: (ctx: { params: unknown }) => unknown): void }) => {
     client.handle("BootNotification", () => ({ status: "Accepted", currentTime: new Date().toISOString(), interval: 300 }));
     client.handle("StartTransaction", () => ({ transactionId: Math.floor(Math.random() * 1e9), idTagInfo: { status: "Accepted" } }));
-    client.handle("MeterValues", () => ({}));
+    // BENCH_BARE_SPIN_US: busy work per MeterValues, to see what a few µs of extra work per call cost the bare server.
+    const spinUs = Number(process.env.BENCH_BARE_SPIN_US ?? 0);
+    client.handle("MeterValues", () => {
+      if (spinUs > 0) {
+        const end = performance.now() + spinUs / 1000;
+        while (performance.now() < end);
+      }
+      return {};
+    });
   });
   const http = await server.listen(0, "127.0.0.1");
   const port = (http.address() as { port: number }).port;
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
       // CPU first, so the forced GC below is not counted as work done for the chargers.
       const cpu = process.cpuUsage();
       global.gc?.();
-      send({ type: "rss", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system });
+      send({ type: "rss", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system });
     } else if (msg.type === "stop") {
       await server.close().catch(() => undefined);
       send({ type: "stopped" });

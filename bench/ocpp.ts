@@ -17,6 +17,10 @@
  * charger snapshot, saves sessions (at most every 5 s), and sends events as
  * Node-RED messages through a real runtime to a debug node.
  * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
+ * BENCH_BARE_SPIN_US=10 makes the bare server busy-wait 10 µs per MeterValues:
+ * on a 2-core machine, where the chargers share the CPU with the server,
+ * each µs of extra work per call costs the server more than a µs (its socket
+ * writes get dearer as the chargers wait), which this makes visible.
  * The machine's other load shows up as noise; rounds are interleaved and
  * the best of each is reported for that reason.
  */
@@ -90,6 +94,8 @@ interface Figures {
   kbPerConnection: number;
   /** Server CPU time (user + system) per MeterValues call: robust against the machine's other load, unlike calls/s. */
   cpuUsPerCall: number;
+  /** The kernel's share of it (socket writes and reads; grows when the chargers wait for the server). */
+  sysUsPerCall: number;
   errors: number;
 }
 
@@ -188,6 +194,7 @@ async function run(mode: "node-red" | "bare"): Promise<Figures> {
   const loaded = await request(child, "rss", "rss");
   const rssEnd = Math.max(rssConnected, Number(loaded.rss));
   const cpuUs = Number(loaded.cpuUs) - Number(connected.cpuUs);
+  const sysUs = Number(loaded.sysUs) - Number(connected.sysUs);
   for (const c of clients) c.close();
   child.send({ type: "stop" });
   await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
@@ -205,6 +212,7 @@ async function run(mode: "node-red" | "bare"): Promise<Figures> {
     rssMb: Math.round(rssEnd / 1e5) / 10,
     kbPerConnection: Math.round((rssConnected - rssBase) / 1024 / CHARGERS),
     cpuUsPerCall: Math.round(cpuUs / Math.max(1, latencies.length)),
+    sysUsPerCall: Math.round(sysUs / Math.max(1, latencies.length)),
     errors,
   };
 }
@@ -238,6 +246,7 @@ async function main(): Promise<void> {
       "RSS loaded (MB)": r.rssMb,
       "KB/connection": r.kbPerConnection,
       "CPU µs/call": r.cpuUsPerCall,
+      "of which kernel": r.sysUsPerCall,
       errors: r.errors,
     })),
   );

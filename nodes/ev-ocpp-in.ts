@@ -6,6 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
+import { nextMessageId } from "./lib/node-red/message-id";
 import type { CentralSubscriber, CentralSystemNode, OcppMsgInfo } from "./lib/ocpp/node-types";
 import type { CentralEvent, Problem, RawFrame } from "./lib/ocpp/server";
 import type { PendingDecision } from "./lib/ocpp/decisions";
@@ -53,7 +54,7 @@ export = (RED: NodeAPI) => {
           ocpp.decisionKind = decision.kind;
           ocpp.decisionTimeoutMs = server.settings?.decisionTimeoutMs;
         }
-        life.send({ topic: `${event.identity}/${event.kind}`, payload: event, ocpp } as NodeMessage);
+        life.send({ _msgid: nextMessageId(), topic: `${event.identity}/${event.kind}`, payload: event, ocpp } as NodeMessage);
       },
       onRaw: (frame: RawFrame) => {
         life.send({ topic: `${frame.identity}/raw`, payload: frame, ocpp: { identity: frame.identity, kind: "raw", centralSystem: server.id } } as NodeMessage);

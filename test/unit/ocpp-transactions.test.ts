@@ -334,9 +334,9 @@ describe("TransactionStore meter values", () => {
     ]);
     const late = store.meter("cp1", 1, 1, queued, NOW);
     assert.equal(late.event, undefined);
-    assert.equal(late.meterEvent.late, true);
+    assert.equal(late.meterEvent!.late, true);
     assert.deepEqual(
-      late.meterEvent.samples.map((s) => [s.timestamp, s.value, s.late]),
+      late.meterEvent!.samples.map((s) => [s.timestamp, s.value, s.late]),
       [
         [T1, 11_000, true],
         [T2, 12_000, true],
@@ -356,14 +356,14 @@ describe("TransactionStore meter values", () => {
       NOW,
     );
     assert.deepEqual(
-      mixed.meterEvent.samples.map((s) => [s.value, s.late]),
+      mixed.meterEvent!.samples.map((s) => [s.value, s.late]),
       [
         [12_000, true],
         [14_000, undefined],
       ],
     );
-    assert.equal(mixed.meterEvent.late, undefined);
-    assert.equal(mixed.meterEvent.transactionId, 1);
+    assert.equal(mixed.meterEvent!.late, undefined);
+    assert.equal(mixed.meterEvent!.transactionId, 1);
     assert.equal(mixed.event?.energyWh, 4000);
     assert.equal(mixed.event?.powerW, 7200);
   });
@@ -374,7 +374,7 @@ describe("TransactionStore meter values", () => {
     assert.ok(store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW).event);
     const again = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW);
     assert.equal(again.event, undefined);
-    assert.equal(again.meterEvent.samples.length, 2);
+    assert.equal(again.meterEvent!.samples.length, 2);
   });
 
   it("builds no session.updated when the caller wants none, but still updates and saves the session", async () => {
@@ -395,6 +395,13 @@ describe("TransactionStore meter values", () => {
     assert.deepEqual(result.readings, { energyWh: 11000, powerW: 7200, sampleTime: T1 });
     // The next change is still reported to callers that want events.
     assert.equal(store.meter("cp1", 1, 1, energySamples(1, 1, T2, "12"), NOW).event?.energyWh, 2000);
+    // Without a meter event the session and readings still follow the samples, and late ones still do not count.
+    const quiet = store.meter("cp1", 1, 1, energySamples(1, 1, T3, "13"), NOW, { meterEvent: false, updatedEvent: false });
+    assert.equal(quiet.meterEvent, undefined);
+    assert.equal(quiet.session?.registerWh, 13000);
+    const lateQuiet = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "9"), NOW, { meterEvent: false });
+    assert.equal(lateQuiet.readings, undefined);
+    assert.equal(store.session("cp1", 1)?.registerWh, 13000);
   });
 
   it("reports meter values for unknown or ended transactions without touching sessions", async () => {
@@ -402,14 +409,14 @@ describe("TransactionStore meter values", () => {
     const unknown = store.meter("cp1", 1, 99, energySamples(1, 99, T1, "11"), NOW);
     assert.equal(unknown.unknownTransaction, true);
     assert.equal(unknown.event, undefined);
-    assert.equal(unknown.meterEvent.samples.length, 2);
+    assert.equal(unknown.meterEvent!.samples.length, 2);
 
     store.start("cp1", startReq(), NOW);
     store.stop("cp1", { transactionId: 1, meterStop: 12_000, timestamp: T2 }, NOW);
     const afterStop = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "11"), NOW);
     assert.equal(afterStop.unknownTransaction, false);
     assert.equal(afterStop.event, undefined);
-    assert.equal(afterStop.meterEvent.late, true);
+    assert.equal(afterStop.meterEvent!.late, true);
     assert.equal(store.session("cp1", 1)?.end?.meterStopWh, 12_000);
 
     const idle = store.meter("cp1", 2, undefined, energySamples(2, undefined, T1, "1"), NOW);
@@ -422,15 +429,15 @@ describe("TransactionStore meter values outside sessions", () => {
     const store = await TransactionStore.open({ firstTransactionId: 1 });
     const volts = (timestamp: string, v: string) =>
       normalizeMeterValues(2, undefined, [{ timestamp, sampledValue: [{ value: v, measurand: "Voltage" }] }]);
-    assert.equal(store.meter("cp1", 2, undefined, volts(T2, "231"), NOW).meterEvent.late, undefined);
+    assert.equal(store.meter("cp1", 2, undefined, volts(T2, "231"), NOW).meterEvent!.late, undefined);
     const old = store.meter("cp1", 2, undefined, volts(T1, "229"), NOW);
     assert.deepEqual(
-      old.meterEvent.samples.map((s) => [s.value, s.late]),
+      old.meterEvent!.samples.map((s) => [s.value, s.late]),
       [[229, true]],
     );
     // Another connector and another charger have their own clocks.
-    assert.equal(store.meter("cp1", 1, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
-    assert.equal(store.meter("cp2", 2, undefined, volts(T1, "229"), NOW).meterEvent.late, undefined);
+    assert.equal(store.meter("cp1", 1, undefined, volts(T1, "229"), NOW).meterEvent!.late, undefined);
+    assert.equal(store.meter("cp2", 2, undefined, volts(T1, "229"), NOW).meterEvent!.late, undefined);
   });
 
   it("does not let a far-future sample time (wrong charger clock) make later samples late", async () => {
@@ -440,7 +447,7 @@ describe("TransactionStore meter values outside sessions", () => {
     assert.equal(future.event?.energyWh, 1000);
     assert.equal(future.event?.sampleTime, undefined);
     const fixed = store.meter("cp1", 1, 1, energySamples(1, 1, T1, "12"), NOW);
-    assert.equal(fixed.meterEvent.late, undefined);
+    assert.equal(fixed.meterEvent!.late, undefined);
     assert.equal(fixed.event?.energyWh, 2000);
     assert.equal(fixed.event?.sampleTime, T1);
   });
@@ -451,7 +458,7 @@ describe("TransactionStore meter values outside sessions", () => {
     store.meter("cp1", 1, 1, energySamples(1, 1, T3, "13"), NOW);
     const broken = store.meter("cp1", 1, 1, energySamples(1, 1, "not-a-time", "14"), NOW);
     assert.deepEqual(
-      broken.meterEvent.samples.map((s) => s.late),
+      broken.meterEvent!.samples.map((s) => s.late),
       [undefined, undefined],
     );
     assert.equal(broken.event?.energyWh, 4000);

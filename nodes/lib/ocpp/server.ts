@@ -579,11 +579,13 @@ export class CentralSystem {
 
   private meterValues(identity: string, req: MeterValuesRequest, now: Date): object {
     const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
+    const wants = this.options.wantsEvent;
     const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
-      updatedEvent: this.options.wantsEvent?.("session.updated", identity) ?? true,
+      updatedEvent: wants?.("session.updated", identity) ?? true,
+      meterEvent: wants?.("meter", identity) ?? true,
     });
     if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
-    this.emit(result.meterEvent);
+    if (result.meterEvent) this.emit(result.meterEvent);
     if (result.event) this.emit(result.event);
     return {};
   }

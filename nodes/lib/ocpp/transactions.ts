@@ -101,8 +101,11 @@ export interface MeterResult {
   session?: Session;
   /** The transactionId was given but is not known for this charger. */
   unknownTransaction: boolean;
-  /** Always present: every sample, oldest first, with `late` set on the ones older than what the session had. */
-  meterEvent: MeterEvent;
+  /**
+   * Every sample, oldest first, with `late` set on the ones older than what
+   * the session had. Absent only when the caller said it wants none.
+   */
+  meterEvent?: MeterEvent;
   /** session.updated, when the newest values of the session changed (and the caller did not say it wants none). */
   event?: SessionUpdatedEvent;
   /** What the samples that are not late say about the connector (undefined when all are late). */
@@ -450,7 +453,7 @@ export class TransactionStore {
     transactionId: number | undefined,
     samples: readonly NormalizedMeterSample[],
     now: Date = this.clock(),
-    options: { updatedEvent?: boolean } = {},
+    options: { updatedEvent?: boolean; meterEvent?: boolean } = {},
   ): MeterResult {
     this.assertLoaded();
     let session: Session | undefined;
@@ -463,11 +466,12 @@ export class TransactionStore {
     }
     // Unreadable and far-future timestamps count as "now": late-flagging them would freeze a charger with a broken clock.
     // Each order key is worked out once; the sort is stable, so equal times keep the charger's order.
-    const keyed = samples.map((s) => ({ at: sampleMs(s.timestamp, now).at, s: { ...s } }));
+    // Copied only for the meter event (late flags go on the copies): this runs for every MeterValues.
+    const wantsMeterEvent = options.meterEvent !== false;
+    const keyed = samples.map((s) => ({ at: sampleMs(s.timestamp, now).at, s: wantsMeterEvent ? { ...s } : s }));
     let ordered = true;
     for (let i = 1; i < keyed.length && ordered; i++) ordered = keyed[i - 1].at <= keyed[i].at;
     if (!ordered) keyed.sort((a, b) => a.at - b.at);
-    const out = keyed.map((k) => k.s);
     let latestOf = this.connectorLatest.get(identity);
     if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
     const connectorLast = latestOf.get(connectorId) ?? Number.NEGATIVE_INFINITY;
@@ -477,8 +481,9 @@ export class TransactionStore {
     let newest = lastMs;
     const fresh: NormalizedMeterSample[] = [];
     for (const { at, s } of keyed) {
-      if (allLate || at < lastMs) s.late = true;
-      else {
+      if (allLate || at < lastMs) {
+        if (wantsMeterEvent) s.late = true;
+      } else {
         fresh.push(s);
         if (at > newest) newest = at;
       }
@@ -495,12 +500,15 @@ export class TransactionStore {
         session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
       if (changed && options.updatedEvent !== false) event = this.updatedEvent(session, now, time);
     }
-    // Built field by field (same order as always) rather than cleaned: this runs for every MeterValues.
-    const meterEvent: MeterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
-    const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
-    if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
-    meterEvent.samples = out;
-    if (out.length > 0 && fresh.length === 0) meterEvent.late = true;
+    let meterEvent: MeterEvent | undefined;
+    if (wantsMeterEvent) {
+      // Built field by field (same order as always) rather than cleaned: this runs for every MeterValues.
+      meterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
+      const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
+      if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
+      meterEvent.samples = keyed.map((k) => k.s);
+      if (keyed.length > 0 && fresh.length === 0) meterEvent.late = true;
+    }
     return {
       session: session ? copySession(session) : undefined,
       unknownTransaction,
