@@ -4,7 +4,7 @@
  * Node-RED runtime (test helper), events flowing to a downstream node.
  * Mode "bare": a plain ocpp-rpc RPCServer with the same validation.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -72,7 +72,13 @@ async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }>
     await new Promise((r) => setTimeout(r, 50));
   }
   await cs.ready;
-  return { port: cs.central!.port, close: () => RED.stop() };
+  return {
+    port: cs.central!.port,
+    close: async () => {
+      await RED.stop();
+      rmSync(userDir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function main(): Promise<void> {
