@@ -35,6 +35,8 @@ const SLOW_POINTS = arg("slow-points", 2_000);
 const SLOW_ROWS = arg("slow-rows", 2_000);
 /** ev-timescale-write's batch size (rows per transaction). */
 const BATCH = arg("batch", 10_000); // the node's default
+/** ev-influx-write's batch size (points per request). */
+const INFLUX_BATCH = arg("influx-batch", 5000); // the node's default
 /** Each contender runs this many times; the median is reported (this machine's noise is larger than the differences that matter). */
 const ROUNDS = Math.max(1, arg("rounds", 3));
 /** `--only influx` or `--only timescale`: one part of the bench. */
@@ -197,10 +199,10 @@ async function benchInflux(): Promise<void> {
       { id: "f1", type: "tab" },
       { id: "c1", type: "ev-influx-config", url: counter.url, org, bucket, precision: "ms", timeout: 10, tlsVerify: true, credentials: { token } },
       { id: "src", z: "f1", type: "ev-bench-source", wires: [["w1"]] },
-      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: 1000, flushInterval: 100, maxBuffered: 4 * POINTS, wires: [] },
+      { id: "w1", z: "f1", type: "ev-influx-write", influx: "c1", measurement: "", timeTags: false, timeZone: "", integers: "float", batchSize: INFLUX_BATCH, flushInterval: 100, maxBuffered: 4 * POINTS, wires: [] },
     ]);
     await timed(
-      "influx: ev-influx-write in Node-RED (one point per msg, batch 1000)",
+      `influx: ev-influx-write in Node-RED (one point per msg, batch ${INFLUX_BATCH})`,
       POINTS,
       async () => {
         await red.emit(POINTS, (i) => ({ payload: point(i) }));
@@ -209,7 +211,7 @@ async function benchInflux(): Promise<void> {
       { prepare: reset },
     );
     await timed(
-      "influx: ev-influx-write in Node-RED (1000 points per msg)",
+      `influx: ev-influx-write in Node-RED (1000 points per msg, batch ${INFLUX_BATCH})`,
       POINTS,
       async () => {
         await red.emit(POINTS / 1000, (k) => ({ payload: Array.from({ length: 1000 }, (_, j) => point(k * 1000 + j)) }));

@@ -64,11 +64,11 @@ export = (RED: NodeAPI): void => {
       });
       return;
     }
-    const batchSize = positive(def.batchSize, 1000);
+    const batchSize = positive(def.batchSize, 5000);
     const buffered = new BufferedWriter<QueuedLine>(this, life, (queued, signal) => writer.write(queued.map((q) => q.line), signal), {
       batchSize,
       flushIntervalMs: positive(def.flushInterval, 1000),
-      maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 10_000)),
+      maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 50_000)),
       isPermanent: isPermanentInfluxError,
       describe: (q) => `point: ${shortText(q.line, 200)}`,
     });

@@ -88,45 +88,62 @@ function fromReading(value: Record<string, unknown>, topic: string | undefined):
 /** Normalises one payload element into the point shape. */
 export function toPointInput(value: unknown, topic?: string): PointInput {
   if (isPlainObject(value)) {
-    if (looksLikeAvailability(value)) return fromAvailability(value);
-    const reading = fromReading(value, topic);
-    if (reading) return reading;
+    // The explicit point shape first: the common case at high rates, and neither other shape has `fields`.
     if ("fields" in value) {
       if (!isPlainObject(value.fields)) throw new Error("`fields` must be an object of field names to values");
       if (value.tags !== undefined && !isPlainObject(value.tags)) throw new Error("`tags` must be an object of tag names to values");
       if (value.measurement !== undefined && typeof value.measurement !== "string") throw new Error("`measurement` must be text");
       return value as unknown as PointInput;
     }
+    if (looksLikeAvailability(value)) return fromAvailability(value);
+    const reading = fromReading(value, topic);
+    if (reading) return reading;
     return { fields: value as Record<string, FieldValue> };
   }
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return { fields: { value } };
   throw new Error(`Cannot write ${value === null ? "null" : typeof value} as a point: send {fields: {...}}, an object of fields or a number`);
 }
 
+function typedNumber(name: string, kind: string, n: unknown): number {
+  if (typeof n !== "number" || !Number.isFinite(n)) throw new Error(`Field "${name}": ${kind} must be a finite number`);
+  return n;
+}
+
 function addField(point: Point, name: string, value: unknown, integers: "float" | "integer"): boolean {
   if (value === null || value === undefined) return false;
-  if (typeof value === "boolean") point.booleanField(name, value);
-  else if (typeof value === "string") point.stringField(name, value);
-  else if (typeof value === "number") {
+  if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new Error(`Field "${name}" is ${value}; InfluxDB stores finite numbers only`);
     if (integers === "integer" && Number.isInteger(value)) point.intField(name, value);
     else point.floatField(name, value);
-  } else if (isPlainObject(value) && Object.keys(value).length === 1) {
-    const [kind, n] = Object.entries(value)[0];
-    if (typeof n !== "number" || !Number.isFinite(n)) throw new Error(`Field "${name}": ${kind} must be a finite number`);
-    if (kind === "int") {
+  } else if (typeof value === "string") point.stringField(name, value);
+  else if (typeof value === "boolean") point.booleanField(name, value);
+  else if (isPlainObject(value) && Object.keys(value).length === 1) {
+    if ("int" in value) {
+      const n = typedNumber(name, "int", value.int);
       if (!Number.isSafeInteger(n)) throw new Error(`Field "${name}": ${n} is not a whole number`);
       point.intField(name, n);
-    } else if (kind === "uint") {
+    } else if ("uint" in value) {
+      const n = typedNumber(name, "uint", value.uint);
       if (!Number.isSafeInteger(n) || n < 0) throw new Error(`Field "${name}": ${n} is not a whole number >= 0`);
       point.uintField(name, n);
-    } else if (kind === "float") point.floatField(name, n);
-    else throw new Error(`Field "${name}": unknown type "${kind}" (use int, uint or float)`);
+    } else if ("float" in value) point.floatField(name, typedNumber(name, "float", value.float));
+    else throw new Error(`Field "${name}": unknown type "${Object.keys(value)[0]}" (use int, uint or float)`);
   } else {
     throw new Error(`Field "${name}" is ${Array.isArray(value) ? "a list" : typeof value}; fields take numbers, text or true/false`);
   }
   return true;
 }
+
+function addTag(point: Point, name: string, tagValue: unknown): void {
+  if (tagValue === null || tagValue === undefined || tagValue === "") return;
+  if (typeof tagValue === "object") throw new Error(`Tag "${name}" must be text, a number or true/false`);
+  point.tag(name, String(tagValue));
+}
+
+/** The library's line settings per precision, made once (toLine runs for every point). */
+const LINE_SETTINGS = Object.fromEntries(
+  (["ns", "us", "ms", "s"] as const).map((p) => [p, { convertTime: (t: string | number | Date | undefined) => dateToProtocolTimestamp[p](t as Date) }]),
+) as Record<WritePrecisionType, { convertTime: (t: string | number | Date | undefined) => string | undefined }>;
 
 /** One line of line protocol for one payload element. */
 export function toLine(value: unknown, defaults: PointDefaults): string {
@@ -135,24 +152,24 @@ export function toLine(value: unknown, defaults: PointDefaults): string {
   if (!measurement) throw new Error("No measurement: set one in the node or send msg.measurement / payload.measurement");
   const point = new Point(measurement);
   const when = toDate(input.timestamp ?? defaults.timestamp ?? (defaults.now ?? (() => new Date()))());
-  const tags: Record<string, string | number | boolean> = { ...defaults.tags, ...input.tags };
+  // A point's own tags win over the message's, and both over the time tags.
+  const own = input.tags;
+  if (defaults.tags) for (const name in defaults.tags) if (!own || !(name in own)) addTag(point, name, defaults.tags[name]);
+  if (own) for (const name in own) addTag(point, name, own[name]);
   if (defaults.timeTags) {
+    const given = (name: string): unknown => (own && name in own ? own[name] : defaults.tags?.[name]);
     const parts = localTimeParts(when, defaults.timeTags.timeZone || undefined);
-    tags.weekday ??= parts.weekday;
-    tags.hour_of_day ??= parts.hourOfDay;
-  }
-  for (const [name, tagValue] of Object.entries(tags)) {
-    if (tagValue === null || tagValue === undefined || tagValue === "") continue;
-    if (typeof tagValue === "object") throw new Error(`Tag "${name}" must be text, a number or true/false`);
-    point.tag(name, String(tagValue));
+    if (given("weekday") === undefined || given("weekday") === null) addTag(point, "weekday", parts.weekday);
+    if (given("hour_of_day") === undefined || given("hour_of_day") === null) addTag(point, "hour_of_day", parts.hourOfDay);
   }
   let fieldCount = 0;
-  for (const [name, fieldValue] of Object.entries(input.fields)) {
-    if (addField(point, name, fieldValue, defaults.integers)) fieldCount++;
+  const fields = input.fields;
+  for (const name in fields) {
+    if (addField(point, name, fields[name], defaults.integers)) fieldCount++;
   }
   if (fieldCount === 0) throw new Error("A point needs at least one field with a value");
   point.timestamp(when);
-  const line = point.toLineProtocol({ convertTime: (t) => dateToProtocolTimestamp[defaults.precision](t as Date) });
+  const line = point.toLineProtocol(LINE_SETTINGS[defaults.precision]);
   if (!line) throw new Error("Could not build the point");
   return line;
 }
