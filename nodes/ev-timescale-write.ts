@@ -13,6 +13,7 @@ import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type 
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
+import { backoffDelay, type BackoffOptions } from "./lib/backoff";
 import { shortText } from "./lib/errors";
 
 interface TimescaleWriteDef extends NodeDef {
@@ -48,6 +49,9 @@ function describeRow(item: RowItem): string {
   }
   return `row for ${tableKey(item.table)}: ${shortText(text, 200)}`;
 }
+
+/** How often the deploy-time login is tried again while it fails and no rows have come. */
+const DEPLOY_CHECK_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: 60_000, factor: 2, jitter: 0.2 };
 
 /** A row waiting to be written, with the message it came from. */
 interface QueuedRow extends RowItem {
@@ -89,10 +93,20 @@ export = (RED: NodeAPI): void => {
     });
 
     // Log in now: a wrong password or an unreachable server shows at deploy, not at the first row.
-    life.run(async () => {
+    // Until it works the check is repeated, so a red status does not outlive the problem; once
+    // rows flow, the writer's own status (and retries) take over.
+    const check = async (attempt: number): Promise<void> => {
       const problem = await writer.check();
-      if (problem && !life.closed) this.status(Status.error(problem.message));
-    });
+      const stats = buffered.getStats();
+      if (life.closed || stats.written > 0 || stats.buffered > 0) return;
+      if (!problem) {
+        if (attempt > 0) buffered.showStatus();
+        return;
+      }
+      this.status(Status.error(problem.message));
+      life.setTimeout(() => life.run(() => check(attempt + 1)), backoffDelay(attempt, DEPLOY_CHECK_BACKOFF));
+    };
+    life.run(() => check(0));
 
     life.onInput<TimescaleWriteMsg>((msg) => {
       if (msg.payload === undefined || msg.payload === null) throw new Error("msg.payload is empty: send a row (an object of column names to values) or an array of rows");

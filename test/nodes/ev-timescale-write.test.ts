@@ -287,6 +287,21 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
       assert.deepEqual(ns, Array.from({ length: 60 }, (_, i) => i));
     });
 
+    it("shows an unreachable server at deploy, and clears that once the server is back, with no row sent", async () => {
+      await proxy.down();
+      try {
+        const { w } = await load({ table: "nothing_yet", create: "none", port: proxy.port });
+        await until(() => /PostgreSQL/.test(lastText(w)) && w.status.lastCall?.args[0].fill === "red", 5000, "red status at deploy");
+        await proxy.up();
+        // The login is tried again after about 5 s.
+        await until(() => lastText(w) === "✓0", 10_000, "the status back to normal").catch((e: Error) => {
+          throw new Error(`${e.message}; status: ${lastText(w)}`);
+        });
+      } finally {
+        await proxy.up();
+      }
+    });
+
     it("keeps at most the configured number of rows while down and counts the rest as dropped", async () => {
       await pg.query("CREATE TABLE bounded (time timestamptz NOT NULL, n int)");
       const { w } = await load({ table: "bounded", create: "none", batchSize: 5, maxBuffered: 10, flushInterval: 20, port: proxy.port });
