@@ -34,7 +34,8 @@ export interface WriteBufferStats {
 }
 
 export interface WriteBufferEvents<T> {
-  onStats?: (stats: WriteBufferStats) => void;
+  /** The stats changed (read them with getStats(); not copied here, as this runs for every push). */
+  onStats?: () => void;
   onRejected?: (item: T, error: Error) => void;
   onDropped?: (count: number, totalDropped: number) => void;
   /** A transient failure; the items stay queued and are retried after `retryInMs`. */
@@ -285,8 +286,13 @@ export class WriteBuffer<T> {
   }
 
   private emitStats(): void {
-    const stats = this.getStats();
-    this.safely(() => this.events.onStats?.(stats));
+    const onStats = this.events.onStats;
+    if (!onStats) return;
+    try {
+      onStats();
+    } catch {
+      // Event handlers must not break the buffer.
+    }
   }
 
   private safely(fn: () => void): void {
