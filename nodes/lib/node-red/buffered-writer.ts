@@ -63,24 +63,24 @@ export class BufferedWriter<T extends FromMessage> {
     this.life = life;
     this.options = options;
     this.buffer = new WriteBuffer<T>(write, options, {
-        onStats: () => this.scheduleStatus(),
-        onRejected: (item, error) => {
-          life.reportError(`${error.message} — ${options.describe(item)}`, item.msg);
-        },
-        onDropped: (count, total) => {
-          // Warn at most every 10 s; the status carries the running count.
-          if (Date.now() - this.lastDropWarning > 10_000) {
-            this.lastDropWarning = Date.now();
-            node.warn(`Buffer full (${options.maxBuffered}): dropped the ${count} oldest item(s), ${total} dropped so far`);
-          }
-        },
-        onRetry: (error, retryInMs) => {
-          if (error.message !== this.lastReportedError) {
-            this.lastReportedError = error.message;
-            node.warn(`${error.message} — keeping ${this.buffer.getStats().buffered} item(s), retrying in ${Math.round(retryInMs / 1000)} s`);
-          }
-        },
-      });
+      onStats: () => this.scheduleStatus(),
+      onRejected: (item, error) => {
+        life.reportError(`${error.message} — ${options.describe(item)}`, item.msg);
+      },
+      onDropped: (count, total) => {
+        // Warn at most every 10 s; the status carries the running count.
+        if (Date.now() - this.lastDropWarning > 10_000) {
+          this.lastDropWarning = Date.now();
+          node.warn(`Buffer full (${options.maxBuffered}): dropped the ${count} oldest item(s), ${total} dropped so far`);
+        }
+      },
+      onRetry: (error, retryInMs) => {
+        if (error.message !== this.lastReportedError) {
+          this.lastReportedError = error.message;
+          node.warn(`${error.message} — keeping ${this.buffer.getStats().buffered} item(s), retrying in ${Math.round(retryInMs / 1000)} s`);
+        }
+      },
+    });
     life.onClose(async () => {
       this.clearStatusTimer();
       const lastFlush = this.buffer.close(options.closeTimeoutMs ?? 5000);
