@@ -17,6 +17,9 @@
  * charger snapshot, saves sessions (at most every 5 s), and sends events as
  * Node-RED messages through a real runtime to a debug node.
  * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
+ * BENCH_NOOP_METERVALUES=1 makes our node answer MeterValues with {} and do
+ * nothing else: the ceiling set by the rest (Node-RED in the process,
+ * connection bookkeeping). Calibration only.
  * BENCH_BARE_SPIN_US=10 makes the bare server busy-wait 10 µs per MeterValues:
  * on a 2-core machine, where the chargers share the CPU with the server,
  * each µs of extra work per call costs the server more than a µs (its socket
