@@ -217,6 +217,15 @@ describe("normalizeMeterValues", () => {
     assert.equal(parseDecimal("0x10"), undefined);
     assert.equal(parseDecimal("Infinity"), undefined);
     assert.equal(parseDecimal("1e400"), undefined);
+    // Against the textbook definition of a decimal, for texts Number() reads differently.
+    const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+    const texts = ["", " ", "\t\n", "0", "-0", "+5", "1.", ".", "-.5", "+.5e3", "1e", "1e+", "1E-3", "12,5", "1_000", "NaN", "-Infinity", "+Infinity",
+      "0x10", "0X1f", "0b101", "0B1", "0o17", "0O7", "-0x10", "00x1", "0xyz", "007", "0.5", "0b", "0o", "0x", " 0x10 ", "1 2", "١٢", "\u00a012\u00a0", "12\u2028", "1e308", "-1e309", "0e0", "0.0e-0"];
+    for (const text of texts) {
+      const trimmed = text.trim();
+      const expected = DECIMAL.test(trimmed) && Number.isFinite(Number(trimmed)) ? Number(trimmed) : undefined;
+      assert.ok(Object.is(parseDecimal(text), expected), `${JSON.stringify(text)} gave ${parseDecimal(text)}, expected ${expected}`);
+    }
   });
 });
 

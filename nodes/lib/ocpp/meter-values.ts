@@ -81,6 +81,19 @@ const UNITS: Record<string, Conversion> = {
   rpm: { unit: "rpm", convert: same },
 };
 
+/** The units as the spec spells them and as sent in other cases, looked up without lower-casing each time. */
+const UNITS_AS_SENT = new Map<string, Conversion>([
+  ...Object.entries(UNITS),
+  ["Wh", UNITS.wh], ["kWh", UNITS.kwh], ["varh", UNITS.varh], ["kvarh", UNITS.kvarh], ["W", UNITS.w], ["kW", UNITS.kw],
+  ["VA", UNITS.va], ["kVA", UNITS.kva], ["var", UNITS.var], ["kvar", UNITS.kvar], ["A", UNITS.a], ["V", UNITS.v],
+  ["Hz", UNITS.hz], ["K", UNITS.k], ["Celsius", UNITS.celsius], ["Celcius", UNITS.celcius], ["Fahrenheit", UNITS.fahrenheit],
+  ["Percent", UNITS.percent], ["RPM", UNITS.rpm],
+]);
+
+function unitConversion(unit: string): Conversion | undefined {
+  return UNITS_AS_SENT.get(unit) ?? (Object.hasOwn(UNITS, unit.toLowerCase()) ? UNITS[unit.toLowerCase()] : undefined);
+}
+
 /**
  * The spec's default unit is Wh, but it only makes sense for energy
  * measurands; firmware routinely omits the unit for Voltage or Current, so
@@ -101,14 +114,20 @@ export function defaultUnit(measurand: string): BaseUnit {
   return "";
 }
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
-/** Strict decimal parse: "", "12,5", "NaN", "0x10" are not numbers here (Number() would accept some). */
+/**
+ * Strict decimal parse: "", "12,5", "NaN", "0x10" are not numbers here.
+ * Number() does the parsing (it is strict about everything else); what it
+ * accepts beyond plain decimals is blank text (as 0) and the 0x/0b/0o
+ * prefixes, and those are refused first.
+ */
 export function parseDecimal(text: string): number | undefined {
+  const n = Number(text);
+  if (!Number.isFinite(n)) return undefined;
   const t = text.trim();
-  if (!NUMBER.test(t)) return undefined;
-  const n = Number(t);
-  return Number.isFinite(n) ? n : undefined;
+  if (t === "") return undefined;
+  const second = t.charCodeAt(1) | 0x20; // lower case of an ASCII letter
+  if (t.charCodeAt(0) === 48 /* 0 */ && (second === 120 /* x */ || second === 98 /* b */ || second === 111) /* o */) return undefined;
+  return n;
 }
 
 /** Removes binary floating-point noise from scaling (1.001 kWh is 1001 Wh, not 1000.9999999999999). */
@@ -164,7 +183,7 @@ function normalizeOne(
   }
   // Lenient firmware sends numbers instead of strings; accept those too.
   const parsed = typeof sv.value === "number" ? (Number.isFinite(sv.value) ? sv.value : undefined) : parseDecimal(rawValue);
-  const conversion = rawUnit ? UNITS[rawUnit.toLowerCase()] : UNITS[sample.unit.toLowerCase()];
+  const conversion = rawUnit ? unitConversion(rawUnit) : unitConversion(sample.unit);
   if (rawUnit && !conversion) {
     sample.unit = rawUnit;
     sample.note = `unknown unit "${rawUnit}", value not converted`;
@@ -197,7 +216,10 @@ export function normalizeMeterValues(
   meterValue: readonly MeterValue[] | undefined,
   options: NormalizeOptions = {},
 ): NormalizedMeterSample[] {
-  const out: Array<{ t: number; i: number; s: NormalizedMeterSample }> = [];
+  const out: NormalizedMeterSample[] = [];
+  // Order keys, one per sample; usually already in order (one meterValue per call), and then no sort is needed.
+  const times: number[] = [];
+  let sorted = true;
   for (const mv of Array.isArray(meterValue) ? meterValue : []) {
     if (!mv || typeof mv !== "object") continue;
     const timestamp = typeof mv.timestamp === "string" ? mv.timestamp : "";
@@ -206,14 +228,15 @@ export function normalizeMeterValues(
       if (!sv || typeof sv !== "object") continue;
       const s = normalizeOne(connectorId, transactionId, timestamp, sv, options);
       if (t === Number.POSITIVE_INFINITY && !s.note) s.note = `timestamp "${timestamp}" is not a date`;
-      out.push({ t, i: out.length, s });
+      if (times.length > 0 && times[times.length - 1] > t) sorted = false;
+      out.push(s);
+      times.push(t);
     }
   }
-  // Usually already in order (one meterValue per call): skip the sort then.
-  let sorted = true;
-  for (let k = 1; k < out.length && sorted; k++) sorted = out[k - 1].t <= out[k].t;
-  if (!sorted) out.sort((a, b) => a.t - b.t || a.i - b.i);
-  return out.map((x) => x.s);
+  if (sorted) return out;
+  const keyed = out.map((s, i) => ({ t: times[i], i, s }));
+  keyed.sort((a, b) => a.t - b.t || a.i - b.i);
+  return keyed.map((x) => x.s);
 }
 
 /** Latest readings for a ConnectorSnapshot, plus the charger time they are from. */
