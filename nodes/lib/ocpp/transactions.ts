@@ -164,11 +164,10 @@ function text(v: unknown): string | undefined {
  */
 const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
-/** Order key of a sample time; unreadable or far-future times count as now. */
-function sampleMs(timestamp: string, now: Date): { at: number; trusted: boolean } {
+/** Charger time of a sample (ms), or NaN when unreadable or further ahead than a wrong clock explains. */
+function trustedMs(timestamp: string, nowMs: number): number {
   const t = parseTime(timestamp);
-  if (Number.isNaN(t) || t > now.getTime() + FUTURE_TOLERANCE_MS) return { at: now.getTime(), trusted: false };
-  return { at: t, trusted: true };
+  return t > nowMs + FUTURE_TOLERANCE_MS ? Number.NaN : t;
 }
 
 function ms(timestamp: string | undefined): number {
@@ -195,6 +194,26 @@ function copySession(s: Session): Session {
   if (s.idTagInfo) out.idTagInfo = { ...s.idTagInfo };
   if (s.end) out.end = { ...s.end };
   return out;
+}
+
+function copySample(s: NormalizedMeterSample): NormalizedMeterSample {
+  return { ...s };
+}
+
+/** A MeterResult whose session copy is made only when someone reads it (the server does not, on every MeterValues). */
+class MeterOutcome implements MeterResult {
+  constructor(
+    private readonly stored: Session | undefined,
+    readonly unknownTransaction: boolean,
+    readonly meterEvent: MeterEvent | undefined,
+    readonly event: SessionUpdatedEvent | undefined,
+    readonly readings: ConnectorReadings | undefined,
+    readonly saved: Promise<boolean>,
+  ) {}
+
+  get session(): Session | undefined {
+    return this.stored ? copySession(this.stored) : undefined;
+  }
 }
 
 /** Removes undefined fields so events compare and serialise cleanly (for-in: no entry arrays on the hot path). */
@@ -240,7 +259,7 @@ export class TransactionStore {
   /** Ids held by any record, so a new id never collides with a Stop for an id we did not issue. */
   private readonly usedIds = new Map<number, number>();
   /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
-  private readonly openByIdentity = new Map<string, Set<Session>>();
+  private readonly openByIdentity = new Map<string, Session[]>();
   /** Newest sample time per identity, then connector, for samples outside any session (memory only; nested: no key string per call). */
   private readonly connectorLatest = new Map<string, Map<number, number>>();
 
@@ -249,7 +268,12 @@ export class TransactionStore {
   private reportedClosed = false;
   private dirty = false;
   private saving = false;
-  private waiters: Array<(ok: boolean) => void> = [];
+  /**
+   * The outcome of the next save, shared by every change it covers: a busy
+   * charger park changes sessions thousands of times between two saves, and
+   * a promise each would pile up until the save.
+   */
+  private nextSave: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | undefined;
   private lazyTimer: NodeJS.Timeout | undefined;
 
   constructor(options: TransactionStoreOptions = {}) {
@@ -468,10 +492,21 @@ export class TransactionStore {
     // Each order key is worked out once; the sort is stable, so equal times keep the charger's order.
     // Copied only for the meter event (late flags go on the copies): this runs for every MeterValues.
     const wantsMeterEvent = options.meterEvent !== false;
-    const keyed = samples.map((s) => ({ at: sampleMs(s.timestamp, now).at, s: wantsMeterEvent ? { ...s } : s }));
-    let ordered = true;
-    for (let i = 1; i < keyed.length && ordered; i++) ordered = keyed[i - 1].at <= keyed[i].at;
-    if (!ordered) keyed.sort((a, b) => a.at - b.at);
+    const nowMs = now.getTime();
+    const count = samples.length;
+    let ordered: NormalizedMeterSample[] = wantsMeterEvent ? samples.map(copySample) : (samples as NormalizedMeterSample[]);
+    let at: number[] = new Array<number>(count);
+    let inOrder = true;
+    for (let i = 0; i < count; i++) {
+      const t = trustedMs(ordered[i].timestamp, nowMs);
+      at[i] = Number.isNaN(t) ? nowMs : t;
+      if (i > 0 && at[i - 1] > at[i]) inOrder = false;
+    }
+    if (!inOrder) {
+      const keyed = ordered.map((sample, i) => ({ at: at[i], sample })).sort((a, b) => a.at - b.at);
+      ordered = keyed.map((k) => k.sample);
+      at = keyed.map((k) => k.at);
+    }
     let latestOf = this.connectorLatest.get(identity);
     if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
     const connectorLast = latestOf.get(connectorId) ?? Number.NEGATIVE_INFINITY;
@@ -480,12 +515,12 @@ export class TransactionStore {
     const allLate = session?.end !== undefined;
     let newest = lastMs;
     const fresh: NormalizedMeterSample[] = [];
-    for (const { at, s } of keyed) {
-      if (allLate || at < lastMs) {
-        if (wantsMeterEvent) s.late = true;
+    for (let i = 0; i < count; i++) {
+      if (allLate || at[i] < lastMs) {
+        if (wantsMeterEvent) ordered[i].late = true;
       } else {
-        fresh.push(s);
-        if (at > newest) newest = at;
+        fresh.push(ordered[i]);
+        if (at[i] > newest) newest = at[i];
       }
     }
     if (newest > connectorLast) latestOf.set(connectorId, newest);
@@ -506,17 +541,10 @@ export class TransactionStore {
       meterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
       const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
       if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
-      meterEvent.samples = keyed.map((k) => k.s);
-      if (keyed.length > 0 && fresh.length === 0) meterEvent.late = true;
+      meterEvent.samples = ordered;
+      if (count > 0 && fresh.length === 0) meterEvent.late = true;
     }
-    return {
-      session: session ? copySession(session) : undefined,
-      unknownTransaction,
-      meterEvent,
-      readings,
-      event,
-      saved: changed ? this.persist(true) : RESOLVED_TRUE,
-    };
+    return new MeterOutcome(session, unknownTransaction, meterEvent, event, readings, changed ? this.persist(true) : RESOLVED_TRUE);
   }
 
   /** Ends a zombie session by hand (the charger will never stop it); its energy comes from the last register reading. */
@@ -533,7 +561,7 @@ export class TransactionStore {
   flush(): Promise<boolean> {
     if (!this.persistence) return Promise.resolve(true);
     this.dirty = true;
-    const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
+    const done = this.nextSaved();
     this.kick();
     return done;
   }
@@ -595,24 +623,25 @@ export class TransactionStore {
 
   private addOpen(k: string, session: Session): void {
     this.open.set(k, session);
-    let set = this.openByIdentity.get(session.identity);
-    if (!set) this.openByIdentity.set(session.identity, (set = new Set()));
-    set.add(session);
+    const list = this.openByIdentity.get(session.identity);
+    if (list) list.push(session);
+    else this.openByIdentity.set(session.identity, [session]);
   }
 
   private removeOpen(k: string): void {
     const session = this.open.get(k);
     if (!session) return;
     this.open.delete(k);
-    const set = this.openByIdentity.get(session.identity);
-    set?.delete(session);
-    if (set?.size === 0) this.openByIdentity.delete(session.identity);
+    const list = this.openByIdentity.get(session.identity);
+    const at = list ? list.indexOf(session) : -1;
+    if (list && at >= 0) list.splice(at, 1);
+    if (list?.length === 0) this.openByIdentity.delete(session.identity);
   }
 
   /** The open session with this id: a charger has one or two open at most, cheaper than building a key string per call. */
   private openById(identity: string, transactionId: number): Session | undefined {
-    const set = this.openByIdentity.get(identity);
-    if (set) for (const s of set) if (s.transactionId === transactionId) return s;
+    const list = this.openByIdentity.get(identity);
+    if (list) for (let i = 0; i < list.length; i++) if (list[i].transactionId === transactionId) return list[i];
     return undefined;
   }
 
@@ -634,10 +663,16 @@ export class TransactionStore {
     if (samples.length === 0) return;
     if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
     if (readings.powerW !== undefined) session.powerW = readings.powerW;
-    const newest = samples.reduce<string | undefined>(
-      (acc, s) => (sampleMs(s.timestamp, now).trusted && ms(s.timestamp) > ms(acc) ? s.timestamp : acc),
-      session.lastSampleTime,
-    );
+    const nowMs = now.getTime();
+    let newest = session.lastSampleTime;
+    let newestMs = ms(newest);
+    for (const s of samples) {
+      const t = trustedMs(s.timestamp, nowMs);
+      if (t > newestMs) {
+        newest = s.timestamp;
+        newestMs = t;
+      }
+    }
     if (newest !== undefined) session.lastSampleTime = newest;
   }
 
@@ -750,23 +785,23 @@ export class TransactionStore {
   }
 
   private updatedEvent(session: Session, now: Date, time = now.toISOString()): SessionUpdatedEvent {
-    const energy = sessionEnergy(session.meterStartWh, session.registerWh);
-    return clean({
-      kind: "session.updated" as const,
-      identity: session.identity,
-      time,
-      transactionId: session.transactionId,
-      idTag: session.idTag,
-      connectorId: session.connectorId,
-      meterStartWh: session.meterStartWh,
-      meterStopWh: session.registerWh,
-      energyWh: energy.energyWh,
-      energyNote: energy.energyNote,
-      powerW: session.powerW,
-      startTime: session.startTime,
-      sampleTime: session.lastSampleTime,
-    });
+    // Field by field, in the order it always had, instead of clean(): this runs for every MeterValues in a session.
+    const event = { kind: "session.updated", identity: session.identity, time, transactionId: session.transactionId } as SessionUpdatedEvent;
+    if (session.idTag !== undefined) event.idTag = session.idTag;
+    if (session.connectorId !== undefined) event.connectorId = session.connectorId;
+    if (session.meterStartWh !== undefined) event.meterStartWh = session.meterStartWh;
+    if (session.registerWh !== undefined) event.meterStopWh = session.registerWh;
+    if (session.meterStartWh !== undefined && session.registerWh !== undefined) {
+      const energy = sessionEnergy(session.meterStartWh, session.registerWh);
+      if (energy.energyWh !== undefined) event.energyWh = energy.energyWh;
+      if (energy.energyNote !== undefined) event.energyNote = energy.energyNote;
+    }
+    if (session.powerW !== undefined) event.powerW = session.powerW;
+    if (session.startTime !== undefined) event.startTime = session.startTime;
+    if (session.lastSampleTime !== undefined) event.sampleTime = session.lastSampleTime;
+    return event;
   }
+
 
   // --- persistence: one save in flight, later changes coalesced into the next one ---
 
@@ -779,7 +814,7 @@ export class TransactionStore {
       return Promise.resolve(false);
     }
     this.dirty = true;
-    const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
+    const done = this.nextSaved();
     if (!lazy || this.meterSaveDelayMs === 0) {
       this.kick();
     } else if (!this.lazyTimer && !this.saving) {
@@ -790,6 +825,15 @@ export class TransactionStore {
       this.lazyTimer.unref?.();
     }
     return done;
+  }
+
+  private nextSaved(): Promise<boolean> {
+    if (!this.nextSave) {
+      let resolve!: (ok: boolean) => void;
+      const promise = new Promise<boolean>((r) => (resolve = r));
+      this.nextSave = { promise, resolve };
+    }
+    return this.nextSave.promise;
   }
 
   private kick(): void {
@@ -806,8 +850,8 @@ export class TransactionStore {
     try {
       while (this.dirty && this.persistence) {
         this.dirty = false;
-        const waiters = this.waiters;
-        this.waiters = [];
+        const covered = this.nextSave;
+        this.nextSave = undefined;
         let ok = true;
         try {
           await this.persistence.save(this.toJSON());
@@ -815,7 +859,7 @@ export class TransactionStore {
           ok = false;
           this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
         }
-        for (const resolve of waiters) resolve(ok);
+        covered?.resolve(ok);
       }
     } finally {
       this.saving = false;
