@@ -135,6 +135,8 @@ describe("normalizeMeterValues", () => {
           { value: "NaN", measurand: "Power.Active.Import" },
           { value: "3.5e3", measurand: "Power.Active.Import" },
           { value: "1", unit: "furlong" as "Wh" },
+          { value: "2", unit: "constructor" as "Wh" },
+          { value: "3", unit: "KWH" as "Wh" },
         ],
       },
     ]);
@@ -146,9 +148,12 @@ describe("normalizeMeterValues", () => {
         [undefined, 'value "NaN" is not a number', "W"],
         [3500, undefined, "W"],
         [1, undefined, "furlong"],
+        [2, undefined, "constructor"],
+        [3000, undefined, "Wh"],
       ],
     );
     assert.equal(samples[4].note, 'unknown unit "furlong", value not converted');
+    assert.equal(samples[5].note, 'unknown unit "constructor", value not converted');
   });
 
   it("tolerates numbers sent as JSON numbers and junk entries without throwing", () => {
