@@ -66,15 +66,25 @@ async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }>
   });
   await RED.start();
   const deadline = Date.now() + 20_000;
-  let cs: { ready?: Promise<void>; central?: { port: number; meterValues?: unknown } } | undefined;
+  let cs: { ready?: Promise<void>; central?: { port: number; meterValues: (identity: string) => object; emit(event: object): void } } | undefined;
   while (!(cs = RED.nodes.getNode("cs") as typeof cs)?.ready) {
     if (Date.now() > deadline) throw new Error("the central-system node did not start (run npm run build first)");
     await new Promise((r) => setTimeout(r, 50));
   }
   await cs.ready;
-  if (process.env.BENCH_NOOP_METERVALUES) {
-    // Calibration only: MeterValues answered {} with nothing else done, to see what the rest of the node costs.
-    cs.central!.meterValues = () => ({});
+  const noop = process.env.BENCH_NOOP_METERVALUES;
+  if (noop) {
+    // Calibration only. "1": MeterValues answered {} with nothing else done, the ceiling the rest of the node sets.
+    // "events": also no work, but the two events a MeterValues makes (meter, session.updated) still go into
+    // Node-RED, ready-made: the ceiling while every event kind is sent. "event": the same with one event.
+    const central = cs.central!;
+    const events = noop === "events" ? 2 : noop === "event" ? 1 : 0;
+    central.meterValues = (identity: string) => {
+      const time = "2026-01-01T00:00:00.000Z";
+      if (events >= 1) central.emit({ kind: "meter", identity, time, connectorId: 1, transactionId: 1, samples: [] });
+      if (events >= 2) central.emit({ kind: "session.updated", identity, time, connectorId: 1, transactionId: 1 });
+      return {};
+    };
   }
   return {
     port: cs.central!.port,
@@ -90,7 +100,9 @@ async function main(): Promise<void> {
   const server = mode === "bare" ? await startBare() : await startNodeRed();
   global.gc?.();
   send({ type: "ready", port: server.port, rss: process.memoryUsage().rss });
+  const heap = process.env.BENCH_HEAP && mode !== "bare" ? await heapSampler() : undefined;
   process.on("message", async (msg: { type: string }) => {
+    if (msg.type === "rss" && heap) await heap.next();
     if (msg.type === "rss") {
       // CPU first, so the forced GC below is not counted as work done for the chargers.
       const cpu = process.cpuUsage();
@@ -102,6 +114,33 @@ async function main(): Promise<void> {
       process.exit(0);
     }
   });
+}
+
+/**
+ * BENCH_HEAP=1: samples allocations from the connected state to the end of
+ * the load and writes /tmp/evheap.heapprofile (open it in Chrome DevTools).
+ * With BENCH_HEAP_LIVE=1 only what is still alive at the end is kept.
+ */
+async function heapSampler(): Promise<{ next(): Promise<void> }> {
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
+  await post("HeapProfiler.enable");
+  let started = false;
+  return {
+    async next() {
+      if (!started) {
+        started = true;
+        const collected = !process.env.BENCH_HEAP_LIVE;
+        await post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: collected, includeObjectsCollectedByMinorGC: collected });
+      } else {
+        const { profile } = await post<{ profile: unknown }>("HeapProfiler.stopSampling");
+        writeFileSync("/tmp/evheap.heapprofile", JSON.stringify(profile));
+      }
+    },
+  };
 }
 
 main().catch((err: unknown) => {

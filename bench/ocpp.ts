@@ -17,9 +17,13 @@
  * charger snapshot, saves sessions (at most every 5 s), and sends events as
  * Node-RED messages through a real runtime to a debug node.
  * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
+ * BENCH_HEAP=1 writes an allocation profile of our server to /tmp/evheap.heapprofile.
+ * BENCH_NODE_ARGS="--trace-gc" passes Node options to both server processes.
  * BENCH_NOOP_METERVALUES=1 makes our node answer MeterValues with {} and do
  * nothing else: the ceiling set by the rest (Node-RED in the process,
- * connection bookkeeping). Calibration only.
+ * connection bookkeeping). BENCH_NOOP_METERVALUES=events does no work either
+ * but still sends the two events of a MeterValues, ready-made, into Node-RED:
+ * the ceiling for every event kind. "event" sends one. Calibration only.
  * BENCH_BARE_SPIN_US=10 makes the bare server busy-wait 10 µs per MeterValues:
  * on a 2-core machine, where the chargers share the CPU with the server,
  * each µs of extra work per call costs the server more than a µs (its socket
@@ -131,7 +135,14 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(mode: "node-red" | "bare"): Promise<Figures> {
   const child = fork(path.join(__dirname, "ocpp-server.ts"), [mode], {
-    execArgv: ["--import", "tsx", "--expose-gc", "--max-old-space-size=4096", ...(process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/evprof"] : [])],
+    execArgv: [
+      "--import",
+      "tsx",
+      "--expose-gc",
+      "--max-old-space-size=4096",
+      ...(process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/evprof"] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+    ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const ready = await request(child, "", "ready");
