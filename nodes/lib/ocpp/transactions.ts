@@ -97,7 +97,7 @@ export interface StopResult {
 }
 
 export interface MeterResult {
-  /** The session the samples belong to, if any. */
+  /** The session the samples belong to, if any: a copy, made when this is read (so it shows the session as it is then). */
   session?: Session;
   /** The transactionId was given but is not known for this charger. */
   unknownTransaction: boolean;
@@ -801,7 +801,6 @@ export class TransactionStore {
     if (session.lastSampleTime !== undefined) event.sampleTime = session.lastSampleTime;
     return event;
   }
-
 
   // --- persistence: one save in flight, later changes coalesced into the next one ---
 
