@@ -107,6 +107,7 @@ export = (RED: NodeAPI) => {
         host: current.host,
         path: current.port === undefined ? joinPath(nodeRoot(RED), current.path) : current.path,
         protocols: current.protocols,
+        pinned: current.pinned,
         heartbeatIntervalS: current.heartbeatIntervalS,
         pingIntervalS: current.pingIntervalS,
         callTimeoutMs: current.callTimeoutMs,

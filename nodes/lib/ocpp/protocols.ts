@@ -5,5 +5,6 @@
  */
 import type { ProtocolAdapter } from "./core/adapter";
 import { v16Adapter } from "./v16/handlers";
+import { v201Adapter, v21Adapter } from "./v201/handlers";
 
-export const ADAPTERS: readonly ProtocolAdapter[] = [v16Adapter];
+export const ADAPTERS: readonly ProtocolAdapter[] = [v16Adapter, v201Adapter, v21Adapter];

@@ -5,6 +5,9 @@
  * implements ChargerDirectory; command code depends only on this file.
  */
 
+/** A transaction id: a number in OCPP 1.6 (we hand it out), the charger's own text in 2.0.1. */
+export type TransactionId = number | string;
+
 /** A live connection to one charger. */
 export interface ChargerLink {
   readonly identity: string;
@@ -26,13 +29,16 @@ export interface ConnectorSnapshot {
   /** Timestamp of the status that is kept (the newest seen). */
   statusTime?: string;
   /** The open session on this connector, if any. */
-  transactionId?: number;
+  transactionId?: TransactionId;
   idTag?: string;
   /** Latest measured values, converted: V, A per phase, W, Wh. */
   voltageV?: { l1?: number; l2?: number; l3?: number };
   currentA?: { l1?: number; l2?: number; l3?: number };
   powerW?: number;
   energyWh?: number;
+  /** OCPP 2.0.1: the raw connector status and the transaction's charging state that `status` is merged from. */
+  connectorStatus?: string;
+  chargingState?: string;
 }
 
 /** What the central system knows about one charger. */
@@ -44,7 +50,7 @@ export interface ChargerSnapshot {
   lastSeen?: string;
   boot?: { vendor?: string; model?: string; serialNumber?: string; firmwareVersion?: string };
   connectors: ConnectorSnapshot[];
-  /** Result of GetConfiguration discovery (issue 4): key → value. */
+  /** Result of GetConfiguration discovery (issue 4): key → value. OCPP 2.0.1: the device model, "Component/Variable" → value. */
   configuration?: Record<string, string>;
 }
 
@@ -57,6 +63,8 @@ export interface ChargerDirectory {
   onConnected(listener: (link: ChargerLink) => void): () => void;
   /** Merges discovered configuration into the charger's state (kept across reconnects). */
   recordConfiguration(identity: string, configuration: Record<string, string>): void;
+  /** OCPP 2.0.1: called when the last part of a device-model report (NotifyReport) arrived. */
+  onReportDone?(listener: (identity: string, requestId: number) => void): () => void;
 }
 
 /** One entry of the central system's id-tag list (OCPP 1.6 IdTagInfo semantics). */

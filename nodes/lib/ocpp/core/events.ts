@@ -4,6 +4,7 @@
  * debugging). Energy is always Wh, power W, current A, voltage V.
  */
 import type { NormalizedMeterSample } from "./meter-values";
+import type { TransactionId } from "./contract";
 import type {
   AuthorizeRequest,
   BootNotificationRequest,
@@ -60,20 +61,27 @@ export interface StatusEvent extends EventBase<"status"> {
   timestamp?: string;
   /** True when an older status arrived after a newer one and was not applied to the state. */
   stale?: boolean;
+  /** OCPP 2.0.1: `status` is merged into the 1.6 words from these (connectorId is the EVSE id, 0 the station). */
+  evseConnectorId?: number;
+  connectorStatus?: string;
+  chargingState?: string;
 }
 
 export interface MeterEvent extends EventBase<"meter"> {
   connectorId: number;
-  transactionId?: number;
+  transactionId?: TransactionId;
   /** Sorted by timestamp, oldest first. */
   samples: NormalizedMeterSample[];
   /** True when every sample is older than what the session already had (queued while offline). */
   late?: boolean;
+  /** OCPP 2.0.1: from an event the charger queued while offline. */
+  replayed?: boolean;
 }
 
 /** Fields shared by session.started / session.updated / session.ended. */
 export interface SessionFields {
-  transactionId: number;
+  /** A number for OCPP 1.6 chargers, the charger's own text for 2.0.1. */
+  transactionId: TransactionId;
   /** The tag that started the session; undefined only for a stop of an unknown transaction. */
   idTag?: string;
   connectorId?: number;
@@ -90,6 +98,13 @@ export interface SessionFields {
   /** Charger timestamps, ISO 8601. */
   startTime?: string;
   stopTime?: string;
+  /** OCPP 2.0.1: the EVSE (connectorId is the EVSE id) and the connector on it. */
+  evseId?: number;
+  evseConnectorId?: number;
+  /** OCPP 2.0.1: the RequestStartTransaction (its remoteStartId) that started this session. */
+  remoteStartId?: number;
+  /** OCPP 2.0.1: this event replays history the charger queued while offline (never moves live state backwards). */
+  replayed?: boolean;
 }
 
 export interface SessionStartedEvent extends EventBase<"session.started">, SessionFields {
@@ -118,10 +133,39 @@ export interface SessionEndedEvent extends EventBase<"session.ended">, SessionFi
    * these figures supersede the first session.ended.
    */
   correction?: boolean;
+  /** OCPP 2.0.1: the charger's stoppedReason as sent (`reason` holds the 1.6 word). */
+  stoppedReason?: string;
 }
 
 export interface AuthorizeEvent extends EventBase<"authorize"> {
   idTag: string;
+  /** OCPP 2.0.1: the id token's type (ISO14443, Central, …). */
+  idTokenType?: string;
+}
+
+/** OCPP 2.0.1 (ISO 15118): what the car asked for. SoC is not in it (15118-2 AC does not carry it). */
+export interface EvChargingNeedsEvent extends EventBase<"evChargingNeeds"> {
+  connectorId: number;
+  requestedEnergyTransfer?: string;
+  departureTime?: string;
+  energyAmountWh?: number;
+  evMaxCurrentA?: number;
+  evMinCurrentA?: number;
+  evMaxVoltageV?: number;
+  raw: unknown;
+}
+
+/** OCPP 2.0.1 notifications answered with a default and passed on as they came (NotifyEvent, NotifyChargingLimit, …). */
+export interface NotificationEvent extends EventBase<"notification"> {
+  action: string;
+  payload: unknown;
+}
+
+/** OCPP 2.0.1: the last part of a device-model report (GetBaseReport) arrived; `configuration` of the charger is complete. */
+export interface DeviceModelEvent extends EventBase<"deviceModel"> {
+  requestId: number;
+  /** How many variables the report carried, over all parts. */
+  variables: number;
 }
 
 export interface DataTransferEvent extends EventBase<"dataTransfer"> {
@@ -139,7 +183,7 @@ export interface DiagnosticsStatusEvent extends EventBase<"diagnosticsStatus"> {
 }
 
 export interface SecurityEvent extends EventBase<"securityEvent"> {
-  /** The security event type, e.g. "InvalidCentralSystemCertificate". */
+  /** The security event type, e.g. "InvalidCentralSystemCertificate" (2.0.1: "InvalidCsmsCertificate"). */
   eventType: string;
   timestamp: string;
   techInfo?: string;
@@ -159,7 +203,10 @@ export type OcppEvent =
   | DataTransferEvent
   | FirmwareStatusEvent
   | DiagnosticsStatusEvent
-  | SecurityEvent;
+  | SecurityEvent
+  | EvChargingNeedsEvent
+  | NotificationEvent
+  | DeviceModelEvent;
 
 export type OcppEventKind = OcppEvent["kind"];
 
@@ -179,6 +226,9 @@ export const OCPP_EVENT_KINDS: readonly OcppEventKind[] = [
   "firmwareStatus",
   "diagnosticsStatus",
   "securityEvent",
+  "evChargingNeeds",
+  "notification",
+  "deviceModel",
 ];
 
 export function isOcppEventKind(value: unknown): value is OcppEventKind {

@@ -7,7 +7,7 @@
  * keeps `rawValue`, gets no `value`, and says why in `error`, so nothing is
  * lost silently and one bad field does not hide the good ones.
  */
-import type { ConnectorSnapshot } from "./contract";
+import type { ConnectorSnapshot, TransactionId } from "./contract";
 import type { MeterValue, SampledValue } from "../v16/messages";
 import { parseTime } from "./timestamps";
 
@@ -16,7 +16,7 @@ export type BaseUnit = "Wh" | "varh" | "W" | "var" | "VA" | "A" | "V" | "Hz" | "
 
 export interface NormalizedMeterSample {
   connectorId: number;
-  transactionId?: number;
+  transactionId?: TransactionId;
   /** The charger's timestamp of the meterValue this sample belongs to. */
   timestamp: string;
   /** Default per spec: Energy.Active.Import.Register. */
@@ -150,7 +150,7 @@ export interface NormalizeOptions {
 
 function normalizeOne(
   connectorId: number,
-  transactionId: number | undefined,
+  transactionId: TransactionId | undefined,
   timestamp: string,
   sv: SampledValue,
   options: NormalizeOptions,
@@ -212,7 +212,7 @@ function timeOf(timestamp: string): number {
  */
 export function normalizeMeterValues(
   connectorId: number,
-  transactionId: number | undefined,
+  transactionId: TransactionId | undefined,
   meterValue: readonly MeterValue[] | undefined,
   options: NormalizeOptions = {},
 ): NormalizedMeterSample[] {

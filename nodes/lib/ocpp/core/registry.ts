@@ -4,7 +4,7 @@
  * state and discovered configuration. Only the newest socket of an identity
  * is live; the server closes older ones.
  */
-import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot } from "./contract";
+import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot, TransactionId } from "./contract";
 
 interface ChargerEntry {
   identity: string;
@@ -36,6 +36,7 @@ function toTime(value: string | undefined): number {
 export class ChargerRegistry implements ChargerDirectory {
   private readonly chargers = new Map<string, ChargerEntry>();
   private readonly connectedListeners = new Set<(link: ChargerLink) => void>();
+  private readonly reportListeners = new Set<(identity: string, requestId: number) => void>();
   private nextConnectionId = 1;
   private connectedCount = 0;
   /** Listener failures are not the directory's business, but must be seen. */
@@ -105,7 +106,7 @@ export class ChargerRegistry implements ChargerDirectory {
   }
 
   /** The connectors that currently have this transaction open. */
-  connectorsWithTransaction(identity: string, transactionId: number): number[] {
+  connectorsWithTransaction(identity: string, transactionId: TransactionId): number[] {
     const entry = this.chargers.get(identity);
     if (!entry) return [];
     return [...entry.connectors.values()].filter((c) => c.transactionId === transactionId).map((c) => c.connectorId);
@@ -155,7 +156,7 @@ export class ChargerRegistry implements ChargerDirectory {
     return true;
   }
 
-  setSession(identity: string, connectorId: number, session: { transactionId: number; idTag?: string } | undefined): void {
+  setSession(identity: string, connectorId: number, session: { transactionId: TransactionId; idTag?: string } | undefined): void {
     const connector = this.connector(identity, connectorId);
     connector.transactionId = session?.transactionId;
     connector.idTag = session?.idTag;
@@ -191,6 +192,22 @@ export class ChargerRegistry implements ChargerDirectory {
     };
   }
 
+  onReportDone(listener: (identity: string, requestId: number) => void): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
+  }
+
+  /** OCPP 2.0.1: the last NotifyReport part of `requestId` arrived. */
+  reportDone(identity: string, requestId: number): void {
+    for (const listener of [...this.reportListeners]) {
+      try {
+        listener(identity, requestId);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+
   recordConfiguration(identity: string, configuration: Record<string, string>): void {
     const entry = this.entry(identity);
     entry.configuration = { ...entry.configuration, ...configuration };
@@ -199,6 +216,7 @@ export class ChargerRegistry implements ChargerDirectory {
   /** Drops every listener and link (the server is closing). */
   clear(): void {
     this.connectedListeners.clear();
+    this.reportListeners.clear();
     for (const entry of this.chargers.values()) entry.link = undefined;
     this.connectedCount = 0;
   }

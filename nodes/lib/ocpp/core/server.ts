@@ -23,6 +23,7 @@ import { compact, type AuthorizeEvent, type OcppEvent } from "./events";
 import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from "./adapter";
 import type { IdTagInfo } from "../v16/messages";
 import { ADAPTERS } from "../protocols";
+import { EXPERIMENTAL_PROTOCOLS } from "./settings";
 
 /** An unknown charger is asking to connect (decision "connect"). */
 export interface ConnectRequestEvent {
@@ -44,7 +45,8 @@ export interface RejectedEvent {
 }
 
 /** StartTransaction asks the same question as Authorize; the flow sees it as one. */
-export type StartAuthorizeEvent = AuthorizeEvent & { source: "StartTransaction"; connectorId: number };
+/** 2.0.1: the same question for an id token inside a TransactionEvent. */
+export type StartAuthorizeEvent = AuthorizeEvent & { source: "StartTransaction" | "TransactionEvent"; connectorId: number };
 
 export type CentralEvent = OcppEvent | ConnectRequestEvent | RejectedEvent | StartAuthorizeEvent;
 
@@ -85,7 +87,10 @@ export interface CentralSystemOptions {
   advertisedTls?: boolean;
   /** Path prefix before the charger id, e.g. "/ocpp" → ws://host:port/ocpp/<chargerId>. */
   path: string;
+  /** Offered subprotocols, most preferred first. */
   protocols: string[];
+  /** identity → the only protocol that charger may use (refused when it does not offer it). */
+  pinned?: ReadonlyMap<string, string>;
   heartbeatIntervalS: number;
   pingIntervalS: number;
   callTimeoutMs: number;
@@ -150,7 +155,8 @@ export class CentralSystem implements CentralCore {
     this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
     this.rpc = new RPCServer({
       protocols: options.protocols,
-      strictMode: options.strict ? options.protocols : false,
+      // ocpp2.1 is never validated: ocpp-rpc's 2.1 schemas cannot be found by its own validator.
+      strictMode: options.strict ? options.protocols.filter((p) => !EXPERIMENTAL_PROTOCOLS.includes(p)) : false,
       callTimeoutMs: options.callTimeoutMs,
       pingIntervalMs: options.pingIntervalS * 1000,
       maxBadMessages: options.maxBadMessages,
@@ -320,8 +326,16 @@ export class CentralSystem implements CentralCore {
     if (hs.protocols.size === 0) {
       if (this.options.noSubprotocol === "reject") return refuse(400, "the charger offered no OCPP subprotocol (Sec-WebSocket-Protocol)");
       protocol = false;
-    } else if (!this.options.protocols.some((p) => hs.protocols.has(p))) {
-      return refuse(400, `the charger offered ${[...hs.protocols].join(", ")}, but only ${this.options.protocols.join(", ")} is supported`);
+    } else {
+      const pin = this.options.pinned?.get(hs.identity);
+      if (pin && !hs.protocols.has(pin)) {
+        return refuse(400, `charger "${hs.identity}" is pinned to ${pin}, but offered only ${[...hs.protocols].join(", ")}`);
+      }
+      // Our preference order, not the charger's: the first offered protocol of ours (or the pinned one).
+      protocol = pin ?? this.options.protocols.find((p) => hs.protocols.has(p));
+      if (!protocol) {
+        return refuse(400, `the charger offered ${[...hs.protocols].join(", ")}, but only ${this.options.protocols.join(", ")} is supported`);
+      }
     }
 
     const known = this.options.knownChargers.includes(hs.identity) || this.options.security.passwords.has(hs.identity);

@@ -12,6 +12,8 @@ export interface CentralSystemDef {
   host?: string;
   path?: string;
   protocols?: string;
+  /** Per charger a pinned protocol, "CP1=ocpp1.6" one per line (chargers that offer 2.0.1 but work properly only on 1.6). */
+  pinned?: string;
   heartbeatInterval?: string | number;
   pingInterval?: string | number;
   callTimeout?: string | number;
@@ -36,7 +38,10 @@ export interface CentralSettings {
   port: number | undefined;
   host: string | undefined;
   path: string;
+  /** Offered subprotocols, most preferred first (see SUPPORTED_PROTOCOLS). */
   protocols: string[];
+  /** identity → the one protocol that charger may use. */
+  pinned: Map<string, string>;
   heartbeatIntervalS: number;
   pingIntervalS: number;
   callTimeoutMs: number;
@@ -53,6 +58,42 @@ export interface CentralSettings {
   denyUnknownTags: boolean;
   /** Boot discovery (GetConfiguration, then set the meter values we want), see ../v16/discovery.ts. */
   discovery?: { meterValuesSampledData?: string[]; meterValueSampleInterval?: number };
+}
+
+/**
+ * The subprotocols this central system speaks, in the order it prefers them
+ * when a charger offers several: 1.6 first, because it is the complete and
+ * proven one (pin a charger to 2.0.1 to prefer that). ocpp2.1 is
+ * experimental: offered only when chosen, and never schema-validated
+ * (ocpp-rpc's 2.1 validation is broken in its current release).
+ */
+export const SUPPORTED_PROTOCOLS = ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] as const;
+export type SupportedProtocol = (typeof SUPPORTED_PROTOCOLS)[number];
+export const EXPERIMENTAL_PROTOCOLS: readonly string[] = ["ocpp2.1"];
+
+/** The protocols setting (a comma list, as saved flows store it) → the offered protocols in preference order. */
+export function readProtocols(text: string | undefined): SupportedProtocol[] {
+  const chosen = splitList(text ?? "ocpp1.6").map((p) => p.toLowerCase());
+  if (chosen.length === 0) throw new Error("Choose at least one OCPP version (ocpp1.6, ocpp2.0.1)");
+  const unknown = chosen.filter((p) => !(SUPPORTED_PROTOCOLS as readonly string[]).includes(p));
+  if (unknown.length) throw new Error(`Unknown OCPP version ${unknown.join(", ")}: choose from ${SUPPORTED_PROTOCOLS.join(", ")}`);
+  return SUPPORTED_PROTOCOLS.filter((p) => chosen.includes(p));
+}
+
+/** "CP1=ocpp1.6" lines → identity → protocol; the pinned protocol must be one that is offered. */
+export function readPinned(text: string | undefined, offered: readonly string[]): Map<string, string> {
+  const pinned = new Map<string, string>();
+  for (const line of (text ?? "").split(/[\n,;]+/)) {
+    const entry = line.trim();
+    if (!entry) continue;
+    const at = entry.lastIndexOf("=");
+    const identity = at > 0 ? entry.slice(0, at).trim() : "";
+    const protocol = at > 0 ? entry.slice(at + 1).trim().toLowerCase() : "";
+    if (!identity || !protocol) throw new Error(`Pinned versions: write one "chargerId=ocpp1.6" per line, not "${entry}"`);
+    if (!offered.includes(protocol)) throw new Error(`Pinned versions: ${identity} is pinned to ${protocol}, which is not among the offered versions (${offered.join(", ")})`);
+    pinned.set(identity, protocol);
+  }
+  return pinned;
 }
 
 /** "CP1, CP2\nCP3" → ["CP1","CP2","CP3"]. */
@@ -77,10 +118,8 @@ export function readSettings(def: CentralSystemDef): CentralSettings {
   if (onNodeRed && profile >= 2) {
     throw new Error("Security profiles 2 and 3 need their own port (TLS is set up on that port); switch 'Listen on' to 'own port'");
   }
-  const protocols = splitList(def.protocols ?? "ocpp1.6");
-  if (protocols.length === 0) throw new Error("Give at least one OCPP protocol (ocpp1.6)");
-  const unsupported = protocols.filter((p) => p !== "ocpp1.6");
-  if (unsupported.length) throw new Error(`Only ocpp1.6 is supported so far (not ${unsupported.join(", ")})`);
+  const protocols = readProtocols(def.protocols);
+  const pinned = readPinned(def.pinned, protocols);
   const fallback = def.authorizeFallback ?? "list";
   if (!["list", "accept", "reject"].includes(fallback)) throw new Error(`Unknown authorization fallback "${fallback}"`);
   return {
@@ -88,6 +127,7 @@ export function readSettings(def: CentralSystemDef): CentralSettings {
     host: def.host?.trim() || undefined,
     path: def.path ?? "/ocpp",
     protocols,
+    pinned,
     heartbeatIntervalS: num(def.heartbeatInterval, 300, "Heartbeat interval", 1, 86400),
     pingIntervalS: num(def.pingInterval, 30, "Ping interval", 0, 3600),
     callTimeoutMs: num(def.callTimeout, 30, "Call timeout", 1, 600) * 1000,

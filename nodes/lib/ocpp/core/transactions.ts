@@ -1,6 +1,9 @@
 /**
- * OCPP 1.6 transactions: ids, open sessions and their energy, kept across
- * restarts through a pluggable persistence (Node-RED context in the node).
+ * Transactions of every OCPP version: ids, open sessions and their energy,
+ * kept across restarts through a pluggable persistence (Node-RED context in
+ * the node). OCPP 1.6 sessions get numeric ids from us (start/stop); OCPP
+ * 2.0.1 sessions are keyed by the charger's own text id (openExternal /
+ * endExternal, driven by the 2.0.1 adapter's TransactionEvent handling).
  *
  * Chargers queue StartTransaction / MeterValues / StopTransaction while
  * offline and resend them when the reply was lost, so every entry point here
@@ -23,6 +26,7 @@ import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, Meter
 import { normalizeMeterValues, pickConnectorReadings, type ConnectorReadings, type NormalizedMeterSample } from "./meter-values";
 import { isoTime, parseTime } from "./timestamps";
 import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "../v16/messages";
+import type { TransactionId } from "./contract";
 
 export interface TransactionPersistence {
   /** Resolves with what the last save() stored, or undefined/null when nothing was stored yet. */
@@ -47,7 +51,8 @@ export interface SessionEnd {
 }
 
 export interface Session {
-  transactionId: number;
+  /** Ours (a number) for OCPP 1.6, the charger's text for 2.0.1. */
+  transactionId: TransactionId;
   identity: string;
   /** Undefined only for the record of a Stop for an unknown transaction. */
   connectorId?: number;
@@ -68,6 +73,34 @@ export interface Session {
   end?: SessionEnd;
   /** Record of a Stop for a transaction this store never started. */
   unknownTransaction?: boolean;
+  /** OCPP 2.0.1: the connector on the EVSE (connectorId holds the EVSE id). */
+  evseConnectorId?: number;
+  /** OCPP 2.0.1: the RequestStartTransaction that started it. */
+  remoteStartId?: number;
+  /** OCPP 2.0.1: highest TransactionEvent seqNo seen. */
+  seqNo?: number;
+}
+
+/** OCPP 2.0.1: the start of a transaction whose id the charger chose. */
+export interface ExternalStart {
+  transactionId: string;
+  /** The EVSE id (the 1.6 connector vocabulary flows already use). */
+  connectorId: number;
+  evseConnectorId?: number;
+  idTag?: string;
+  meterStartWh?: number;
+  /** Charger timestamp of the first event. */
+  startTime: string;
+  remoteStartId?: number;
+  seqNo?: number;
+}
+
+/** OCPP 2.0.1: the end of a transaction, from TransactionEvent Ended or GetTransactionStatus. */
+export interface ExternalEnd {
+  stopTime: string;
+  meterStopWh?: number;
+  reason: string;
+  stopIdTag?: string;
 }
 
 export interface StartResult {
@@ -83,6 +116,9 @@ export interface StartResult {
   /** Resolves after the new state is persisted: true when saved, false when the save failed (reported via onError). Never rejects. */
   saved: Promise<boolean>;
 }
+
+/** openExternal's result: the charger's own text id. */
+export type ExternalStartResult = Omit<StartResult, "transactionId" | "replaced"> & { transactionId: string };
 
 export interface StopResult {
   /** False when the transaction id is unknown for this charger; the Stop must still be answered. */
@@ -175,7 +211,7 @@ function ms(timestamp: string | undefined): number {
   return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }
 
-function key(identity: string, transactionId: number): string {
+function key(identity: string, transactionId: TransactionId): string {
   return `${identity}\u0000${transactionId}`;
 }
 
@@ -330,7 +366,7 @@ export class TransactionStore {
   }
 
   /** An open or remembered ended session. */
-  session(identity: string, transactionId: number): Session | undefined {
+  session(identity: string, transactionId: TransactionId): Session | undefined {
     const k = key(identity, transactionId);
     const found = this.open.get(k) ?? this.ended.get(k);
     return found ? copySession(found) : undefined;
@@ -355,7 +391,7 @@ export class TransactionStore {
     const previous = this.findStart(identity, req);
     if (previous) {
       return {
-        transactionId: previous.transactionId,
+        transactionId: previous.transactionId as number,
         duplicate: true,
         idTagInfo: previous.idTagInfo,
         session: previous,
@@ -474,7 +510,7 @@ export class TransactionStore {
   meter(
     identity: string,
     connectorId: number,
-    transactionId: number | undefined,
+    transactionId: TransactionId | undefined,
     samples: readonly NormalizedMeterSample[],
     now: Date = this.clock(),
     options: { updatedEvent?: boolean; meterEvent?: boolean } = {},
@@ -548,13 +584,118 @@ export class TransactionStore {
   }
 
   /** Ends a zombie session by hand (the charger will never stop it); its energy comes from the last register reading. */
-  closeSession(identity: string, transactionId: number, now: Date = this.clock(), reason = "Closed"): StopResult | undefined {
+  closeSession(identity: string, transactionId: TransactionId, now: Date = this.clock(), reason = "Closed"): StopResult | undefined {
     this.assertLoaded();
     const session = this.open.get(key(identity, transactionId));
     if (!session) return undefined;
     const end = this.endFromRegister(session, now.toISOString(), reason, "closed", now);
     const event = this.finish(session, end, now);
     return { known: true, duplicate: false, session: copySession(session), event, samples: [], saved: this.persist(false) };
+  }
+
+  // --- OCPP 2.0.1: sessions keyed by the charger's own transaction id ---
+
+  /**
+   * The first TransactionEvent of a transaction (Started, or any event of a
+   * transaction not seen before). A transaction already known gives a
+   * duplicate result and no event.
+   */
+  openExternal(identity: string, start: ExternalStart, now: Date = this.clock(), idTagInfo?: IdTagInfo): ExternalStartResult {
+    this.assertLoaded();
+    const k = key(identity, start.transactionId);
+    const existing = this.open.get(k) ?? this.ended.get(k);
+    if (existing) {
+      return { transactionId: start.transactionId, duplicate: true, idTagInfo: existing.idTagInfo, session: copySession(existing), saved: this.persist(false) };
+    }
+    const session: Session = clean({
+      transactionId: start.transactionId,
+      identity,
+      connectorId: start.connectorId,
+      evseConnectorId: start.evseConnectorId,
+      idTag: start.idTag,
+      meterStartWh: start.meterStartWh,
+      startTime: start.startTime,
+      remoteStartId: start.remoteStartId,
+      seqNo: start.seqNo,
+      idTagInfo: idTagInfo ? copy(idTagInfo) : undefined,
+      startedAt: now.toISOString(),
+    });
+    this.addOpen(k, session);
+    const event: SessionStartedEvent = clean({
+      kind: "session.started" as const,
+      identity,
+      time: now.toISOString(),
+      transactionId: start.transactionId,
+      idTag: session.idTag,
+      connectorId: start.connectorId,
+      meterStartWh: session.meterStartWh,
+      startTime: start.startTime,
+      evseConnectorId: start.evseConnectorId,
+      remoteStartId: start.remoteStartId,
+    });
+    return { transactionId: start.transactionId, duplicate: false, idTagInfo: session.idTagInfo, session: copySession(session), event, saved: this.persist(false) };
+  }
+
+  /** Fills in what a later TransactionEvent tells about an open 2.0.1 session (id tag, remoteStartId, the first register reading). */
+  amendExternal(identity: string, transactionId: string, fields: { idTag?: string; idTagInfo?: IdTagInfo; remoteStartId?: number; meterStartWh?: number }): Session | undefined {
+    const session = this.open.get(key(identity, transactionId));
+    if (!session) return undefined;
+    let changed = false;
+    const fill = <K extends "idTag" | "idTagInfo" | "remoteStartId" | "meterStartWh">(field: K, value: Session[K] | undefined): void => {
+      if (value === undefined || session[field] !== undefined) return;
+      session[field] = value;
+      changed = true;
+    };
+    fill("idTag", fields.idTag);
+    fill("idTagInfo", fields.idTagInfo ? copy(fields.idTagInfo) : undefined);
+    fill("remoteStartId", fields.remoteStartId);
+    fill("meterStartWh", fields.meterStartWh);
+    if (changed) void this.persist(false);
+    return copySession(session);
+  }
+
+  /**
+   * The seqNo guard of a 2.0.1 transaction: true when `seqNo` advances the
+   * sequence (the event is new), false for a repeat or an event older than
+   * one already applied. Unknown transactions and missing numbers pass.
+   */
+  advanceSeqNo(identity: string, transactionId: string, seqNo: number | undefined): boolean {
+    const session = this.open.get(key(identity, transactionId)) ?? this.ended.get(key(identity, transactionId));
+    if (!session || typeof seqNo !== "number") return true;
+    if (session.seqNo !== undefined && seqNo <= session.seqNo) return false;
+    session.seqNo = seqNo;
+    return true;
+  }
+
+  /**
+   * TransactionEvent Ended (or a GetTransactionStatus that says it is over).
+   * Idempotent like stop(): a second end gives a duplicate result and no event.
+   */
+  endExternal(identity: string, transactionId: string, end: ExternalEnd, now: Date = this.clock()): StopResult {
+    this.assertLoaded();
+    const k = key(identity, transactionId);
+    const existing = this.open.get(k) ?? this.ended.get(k);
+    if (existing?.end) {
+      return { known: !existing.unknownTransaction, duplicate: true, session: copySession(existing), samples: [], saved: this.persist(false) };
+    }
+    if (!existing) {
+      const session: Session = clean({ transactionId, identity, startedAt: now.toISOString(), unknownTransaction: true });
+      const record: SessionEnd = clean({
+        stopTime: end.stopTime,
+        meterStopWh: end.meterStopWh,
+        energyNote: "unknown transaction: no meter start to subtract",
+        reason: end.reason,
+        stopIdTag: end.stopIdTag,
+        endedAt: now.toISOString(),
+        by: "stop" as const,
+      });
+      const event = this.finish(session, record, now, { unknownTransaction: true });
+      return { known: false, duplicate: false, session: copySession(session), event, samples: [], saved: this.persist(false) };
+    }
+    const meterStop = end.meterStopWh ?? existing.registerWh;
+    const record = this.endFromStop(existing, end.stopTime, meterStop, end.reason, end.stopIdTag, now);
+    const event = this.finish(existing, record, now);
+    return { known: true, duplicate: false, session: copySession(existing), event, samples: [], saved: this.persist(false) };
   }
 
   /** Saves now (also pending meter changes). Resolves true when saved, false on failure. */
@@ -611,11 +752,14 @@ export class TransactionStore {
     return id;
   }
 
-  private useId(id: number): void {
+  private useId(id: TransactionId): void {
+    // Text ids are the charger's (2.0.1); only our numeric ids can collide with ids we hand out.
+    if (typeof id !== "number") return;
     this.usedIds.set(id, (this.usedIds.get(id) ?? 0) + 1);
   }
 
-  private releaseId(id: number): void {
+  private releaseId(id: TransactionId): void {
+    if (typeof id !== "number") return;
     const n = (this.usedIds.get(id) ?? 0) - 1;
     if (n > 0) this.usedIds.set(id, n);
     else this.usedIds.delete(id);
@@ -639,7 +783,7 @@ export class TransactionStore {
   }
 
   /** The open session with this id: a charger has one or two open at most, cheaper than building a key string per call. */
-  private openById(identity: string, transactionId: number): Session | undefined {
+  private openById(identity: string, transactionId: TransactionId): Session | undefined {
     const list = this.openByIdentity.get(identity);
     if (list) for (let i = 0; i < list.length; i++) if (list[i].transactionId === transactionId) return list[i];
     return undefined;
@@ -772,6 +916,8 @@ export class TransactionStore {
       stopIdTag: end.stopIdTag,
       unknownTransaction: flags.unknownTransaction,
       correction: flags.correction,
+      evseConnectorId: session.evseConnectorId,
+      remoteStartId: session.remoteStartId,
     });
   }
 
@@ -876,7 +1022,7 @@ export class TransactionStore {
         last = finite(state.lastTransactionId) ?? 0;
         for (const raw of state.sessions) {
           const s = raw as Partial<Session> | null;
-          if (!s || typeof s !== "object" || finite(s.transactionId) === undefined || typeof s.identity !== "string") {
+          if (!s || typeof s !== "object" || (finite(s.transactionId) === undefined && typeof s.transactionId !== "string") || typeof s.identity !== "string") {
             problems.push("skipped an unreadable session");
             continue;
           }
@@ -885,7 +1031,7 @@ export class TransactionStore {
           if (session.end) this.ended.set(k, session);
           else this.addOpen(k, session);
           this.useId(session.transactionId);
-          if (!session.unknownTransaction) last = Math.max(last, session.transactionId);
+          if (!session.unknownTransaction && typeof session.transactionId === "number") last = Math.max(last, session.transactionId);
           if (session.connectorId !== undefined && session.idTag !== undefined && session.startTime !== undefined) {
             const req = {
               connectorId: session.connectorId,

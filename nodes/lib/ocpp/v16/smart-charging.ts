@@ -283,7 +283,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
         continue;
       }
       connectorId = open[0].connectorId;
-      transactionId = open[0].transactionId;
+      transactionId = open[0].transactionId as number; // 1.6 ids are numbers
     }
     const profile = buildLimitProfile({
       purpose,
