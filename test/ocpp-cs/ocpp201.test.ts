@@ -13,6 +13,8 @@ import { boot as boot16, connect, refusal, waitUntil, type Client } from "./supp
 import { RawCharger201 } from "./support/raw-201-charger";
 import { STATION_REQUESTS_201 } from "./support/messages-201";
 import type { CentralEvent } from "../../nodes/lib/ocpp/core/server";
+import { CommandRunner } from "../../nodes/lib/ocpp/core/command-runner";
+import { CommandError } from "../../nodes/lib/ocpp/core/command-error";
 
 // ocpp-rpc's own 2.0.1 schemas: the answers must pass the validator a strict charger would use.
 const validator = createValidator("ocpp2.0.1", createRequire(__filename)("ocpp-rpc/lib/schemas/ocpp2_0_1.json") as never);
@@ -207,5 +209,183 @@ describe("OCPP 2.0.1 central system", () => {
     // Not validated (ocpp-rpc's 2.1 schemas cannot be looked up), but answered by the 2.0.1 handlers.
     assert.equal((await c21.call<{ status: string }>("BootNotification", STATION_REQUESTS_201.BootNotification)).status, "Accepted");
     await waitUntil(() => with21.events.some((e) => e.kind === "boot"));
+  });
+
+  describe("commands on a 2.0.1 charger", () => {
+    function runner(r: Running): CommandRunner {
+      const run = new CommandRunner({ directory: r.central.directory, offline: { mode: "fail" }, timeoutMs: 3000 });
+      closers.push(async () => run.close());
+      return run;
+    }
+    /** Every call we send must be a valid 2.0.1 request. */
+    function assertValidCalls(c: RawCharger201): void {
+      for (const [action, payload] of c.received) assert.doesNotThrow(() => validator.validate(`urn:${action}.req`, payload), `${action} ${JSON.stringify(payload)}`);
+    }
+    async function booted(r: Running, identity: string): Promise<RawCharger201> {
+      const c = await raw(r, identity);
+      await c.call("BootNotification", STATION_REQUESTS_201.BootNotification);
+      return c;
+    }
+
+    it("starts and stops remotely; remoteStartId links the session to the command", async () => {
+      const r = await start({ protocols: BOTH });
+      const c = await booted(r, "CMD");
+      const run = runner(r);
+      const started = await run.run({ chargerId: "CMD", command: "start", input: { connector: 1, idTag: "OK" } });
+      assert.equal(started.action, "RequestStartTransaction");
+      const [action, payload] = c.received[0];
+      assert.equal(action, "RequestStartTransaction");
+      assert.deepEqual(payload, { idToken: { idToken: "OK", type: "Central" }, remoteStartId: payload.remoteStartId, evseId: 1 });
+      assert.ok(Number.isInteger(payload.remoteStartId));
+      await c.call("TransactionEvent", txEvent("Started", 0, { triggerReason: "RemoteStart", evse: { id: 1, connectorId: 1 }, idToken: { idToken: "OK", type: "Central" } }, { transactionId: "TX-R", remoteStartId: payload.remoteStartId, chargingState: "Charging" }));
+      assert.equal(of(r, "session.started")[0].remoteStartId, payload.remoteStartId);
+
+      const stopped = await run.run({ chargerId: "CMD", command: "stop", input: { connector: 1 } });
+      assert.deepEqual(stopped.request, { transactionId: "TX-R" });
+      assert.deepEqual(c.received[1], ["RequestStopTransaction", { transactionId: "TX-R" }]);
+      await c.call("TransactionEvent", txEvent("Ended", 1, { triggerReason: "RemoteStop" }, { transactionId: "TX-R" }));
+      assert.equal(of(r, "session.ended")[0].reason, "Remote");
+      assert.equal(of(r, "session.ended")[0].remoteStartId, payload.remoteStartId);
+
+      c.on("UnlockConnector", () => ({ status: "Unlocked" }));
+      c.on("DataTransfer", () => ({ status: "Accepted", data: { ok: true } }));
+      c.on("GetTransactionStatus", () => ({ messagesInQueue: false, ongoingIndicator: false }));
+      await run.run({ chargerId: "CMD", command: "Reset", input: { type: "Hard" } });
+      await run.run({ chargerId: "CMD", command: "unlock", input: { connector: 1 } });
+      await run.run({ chargerId: "CMD", command: "availability", input: { connector: 1, available: false } });
+      await run.run({ chargerId: "CMD", command: "trigger", input: { message: "StatusNotification", connector: 1 } });
+      await run.run({ chargerId: "CMD", command: "DataTransfer", input: { vendorId: "com.example", data: { led: "on" } } });
+      await run.run({ chargerId: "CMD", command: "GetTransactionStatus", input: { transactionId: "TX-R" } });
+      assert.deepEqual(
+        c.received.slice(2).map(([a, p]) => [a, p]),
+        [
+          ["Reset", { type: "Immediate" }],
+          ["UnlockConnector", { evseId: 1, connectorId: 1 }],
+          ["ChangeAvailability", { operationalStatus: "Inoperative", evse: { id: 1 } }],
+          ["TriggerMessage", { requestedMessage: "StatusNotification", evse: { id: 1, connectorId: 1 } }],
+          ["DataTransfer", { vendorId: "com.example", data: { led: "on" } }],
+          ["GetTransactionStatus", { transactionId: "TX-R" }],
+        ],
+      );
+      assertValidCalls(c);
+      // Raw mode passes any 2.0.1 action as it is.
+      const rawOut = await run.run({ chargerId: "CMD", command: "raw", action: "ClearDisplayMessage", input: { id: 3 } });
+      assert.deepEqual(c.received.at(-1), ["ClearDisplayMessage", { id: 3 }]);
+      assert.deepEqual(rawOut.answer, { status: "Accepted" });
+    });
+
+    it("limits an A-only charger from the device model, reading the result back (exact frames)", async () => {
+      const r = await start({ protocols: BOTH });
+      const c = await booted(r, "AONLY");
+      c.on("GetBaseReport", (p) => {
+        // The report in three parts, as chargers send it.
+        const parts = [
+          [{ component: { name: "SmartChargingCtrlr" }, variable: { name: "RateUnit" }, variableAttribute: [{ value: "A" }] }],
+          [{ component: { name: "SmartChargingCtrlr" }, variable: { name: "ProfileStackLevel" }, variableAttribute: [{ value: "5" }] }],
+          [
+            { component: { name: "SecurityCtrlr" }, variable: { name: "BasicAuthPassword" }, variableAttribute: [{ value: "secret-password-123" }] },
+            { component: { name: "EVSE", evse: { id: 1 } }, variable: { name: "Power" }, variableAttribute: [{ value: "11000" }] },
+          ],
+        ];
+        setImmediate(async () => {
+          for (let i = 0; i < parts.length; i++) {
+            await c.call("NotifyReport", { requestId: p.requestId, generatedAt: at(0), seqNo: i, tbc: i < parts.length - 1, reportData: parts[i] });
+          }
+        });
+        return { status: "Accepted" };
+      });
+      c.on("GetCompositeSchedule", (p) => ({
+        status: "Accepted",
+        schedule: { evseId: p.evseId, duration: 300, scheduleStart: new Date().toISOString(), chargingRateUnit: "A", chargingSchedulePeriod: [{ startPeriod: 0, limit: 6 }] },
+      }));
+      const run = runner(r);
+      const report = (await run.run({ chargerId: "AONLY", command: "GetBaseReport", input: {} })).answer as { configuration: Record<string, string> };
+      assert.equal(report.configuration["SmartChargingCtrlr/RateUnit"], "A");
+      assert.equal(report.configuration["SmartChargingCtrlr/ProfileStackLevel"], "5");
+      assert.equal(report.configuration["EVSE[1]/Power"], "11000");
+      assert.equal(JSON.stringify(report).includes("secret-password"), false);
+      assert.equal(of(r, "deviceModel").length, 1);
+
+      const out = await run.run({ chargerId: "AONLY", command: "limit", input: { watts: 4140, phases: 3 } });
+      const set = c.received.find(([a]) => a === "SetChargingProfile")![1] as { chargingProfile: { chargingSchedule: Array<{ startSchedule: string }> } };
+      assert.deepEqual(set, {
+        evseId: 0,
+        chargingProfile: {
+          id: 7310,
+          stackLevel: 5,
+          chargingProfilePurpose: "ChargingStationMaxProfile",
+          chargingProfileKind: "Absolute",
+          chargingSchedule: [{ id: 1, chargingRateUnit: "A", chargingSchedulePeriod: [{ startPeriod: 0, limit: 6 }], startSchedule: set.chargingProfile.chargingSchedule[0].startSchedule }],
+        },
+      });
+      assert.deepEqual(c.received.find(([a]) => a === "GetCompositeSchedule")![1], { duration: 300, evseId: 0, chargingRateUnit: "A" });
+      const result = out.answer as { confirmed: boolean; applied: { amps: number } };
+      assert.equal(result.confirmed, true);
+      assert.equal(result.applied.amps, 6);
+      assert.equal(c.received.some(([a]) => a === "GetVariables"), false, "the device model answered, no GetVariables needed");
+
+      await run.run({ chargerId: "AONLY", command: "clearLimit", input: {} });
+      assert.deepEqual(c.received.filter(([a]) => a === "ClearChargingProfile").map(([, p]) => p), [{ chargingProfileId: 7310 }, { chargingProfileId: 7311 }, { chargingProfileId: 7312 }]);
+      assertValidCalls(c);
+    });
+
+    it("limits a W-only charger, asking the device model with GetVariables; numberPhases only with phase switching", async () => {
+      const r = await start({ protocols: BOTH });
+      const c = await booted(r, "WONLY");
+      c.on("GetVariables", (p) => ({
+        getVariableResult: (p.getVariableData as Array<{ component: object; variable: { name: string } }>).map((d) => ({
+          attributeStatus: "Accepted",
+          component: d.component,
+          variable: d.variable,
+          attributeValue: { RateUnit: "W", ProfileStackLevel: "3", ACPhaseSwitchingSupported: "false" }[d.variable.name],
+        })),
+      }));
+      c.on("GetCompositeSchedule", () => ({ status: "Rejected" }));
+      const run = runner(r);
+      const out = await run.run({ chargerId: "WONLY", command: "limit", input: { amps: 16, phases: 1, connector: 1 } });
+      const set = c.received.find(([a]) => a === "SetChargingProfile")![1] as { chargingProfile: { chargingSchedule: Array<Record<string, unknown>> } };
+      const schedule = set.chargingProfile.chargingSchedule[0];
+      assert.deepEqual(set, {
+        evseId: 1,
+        chargingProfile: { id: 7321, stackLevel: 3, chargingProfilePurpose: "TxDefaultProfile", chargingProfileKind: "Absolute", chargingSchedule: [{ ...schedule, id: 1, chargingRateUnit: "W", chargingSchedulePeriod: [{ startPeriod: 0, limit: 3680 }] }] },
+      });
+      assert.equal((out.answer as { warning: string }).warning, "Charger WONLY accepted the limit but would not report its composite schedule");
+      assertValidCalls(c);
+    });
+
+    it("gets and sets configuration by the 1.6 key names; write-only secrets never reach a message", async () => {
+      const r = await start({ protocols: BOTH });
+      const c = await booted(r, "CFG");
+      c.on("GetVariables", (p) => ({
+        getVariableResult: (p.getVariableData as Array<{ component: { name: string }; variable: { name: string } }>).map((d) =>
+          d.variable.name === "WebSocketPingInterval"
+            ? { attributeStatus: "UnknownVariable", component: d.component, variable: d.variable }
+            : { attributeStatus: "Accepted", component: d.component, variable: d.variable, attributeValue: d.variable.name === "BasicAuthPassword" ? "secret-password-123" : "60" },
+        ),
+      }));
+      c.on("SetVariables", (p) => ({
+        setVariableResult: (p.setVariableData as Array<{ component: object; variable: object }>).map((d) => ({ attributeStatus: "RebootRequired", component: d.component, variable: d.variable })),
+      }));
+      const run = runner(r);
+      const got = await run.run({ chargerId: "CFG", command: "GetConfiguration", input: { keys: ["HeartbeatInterval", "WebSocketPingInterval", "AuthorizationKey"] } });
+      assert.deepEqual(c.received[0][1], {
+        getVariableData: [
+          { component: { name: "OCPPCommCtrlr" }, variable: { name: "HeartbeatInterval" } },
+          { component: { name: "OCPPCommCtrlr" }, variable: { name: "WebSocketPingInterval" } },
+          { component: { name: "SecurityCtrlr" }, variable: { name: "BasicAuthPassword" } },
+        ],
+      });
+      const answer = got.answer as { configurationKey: unknown[]; unknownKey: string[] };
+      assert.deepEqual(answer.configurationKey, [{ key: "HeartbeatInterval", value: "60", readonly: false }, { key: "AuthorizationKey", readonly: false }]);
+      assert.deepEqual(answer.unknownKey, ["WebSocketPingInterval"]);
+      assert.equal(JSON.stringify(got).includes("secret-password"), false);
+
+      const set = await run.run({ chargerId: "CFG", command: "ChangeConfiguration", input: { key: "AuthorizationKey", value: "new-secret-password-456" } });
+      assert.equal((set.answer as { status: string }).status, "RebootRequired");
+      assert.equal(JSON.stringify(set).includes("new-secret"), false);
+      assert.deepEqual(c.received[1], ["SetVariables", { setVariableData: [{ attributeValue: "new-secret-password-456", component: { name: "SecurityCtrlr" }, variable: { name: "BasicAuthPassword" } }] }]);
+      await assert.rejects(run.run({ chargerId: "CFG", command: "ChangeConfiguration", input: { key: "NoSuchKey", value: 1 } }), (err: CommandError) => err.kind === "bad_input");
+      assertValidCalls(c);
+    });
   });
 });

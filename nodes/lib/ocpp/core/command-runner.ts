@@ -5,13 +5,15 @@
  * and returns the charger's answer. Everything that goes wrong is a
  * CommandError.
  */
-import type { ChargerDirectory, IdTagDirectory } from "./contract";
+import type { ChargerDirectory, ChargerLink, IdTagDirectory } from "./contract";
 import { CommandError } from "./command-error";
 import { buildCommand, checkAnswer, resolveCommand, sendCall, type BuiltCall, type CommandInput } from "../v16/commands";
 import { applyLimit, clearLimit, type LimitRequest, type SmartChargingQuirks } from "../v16/smart-charging";
 import { localListSyncFor } from "../v16/local-list";
 import { discoverAndRecord } from "../v16/discovery";
 import { CommandQueue, type OfflinePolicy } from "./offline-queue";
+import { isOcpp2 } from "../v201/commands";
+import { runOcpp201 } from "../v201/command-runner";
 
 /** Commands beyond the 19 OCPP actions. */
 export const HELPER_COMMANDS = ["limit", "pause", "clearLimit", "syncLocalList", "discover", "raw"] as const;
@@ -87,6 +89,19 @@ export class CommandRunner {
     const timeoutMs = this.options.timeoutMs;
     const name = helper(request.command);
     const queued = <T>(action: string, task: Parameters<CommandQueue["run"]>[2]) => this.queue.run(chargerId, action, task, hooks) as Promise<T>;
+
+    // An OCPP 2.0.1 charger (as last connected): the same commands, built by the 2.0.1 adapter.
+    const { directory } = this.options;
+    if (isOcpp2(directory.link(chargerId)?.protocol ?? directory.snapshot(chargerId)?.protocol)) {
+      let limit: LimitRequest | undefined;
+      try {
+        if (name === "limit" || name === "pause") limit = limitRequest(input, name === "pause");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const ctx = { directory, timeoutMs, quirks: this.options.quirks, defaultPhases: this.options.defaultPhases, queued: <T>(action: string, task: (link: ChargerLink) => Promise<T>) => queued<T>(action, task) };
+      return runOcpp201(ctx, chargerId, request.command, input, name, request.action, limit);
+    }
 
     if (!name) {
       if (!resolveCommand(request.command)) {

@@ -67,16 +67,16 @@ export class RpcLink implements ChargerLink {
     try {
       return (await this.client.call(action, payload, { callTimeoutMs: timeoutMs, signal: options?.signal })) as T;
     } catch (err) {
-      throw describeCallFailure(this.identity, action, timeoutMs, err);
+      throw describeCallFailure(this.identity, action, timeoutMs, err, this.protocol);
     }
   }
 }
 
-function describeCallFailure(identity: string, action: string, timeoutMs: number, err: unknown): ChargerCallError {
+function describeCallFailure(identity: string, action: string, timeoutMs: number, err: unknown, protocol = "ocpp1.6"): ChargerCallError {
   const e = err as { name?: string; rpcErrorCode?: string; message?: string; details?: { errors?: unknown; data?: unknown } };
   // ocpp-rpc's own schema check of our outgoing call fails before anything is sent (ajv errors + the data).
   if (e?.rpcErrorCode && Array.isArray(e.details?.errors) && e.details && "data" in e.details) {
-    return new ChargerCallError(`${action} was not sent to charger ${identity}: it is not valid OCPP 1.6 (${e.message ?? e.rpcErrorCode})`, e.rpcErrorCode);
+    return new ChargerCallError(`${action} was not sent to charger ${identity}: it is not valid ${protocol.replace("ocpp", "OCPP ")} (${e.message ?? e.rpcErrorCode})`, e.rpcErrorCode);
   }
   if (e?.rpcErrorCode) {
     const detail = e.message ? `: ${e.message}` : "";

@@ -64,9 +64,9 @@ export type CommandInput = Record<string, unknown>;
 
 // ---- friendly input readers -------------------------------------------------
 
-const usage = (command: string, text: string): CommandError => new CommandError("bad_input", `${command}: ${text}`, { action: command });
+export const usage = (command: string, text: string): CommandError => new CommandError("bad_input", `${command}: ${text}`, { action: command });
 
-class Fields {
+export class Fields {
   constructor(
     private readonly command: string,
     private readonly input: CommandInput,

@@ -215,7 +215,7 @@ export function buildLimitProfile(spec: ProfileSpec): Record<string, unknown> {
   return profile;
 }
 
-function validateRequest(request: LimitRequest): void {
+export function validateRequest(request: LimitRequest): void {
   const bad = (text: string): never => {
     throw new CommandError("bad_input", `limit: ${text}, e.g. {amps: 10} or {watts: 4000, phases: 3} or {pause: true}`, { action: "limit" });
   };
