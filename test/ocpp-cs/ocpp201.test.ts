@@ -388,4 +388,29 @@ describe("OCPP 2.0.1 central system", () => {
       assertValidCalls(c);
     });
   });
+
+  it("after a reconnect, confirms open transactions: one that ended while away is closed with the last reading", async () => {
+    const r = await start({ protocols: BOTH });
+    const first = await raw(r, "AWAY");
+    await first.call("BootNotification", STATION_REQUESTS_201.BootNotification);
+    for (const id of ["GONE", "QUEUED"]) {
+      await first.call("TransactionEvent", { ...txEvent("Started", 0, { evse: { id: id === "GONE" ? 1 : 2, connectorId: 1 }, meterValue: [reading(0, 100, 0, "Transaction.Begin")] }), transactionInfo: { transactionId: id } });
+      await first.call("TransactionEvent", { ...txEvent("Updated", 1, { evse: { id: id === "GONE" ? 1 : 2, connectorId: 1 }, meterValue: [reading(10, 104, 7000)] }), transactionInfo: { transactionId: id, chargingState: "Charging" } });
+    }
+    await first.close();
+    const again = await RawCharger201.connect(r.url, "AWAY", ["ocpp2.0.1"], {
+      GetTransactionStatus: (p) => (p.transactionId === "GONE" ? { ongoingIndicator: false, messagesInQueue: false } : { ongoingIndicator: false, messagesInQueue: true }),
+    });
+    closers.push(() => again.close());
+    await waitUntil(() => again.received.length >= 2, 3000, "GetTransactionStatus for both sessions");
+    await waitUntil(() => of(r, "session.ended").length > 0, 3000, "session.ended");
+    assert.deepEqual(again.received.map(([a, p]) => [a, p.transactionId]).sort(), [["GetTransactionStatus", "GONE"], ["GetTransactionStatus", "QUEUED"]]);
+    const ended = of(r, "session.ended");
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0].transactionId, "GONE");
+    assert.equal(ended[0].energyWh, 4000);
+    assert.match(ended[0].energyNote ?? "", /ended while it was away/);
+    // The one with messages still queued stays open for the TransactionEvents the charger resends.
+    assert.equal(r.store.openSessions("AWAY").map((s) => s.transactionId).join(), "QUEUED");
+  });
 });

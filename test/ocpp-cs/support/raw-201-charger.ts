@@ -21,10 +21,13 @@ export class RawCharger201 {
     ws.on("message", (data) => this.onMessage(String(data)));
   }
 
-  static async connect(url: string, identity: string, protocols: string[] = ["ocpp2.0.1"]): Promise<RawCharger201> {
+  static async connect(url: string, identity: string, protocols: string[] = ["ocpp2.0.1"], handlers: Record<string, Handler> = {}): Promise<RawCharger201> {
     const ws = new WebSocket(`${url}/${encodeURIComponent(identity)}`, protocols);
+    // Listening before "open": the central system may call right after the upgrade.
+    const charger = new RawCharger201(ws);
+    for (const [action, handler] of Object.entries(handlers)) charger.on(action, handler);
     await once(ws, "open");
-    return new RawCharger201(ws);
+    return charger;
   }
 
   get protocol(): string {

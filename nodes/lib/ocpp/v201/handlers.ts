@@ -6,7 +6,8 @@
  * events, in the same vocabulary as 1.6. The same adapter serves the
  * experimental ocpp2.1 (as Home Assistant's integration does).
  */
-import type { ActionHandler, ProtocolAdapter } from "../core/adapter";
+import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from "../core/adapter";
+import { errorMessage } from "../../errors";
 import { authorizeEvent, compact, type BootEvent, type EvChargingNeedsEvent, type MeterEvent, type StatusEvent } from "../core/events";
 import type { BootNotificationRequest } from "../v16/messages";
 import { reportValues, MAX_VARIABLES } from "./device-model";
@@ -37,7 +38,10 @@ const bootNotification: ActionHandler = (core, charger, params, now) => {
   });
   core.directory.setBoot(charger.identity, compact({ vendor: event.vendor, model: event.model, serialNumber: event.serialNumber, firmwareVersion: event.firmwareVersion }));
   core.emit(event);
-  setImmediate(() => charger.announce());
+  setImmediate(() => {
+    charger.announce();
+    void confirmOpenTransactions(core, charger);
+  });
   return { status: "Accepted", currentTime: now.toISOString(), interval: core.heartbeatIntervalS };
 };
 
@@ -194,7 +198,44 @@ export const V201_HANDLERS: Readonly<Record<string, ActionHandler>> = {
   TransactionEvent: transactionEvent,
 };
 
-export const v201Adapter: ProtocolAdapter = { protocol: "ocpp2.0.1", handlers: V201_HANDLERS };
+/**
+ * After a (re)connect: asks about every session still open for this
+ * charger (GetTransactionStatus). One that is over, with nothing left in the
+ * charger's queue, ended while the charger was away: it is closed with the
+ * last register reading (its energy is then marked estimated). One with
+ * messages still queued is left to the TransactionEvents the charger is
+ * about to resend.
+ */
+export async function confirmOpenTransactions(core: CentralCore, charger: ChargerContext): Promise<void> {
+  const { identity } = charger;
+  for (const session of core.transactions.openSessions(identity)) {
+    if (typeof session.transactionId !== "string") continue;
+    const link = core.directory.link(identity);
+    if (!link) return;
+    let answer: { ongoingIndicator?: boolean; messagesInQueue?: boolean };
+    try {
+      answer = await link.call("GetTransactionStatus", { transactionId: session.transactionId });
+    } catch (err) {
+      core.problem({ identity, level: "warn", message: `Charger "${identity}": could not confirm open transaction ${session.transactionId} (${errorMessage(err)})` });
+      continue;
+    }
+    if (answer?.ongoingIndicator !== false || answer.messagesInQueue !== false) continue;
+    const result = core.transactions.closeSession(identity, session.transactionId, new Date(), "Other");
+    if (!result) continue;
+    for (const id of core.directory.connectorsWithTransaction(identity, session.transactionId)) core.directory.setSession(identity, id, undefined);
+    if (result.event) core.emit({ ...result.event, energyNote: `${result.event.energyNote ?? ""} (the charger says it ended while it was away)`.trim() });
+  }
+}
+
+export const v201Adapter: ProtocolAdapter = {
+  protocol: "ocpp2.0.1",
+  handlers: V201_HANDLERS,
+  onConnected(core, charger) {
+    // A charger that reconnects without booting again (also after a redeploy): confirm its open sessions now; a booting one is asked again after its boot.
+    const open = core.transactions.openSessions(charger.identity).some((s) => typeof s.transactionId === "string");
+    if (open) setImmediate(() => void confirmOpenTransactions(core, charger));
+  },
+};
 
 /** Experimental: 2.1 is a superset of 2.0.1 for everything we handle. */
-export const v21Adapter: ProtocolAdapter = { protocol: "ocpp2.1", handlers: V201_HANDLERS };
+export const v21Adapter: ProtocolAdapter = { ...v201Adapter, protocol: "ocpp2.1" };
