@@ -23,6 +23,9 @@ import { startAutoDiscovery } from "./lib/ocpp/v16/discovery";
 
 interface Def extends NodeDef, CentralSystemDef {
   tls?: string;
+  /** Certificate and key files on disk (reloaded when they change), instead of a TLS configuration. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 interface TlsConfigNode extends Node {
@@ -93,7 +96,11 @@ export = (RED: NodeAPI) => {
       if (settings.profile >= 1 && passwords.size === 0 && !settings.acceptUnknown) {
         this.warn("Security profile 1/2 without any charger passwords: every charger will be refused");
       }
-      const tls = settings.profile >= 2 ? readTls(RED, def.tls, settings.profile) : undefined;
+      const certFile = def.tlsCertFile?.trim();
+      const keyFile = def.tlsKeyFile?.trim();
+      if (settings.profile >= 2 && !!certFile !== !!keyFile) throw new Error("Give both the TLS certificate file and the key file (or neither, and a TLS configuration)");
+      const tlsFiles = settings.profile === 2 && certFile && keyFile ? { certFile, keyFile } : undefined;
+      const tls = settings.profile >= 2 && !tlsFiles ? readTls(RED, def.tls, settings.profile) : undefined;
       const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), ".node-red");
       const file = new JsonFileStore(path.join(userDir, "evkit-ocpp", `${this.id.replace(/[^\w.-]/g, "_")}-transactions.json`));
       const transactions = await TransactionStore.open({
@@ -114,7 +121,7 @@ export = (RED: NodeAPI) => {
         strict: current.strict,
         lenient: current.lenient,
         noSubprotocol: current.noSubprotocol,
-        security: { profile: current.profile, passwords, strictPasswords: current.strictPasswords, tls },
+        security: { profile: current.profile, passwords, strictPasswords: current.strictPasswords, tls, tlsFiles },
         knownChargers: current.knownChargers,
         acceptUnknown: current.acceptUnknown,
         maxBadMessages: current.maxBadMessages,

@@ -6,6 +6,10 @@
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import tls from "node:tls";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { RawCharger201 } from "./support/raw-201-charger";
 import { makePki, type TestPki } from "./support/certs";
 import { startCentral, type Running } from "./support/central";
 import { boot, connect, refusal, type Client } from "./support/clients";
@@ -131,5 +135,45 @@ describe("OCPP security profiles", () => {
     assert.equal(reasons[0], 'the certificate is for "CP1", not for charger "CP2"');
     assert.match(reasons[1], /^the client certificate was not accepted/);
     assert.equal(reasons[2], "the charger sent no client certificate");
+  });
+});
+
+describe("TLS certificate from files on disk", () => {
+  it("profile 2 with a 2.0.1 charger: a certificate file replaced while connected is used for new connections, no redeploy", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "evkit-tls-"));
+    const certFile = path.join(dir, "fullchain.pem");
+    const keyFile = path.join(dir, "privkey.pem");
+    const first = makePki("First CA");
+    const renewed = makePki("Renewed CA");
+    writeFileSync(certFile, first.server.cert);
+    writeFileSync(keyFile, first.server.key);
+    const r = await start({
+      protocols: ["ocpp1.6", "ocpp2.0.1"],
+      security: { profile: 2, passwords: new Map([["BMW", LONG]]), strictPasswords: false, tlsFiles: { certFile, keyFile }, tlsReloadIntervalMs: 50 },
+    });
+    const auth = { Authorization: `Basic ${Buffer.from(`BMW:${LONG}`).toString("base64")}` };
+    const before = await RawCharger201.connect(r.url, "BMW", ["ocpp2.0.1"], {}, { ca: first.ca.cert, headers: auth });
+    assert.equal(before.protocol, "ocpp2.0.1");
+    assert.equal((await before.call<{ status: string }>("BootNotification", { reason: "PowerUp", chargingStation: { vendorName: "Delta", model: "Gen4" } })).status, "Accepted");
+
+    // Renewal as certbot does it: new files moved into place.
+    writeFileSync(`${certFile}.new`, renewed.server.cert);
+    writeFileSync(`${keyFile}.new`, renewed.server.key);
+    renameSync(`${keyFile}.new`, keyFile);
+    renameSync(`${certFile}.new`, certFile);
+    const deadline = Date.now() + 5000;
+    let after: RawCharger201 | undefined;
+    while (!after && Date.now() < deadline) {
+      after = await RawCharger201.connect(r.url, "BMW2", ["ocpp2.0.1"], {}, { ca: renewed.ca.cert, headers: auth }).catch(() => undefined);
+      if (!after) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(after, "a new connection gets the renewed certificate");
+    await after.close();
+    // The old CA no longer verifies new connections; the open one keeps working.
+    await assert.rejects(RawCharger201.connect(r.url, "BMW3", ["ocpp2.0.1"], {}, { ca: first.ca.cert, headers: auth }));
+    assert.ok((await before.call<{ currentTime: string }>("Heartbeat", {})).currentTime);
+    await before.close();
+    // Only the refused handshakes (clients that did not trust the certificate) were problems.
+    assert.deepEqual(r.problems.filter((p) => p.level === "error" && !/TLS handshake failed/.test(p.message)), []);
   });
 });

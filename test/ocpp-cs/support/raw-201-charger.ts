@@ -21,8 +21,8 @@ export class RawCharger201 {
     ws.on("message", (data) => this.onMessage(String(data)));
   }
 
-  static async connect(url: string, identity: string, protocols: string[] = ["ocpp2.0.1"], handlers: Record<string, Handler> = {}): Promise<RawCharger201> {
-    const ws = new WebSocket(`${url}/${encodeURIComponent(identity)}`, protocols);
+  static async connect(url: string, identity: string, protocols: string[] = ["ocpp2.0.1"], handlers: Record<string, Handler> = {}, wsOpts: WebSocket.ClientOptions = {}): Promise<RawCharger201> {
+    const ws = new WebSocket(`${url}/${encodeURIComponent(identity)}`, protocols, wsOpts);
     // Listening before "open": the central system may call right after the upgrade.
     const charger = new RawCharger201(ws);
     for (const [action, handler] of Object.entries(handlers)) charger.on(action, handler);

@@ -24,6 +24,7 @@ import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from
 import type { IdTagInfo } from "../v16/messages";
 import { ADAPTERS } from "../protocols";
 import { EXPERIMENTAL_PROTOCOLS } from "./settings";
+import { readTlsFiles, watchTlsFiles, type TlsFiles } from "./tls-files";
 
 /** An unknown charger is asking to connect (decision "connect"). */
 export interface ConnectRequestEvent {
@@ -105,6 +106,10 @@ export interface CentralSystemOptions {
     passwords: ReadonlyMap<string, string>;
     strictPasswords: boolean;
     tls?: TlsMaterial;
+    /** Certificate and key from files on disk instead, read again when they change (no redeploy). */
+    tlsFiles?: TlsFiles;
+    /** How often the files are checked for a change (default 30 s). */
+    tlsReloadIntervalMs?: number;
   };
   /** Chargers that are expected; others are "unknown". */
   knownChargers: readonly string[];
@@ -148,6 +153,7 @@ export class CentralSystem implements CentralCore {
   private readonly problemListeners = new Set<(problem: Problem) => void>();
   private readonly prefix: string;
   private readonly adapters: ReadonlyMap<string, ProtocolAdapter>;
+  private stopTlsWatch?: () => void;
   private closed = false;
 
   constructor(private readonly options: CentralSystemOptions) {
@@ -211,10 +217,11 @@ export class CentralSystem implements CentralCore {
     };
     let server: http.Server | https.Server;
     if (security.profile >= 2) {
-      if (!security.tls) throw new Error(`Security profile ${security.profile} needs a TLS certificate and key`);
+      const tls = security.tlsFiles ? readTlsFiles(security.tlsFiles) : security.tls;
+      if (!tls) throw new Error(`Security profile ${security.profile} needs a TLS certificate and key`);
       server = https.createServer(
         {
-          ...security.tls,
+          ...tls,
           minVersion: "TLSv1.2",
           requestCert: security.profile === 3,
           // Checked during the upgrade instead, so a refused charger is reported with a reason.
@@ -249,6 +256,19 @@ export class CentralSystem implements CentralCore {
     });
     server.on("error", (err: Error) => this.problem({ level: "error", message: `OCPP port: ${err.message}` }));
     this.httpServer = server;
+    if (security.profile >= 2 && security.tlsFiles && server instanceof https.Server) {
+      const files = security.tlsFiles;
+      const tlsServer = server;
+      this.stopTlsWatch = watchTlsFiles(
+        files,
+        security.tlsReloadIntervalMs ?? 30_000,
+        (material) => {
+          // New connections get the new certificate; open ones keep theirs.
+          tlsServer.setSecureContext({ ...material, minVersion: "TLSv1.2" });
+        },
+        (err) => this.problem({ level: "error", message: `${err.message}; the previous certificate stays in use` }),
+      );
+    }
     const address = server.address();
     return typeof address === "object" && address ? address.port : port;
   }
@@ -283,6 +303,7 @@ export class CentralSystem implements CentralCore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopTlsWatch?.();
     this.decisions.flush();
     const clients = [...this.clients];
     await Promise.race([
