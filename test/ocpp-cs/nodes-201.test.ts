@@ -18,6 +18,11 @@ import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { collect, editorFlow, type ReceivedMessage } from "../support/node-red";
 import { boot, connect, waitUntil, type Client } from "./support/clients";
 import { RawCharger201 } from "./support/raw-201-charger";
+import { readFileSync } from "node:fs";
+import type { NodeAPI } from "node-red";
+import { startChargePointSimulator } from "../servers/ocpp-charge-point";
+import { startOcpp201Simulator } from "../servers/ocpp201-charge-point";
+import type { FlowNode } from "../support/node-red";
 
 helper.init(require.resolve("node-red"));
 
@@ -207,5 +212,57 @@ describe("OCPP 2.0.1 and 1.6 chargers in one Node-RED flow", () => {
     const ended201 = events("WB201").find((e) => e.kind === "session.ended")!;
     assert.equal(ended201.transactionId, "b7c2-201");
     assert.equal(ended201.remoteStartId, c2.received[0][1].remoteStartId);
+  });
+
+  it("the example flow 'One flow for OCPP 1.6 and 2.0.1 chargers' drives a 1.6 and a 2.0.1 simulated charger alike", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const injectNode = require("@node-red/nodes/core/common/20-inject.js") as (RED: NodeAPI) => void;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const functionNode = require("@node-red/nodes/core/function/10-function.js") as (RED: NodeAPI) => void;
+    const shipped = JSON.parse(readFileSync(path.join(__dirname, "../../flows/OCPP/One flow for OCPP 1.6 and 2.0.1 chargers.json"), "utf8")) as FlowNode[];
+    assert.equal(shipped[0].type, "comment");
+    const flowNodes: FlowNode[] = [
+      { id: "tab", type: "tab" },
+      ...shipped
+        .filter((n) => n.type !== "comment")
+        .map((n): FlowNode => {
+          // A free port on loopback instead of 9220; debug nodes become test helpers.
+          if (n.type === "ev-ocpp-central-system") return { ...n, port: "0", host: "127.0.0.1", pingInterval: "0" };
+          if (n.type === "debug") return { id: n.id, type: "helper", z: "tab", x: n.x, y: n.y };
+          return { ...n, z: "tab" };
+        }),
+    ];
+    await helper.load([centralNode, inNode, commandNode, injectNode, functionNode], flowNodes);
+    const cs = helper.getNode("cs00000000000001") as unknown as CentralSystemNode;
+    await cs.ready;
+    const url = `ws://127.0.0.1:${cs.central!.port}/ocpp`;
+    const lines = collect(helper.getNode("dbg000000v2x0001"));
+    const answers = collect(helper.getNode("dbg000000v2x0002"));
+    const failures = collect(helper.getNode("dbg000000v2x0003"));
+    const garage = await startChargePointSimulator({ url, identity: "garage" });
+    closers.push(() => garage.close());
+    const carport = await startOcpp201Simulator({ url, identity: "carport", meterIntervalMs: 200 });
+    closers.push(() => carport.close());
+    await waitUntil(() => cs.directory.snapshot("garage")?.protocol === "ocpp1.6" && cs.directory.snapshot("carport")?.protocol === "ocpp2.0.1", 3000, "both connected");
+    await waitUntil(() => (cs.directory.snapshot("carport")?.connectors.length ?? 0) > 0 && (cs.directory.snapshot("garage")?.connectors.length ?? 0) > 0, 3000, "both booted");
+
+    helper.getNode("inj000000v2x0001").receive({});
+    const started = await answers.take(2);
+    assert.deepEqual(started.map((m) => m.payload), [{ status: "Accepted" }, { status: "Accepted" }]);
+    await waitUntil(() => ["garage", "carport"].every((id) => cs.directory.snapshot(id)?.connectors.some((c) => c.transactionId !== undefined)), 3000, "sessions running");
+    helper.getNode("inj000000v2x0002").receive({});
+    const limited = await answers.take(2);
+    for (const m of limited) assert.equal((m.payload as { confirmed: boolean; applied: { amps: number } }).applied.amps, 10, String(m.chargerId));
+    assert.equal(carport.state.limitA, 10);
+    helper.getNode("inj000000v2x0003").receive({});
+    await answers.take(2);
+    await waitUntil(() => lines.pending.filter((m) => /session ended/.test(String(m.payload))).length === 2, 5000, "both sessions ended");
+    const text = lines.pending.map((m) => String(m.payload));
+    for (const id of ["garage (ocpp1.6)", "carport (ocpp2.0.1)"]) {
+      assert.ok(text.some((t) => t.startsWith(`${id}: session`) && /started/.test(t)), `${id} started: ${text.join(" | ")}`);
+      assert.ok(text.some((t) => t.startsWith(`${id}: connector 1: Charging`)), `${id} charging: ${text.join(" | ")}`);
+      assert.ok(text.some((t) => t.startsWith(`${id}: session ended`) && /\(Remote\)/.test(t)), `${id} ended: ${text.join(" | ")}`);
+    }
+    assert.equal(failures.pending.length, 0);
   });
 });

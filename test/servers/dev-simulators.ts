@@ -18,6 +18,7 @@ import { startAvailabilityFeeds } from "./availability-feeds";
 import { startAmtronSimulator } from "./amtron-simulator";
 import { startInfluxSimulator } from "./influx-v2";
 import { startChargePointSimulator } from "./ocpp-charge-point";
+import { startOcpp201Simulator } from "./ocpp201-charge-point";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -90,5 +91,11 @@ export const devSimulators: DevSimulator[] = [
     port: 9220,
     afterNodeRed: true,
     start: (port) => startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true }),
+  },
+  {
+    name: "OCPP 2.0.1 charging station 'carport' -> ws://127.0.0.1:9220/ocpp",
+    port: 9220,
+    afterNodeRed: true,
+    start: (port) => startOcpp201Simulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "carport", reconnect: true }),
   },
 ];

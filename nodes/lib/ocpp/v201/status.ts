@@ -29,6 +29,10 @@ export function mergedStatus(
   inTransaction: boolean,
   previous?: string,
 ): string {
+  // A running transaction with a charging state wins over an Available the charger has not yet replaced (StatusNotification and TransactionEvent race).
+  if (inTransaction && chargingState && CHARGING_STATES[chargingState] && (connectorStatus === "Available" || connectorStatus === "Occupied" || connectorStatus === undefined)) {
+    return CHARGING_STATES[chargingState];
+  }
   switch (connectorStatus) {
     case "Available":
     case "Reserved":
