@@ -19,6 +19,7 @@ import { collect, editorFlow, type ReceivedMessage } from "../support/node-red";
 import { boot, connect, waitUntil, type Client } from "./support/clients";
 import { RawCharger201 } from "./support/raw-201-charger";
 import { readFileSync } from "node:fs";
+import net from "node:net";
 import type { NodeAPI } from "node-red";
 import { startChargePointSimulator } from "../servers/ocpp-charge-point";
 import { startOcpp201Simulator } from "../servers/ocpp201-charge-point";
@@ -264,5 +265,39 @@ describe("OCPP 2.0.1 and 1.6 chargers in one Node-RED flow", () => {
       assert.ok(text.some((t) => t.startsWith(`${id}: session ended`) && /\(Remote\)/.test(t)), `${id} ended: ${text.join(" | ")}`);
     }
     assert.equal(failures.pending.length, 0);
+  });
+
+  it("a redeploy with a 2.0.1 charger in a session loses nothing: the session ends with the right energy after the reconnect", async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const withPort = () => flow().map((n) => (n.id === "cs" ? { ...n, port: String(port) } : n));
+    await helper.load([centralNode, inNode, commandNode], withPort());
+    await (helper.getNode("cs") as unknown as CentralSystemNode).ready;
+    const url = `ws://127.0.0.1:${port}/ocpp`;
+    const before = await RawCharger201.connect(url, "BMW");
+    closers.push(() => before.close());
+    const s = steps201(before, "BMW");
+    await s.boot();
+    await s.started();
+    await s.charging();
+
+    await helper.setFlows(withPort() as never, "full");
+    const cs = helper.getNode("cs") as unknown as CentralSystemNode;
+    await cs.ready;
+    const out = collect(helper.getNode("out"));
+    await waitUntil(() => before.ws.readyState === before.ws.CLOSED, 3000, "old socket closed by the redeploy");
+    const after = await RawCharger201.connect(url, "BMW", ["ocpp2.0.1"], { GetTransactionStatus: () => ({ ongoingIndicator: true, messagesInQueue: false }) });
+    closers.push(() => after.close());
+    await waitUntil(() => after.received.length > 0, 3000, "open session confirmed after the reconnect");
+    assert.deepEqual(after.received[0], ["GetTransactionStatus", { transactionId: "b7c2-201" }]);
+    await steps201(after, "BMW").stopped();
+    await waitUntil(() => out.pending.some((m) => (m.payload as { kind: string }).kind === "session.ended"), 3000, "session.ended");
+    const ended = out.pending.find((m) => (m.payload as { kind: string }).kind === "session.ended")!.payload as Record<string, unknown>;
+    assert.equal(ended.transactionId, "b7c2-201");
+    assert.equal(ended.energyWh, 7250);
+    assert.equal(ended.unknownTransaction, undefined);
+    assert.equal(out.pending.filter((m) => (m.payload as { kind: string }).kind === "session.started").length, 0, "no second start");
   });
 });

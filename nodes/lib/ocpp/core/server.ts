@@ -213,7 +213,7 @@ export class CentralSystem implements CentralCore {
     if (port === undefined) return undefined;
     const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
       res.writeHead(426, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" });
-      res.end(`This is an OCPP 1.6J central system. Point your charger at ${this.exampleUrl()}\n`);
+      res.end(`This is an OCPP central system (OCPP ${this.options.protocols.join(", ")}). Point your charger at ${this.exampleUrl()}\n`);
     };
     let server: http.Server | https.Server;
     if (security.profile >= 2) {
