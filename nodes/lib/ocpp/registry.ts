@@ -5,6 +5,7 @@
  * is live; the server closes older ones.
  */
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot } from "./contract";
+import { withoutSecrets } from "./secret-keys";
 
 interface ChargerEntry {
   identity: string;
@@ -193,7 +194,7 @@ export class ChargerRegistry implements ChargerDirectory {
 
   recordConfiguration(identity: string, configuration: Record<string, string>): void {
     const entry = this.entry(identity);
-    entry.configuration = { ...entry.configuration, ...configuration };
+    entry.configuration = { ...entry.configuration, ...withoutSecrets(configuration) };
   }
 
   /** Drops every listener and link (the server is closing). */
