@@ -97,7 +97,9 @@ export function readSettings(def: CentralSystemDef): CentralSettings {
     profile,
     strictPasswords: def.strictPasswords === true,
     knownChargers: splitList(def.chargers),
-    acceptUnknown: def.acceptUnknown !== false,
+    // Saved flows carry their own value. Without one (a hand-written flow), a password or certificate
+    // profile protects: unknown chargers are refused (issue 13 item 5; before, onboarding defaulted to on).
+    acceptUnknown: def.acceptUnknown === undefined ? profile === 0 : def.acceptUnknown !== false,
     maxBadMessages: num(def.maxBadMessages, 10, "Garbage frames before closing", 1, 10000),
     decisionTimeoutMs: num(def.decisionTimeout, 5, "Decision timeout", 0.1, 60) * 1000,
     authorizeFallback: fallback as Fallback,
