@@ -73,9 +73,9 @@ export class RpcLink implements ChargerLink {
 }
 
 function describeCallFailure(identity: string, action: string, timeoutMs: number, err: unknown): ChargerCallError {
-  const e = err as { name?: string; rpcErrorCode?: string; message?: string; details?: { errors?: unknown; data?: unknown } };
-  // ocpp-rpc's own schema check of our outgoing call fails before anything is sent (ajv errors + the data).
-  if (e?.rpcErrorCode && Array.isArray(e.details?.errors) && e.details && "data" in e.details) {
+  const e = err as { name?: string; rpcErrorCode?: string; message?: string; schemaErrors?: unknown };
+  // The schema check of our outgoing call fails before anything is sent (frame-guard's validator marks it).
+  if (e?.rpcErrorCode && Array.isArray(e.schemaErrors)) {
     return new ChargerCallError(`${action} was not sent to charger ${identity}: it is not valid OCPP 1.6 (${e.message ?? e.rpcErrorCode})`, e.rpcErrorCode);
   }
   if (e?.rpcErrorCode) {

@@ -16,6 +16,7 @@ import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decis
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
+import { DEFAULT_MAX_FRAME_BYTES, guardFrames, ocpp16Validators } from "./frame-guard";
 import { normalizeMeterValues, type ConnectorReadings } from "./meter-values";
 import type { TransactionStore } from "./transactions";
 import {
@@ -128,6 +129,8 @@ export interface CentralSystemOptions {
   acceptUnknown: boolean;
   /** Consecutive garbage frames after which the socket is closed. */
   maxBadMessages: number;
+  /** Largest websocket frame a charger may send (bytes); a larger one closes its socket (1009). Default 256 KiB. */
+  maxFrameBytes?: number;
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   idTags: IdTagChecker;
@@ -184,7 +187,10 @@ export class CentralSystem {
     this.prefix = normalizePrefix(options.path);
     this.rpc = new RPCServer({
       protocols: options.protocols,
-      strictMode: options.strict ? options.protocols : false,
+      // "": a charger that offered no subprotocol is validated as OCPP 1.6 too (unless listed as lenient).
+      strictMode: options.strict ? [...options.protocols, ""] : false,
+      strictModeValidators: ocpp16Validators(),
+      wssOptions: { maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES },
       callTimeoutMs: options.callTimeoutMs,
       pingIntervalMs: options.pingIntervalS * 1000,
       maxBadMessages: options.maxBadMessages,
@@ -404,7 +410,14 @@ export class CentralSystem {
       void client.close({ force: true }).catch(() => undefined);
       return;
     }
-    if (client.session.lenient || !client.protocol) client.reconfigure({ strictMode: false });
+    if (client.session.lenient) client.reconfigure({ strictMode: false });
+    guardFrames(client, {
+      maxBadMessages: this.options.maxBadMessages,
+      onBadFrame: ({ reason }) => {
+        const count = this.directory.countBadMessage(identity);
+        this.problem({ identity, level: "error", message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${reason}` });
+      },
+    });
     this.clients.add(client);
 
     const previous = this.directory.link(identity);
@@ -432,14 +445,6 @@ export class CentralSystem {
     client.on("ping", ({ rtt }: { rtt: number }) => {
       this.directory.setRtt(identity, rtt);
       this.emit({ kind: "rtt", identity, time: new Date().toISOString(), rttMs: rtt });
-    });
-    client.on("badMessage", ({ error }: { error: unknown }) => {
-      const count = this.directory.countBadMessage(identity);
-      this.problem({
-        identity,
-        level: "error",
-        message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${errorMessage(error)}`,
-      });
     });
     client.on("strictValidationFailure", (info: { method: string; outbound: boolean; isCall: boolean; error: unknown }) => {
       const what = info.outbound ? (info.isCall ? `our ${info.method} call` : `our answer to ${info.method}`) : `a ${info.method} ${info.isCall ? "call" : "answer"}`;

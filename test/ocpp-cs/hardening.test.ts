@@ -1,0 +1,135 @@
+/**
+ * Issue 13 against real websocket clients (ocpp-rpc RPCClient, and raw `ws`
+ * for framing abuse): validation without a subprotocol, frame-size limit,
+ * nothing echoed at length, OCPP 1.6 framing errors, and the rest of the
+ * "bounded under abuse" items.
+ */
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import WebSocket from "ws";
+import { startCentral, type Running } from "./support/central";
+import { boot, connect, type Client } from "./support/clients";
+
+const running: Running[] = [];
+const clients: Client[] = [];
+const sockets: WebSocket[] = [];
+async function start(...args: Parameters<typeof startCentral>): Promise<Running> {
+  const r = await startCentral(...args);
+  running.push(r);
+  return r;
+}
+async function cp(r: Running, identity: string, opts?: Parameters<typeof connect>[2]): Promise<Client> {
+  const c = await connect(r.url, identity, opts);
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  for (const ws of sockets.splice(0)) ws.terminate();
+  await Promise.all(clients.splice(0).map((c) => c.close({ force: true }).catch(() => undefined)));
+  await Promise.all(running.splice(0).map((r) => r.close()));
+});
+
+/** A raw websocket "charger" that can send anything; replies() waits for the next n answers. */
+async function raw(r: Running, identity: string, protocols: string[] = ["ocpp1.6"]) {
+  const ws = new WebSocket(`${r.url}/${identity}`, protocols);
+  sockets.push(ws);
+  await once(ws, "open");
+  const got: string[] = [];
+  ws.on("message", (d) => got.push(String(d)));
+  const closed = once(ws, "close").then(([code]) => code as number);
+  return {
+    ws,
+    got,
+    closed,
+    async send(text: string | Buffer): Promise<string> {
+      const before = got.length;
+      ws.send(text);
+      const end = Date.now() + 3000;
+      while (got.length === before) {
+        if (Date.now() > end) throw new Error(`no answer to ${String(text).slice(0, 60)}`);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      return got[before];
+    },
+  };
+}
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { rpcErrorCode: string }).rpcErrorCode;
+  }
+  return "no error";
+};
+
+describe("OCPP central system: issue 13 (bounded, truthful)", () => {
+  it("item 6: a charger that offers no subprotocol is still schema-validated, unless named lenient", async () => {
+    const r = await start({ lenient: ["OLDLENIENT"] });
+    const old = await cp(r, "OLD", { protocols: [] });
+    assert.equal(r.central.directory.snapshot("OLD")!.protocol, undefined);
+    const bad = { connectorId: 1, idTag: { card: 1 }, meterStart: "lots", timestamp: "2026-11-21T10:00:00Z" };
+    assert.equal(await codeOf(old.call("StartTransaction", bad)), "TypeConstraintViolation");
+    assert.equal(await codeOf(old.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Dancing" })), "FormationViolation");
+    assert.equal(r.kinds("OLD").includes("session.started"), false, "nothing saved");
+    assert.ok(r.problems.some((p) => p.identity === "OLD" && /failed schema validation/.test(p.message)));
+    // Good calls still work without a subprotocol.
+    assert.equal(((await old.call("BootNotification", boot)) as { status: string }).status, "Accepted");
+    // Only a charger the user names as lenient gets through with a broken payload.
+    const lenient = await cp(r, "OLDLENIENT", { protocols: [] });
+    assert.deepEqual(await lenient.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Dancing" }), {});
+  });
+
+  it("item 7: frames above the size limit close that socket only; nothing a charger sent comes back at length", async () => {
+    const r = await start({ maxFrameBytes: 64 * 1024, maxBadMessages: 100 });
+    const good = await cp(r, "GOOD");
+    const big = await raw(r, "BIG");
+    big.ws.send(JSON.stringify([2, "1", "DataTransfer", { vendorId: "x", data: "A".repeat(100 * 1024) }]));
+    assert.equal(await big.closed, 1009, "closed as too big");
+    assert.ok(((await good.call("Heartbeat", {})) as { currentTime: string }).currentTime, "the good charger is not stalled");
+
+    const c = await raw(r, "ECHO");
+    // A 1 KB message id (OCPP allows 36 characters) is never echoed.
+    const longId = "i".repeat(1000);
+    let reply = JSON.parse(await c.send(JSON.stringify([2, longId, "Heartbeat", {}])));
+    assert.deepEqual(reply.slice(0, 3), [4, "-1", "FormationViolation"]);
+    // A 10 KB action name is not echoed in the NotImplemented text.
+    const text = await c.send(JSON.stringify([2, "a1", "X".repeat(10_000), {}]));
+    assert.ok(text.length < 200, `answer of ${text.length} characters`);
+    assert.deepEqual(JSON.parse(text).slice(0, 3), [4, "a1", "NotImplemented"]);
+    // An invalid BootNotification of 50 KB gets a short CALLERROR, not its payload back.
+    const invalid = { chargePointVendor: "V".repeat(50_000), chargePointModel: 5 };
+    const answer = await c.send(JSON.stringify([2, "b1", "BootNotification", invalid]));
+    assert.ok(answer.length < 300, `answer of ${answer.length} characters`);
+    reply = JSON.parse(answer);
+    assert.equal(reply[1], "b1");
+    assert.match(reply[2], /Violation/);
+    assert.deepEqual(reply[4], {});
+    assert.ok(r.problems.every((p) => p.message.length < 400), "problems are cut short too");
+  });
+
+  it("item 8: framing errors use OCPP 1.6 codes and the message id when it can be read; deep nesting gets a CALLERROR", async () => {
+    const r = await start({ maxBadMessages: 100 });
+    const c = await raw(r, "FRAMES");
+    const ask = async (text: string) => JSON.parse(await c.send(text)).slice(0, 3);
+    assert.deepEqual(await ask("not json"), [4, "-1", "FormationViolation"]);
+    assert.deepEqual(await ask('[2,"m1","Heartbeat",{'), [4, "m1", "FormationViolation"], "broken JSON, readable id");
+    assert.deepEqual(await ask('{"a":1}'), [4, "-1", "FormationViolation"]);
+    assert.deepEqual(await ask('[7,"m2","Heartbeat",{}]'), [4, "m2", "NotImplemented"]);
+    assert.deepEqual(await ask('[2,"m3",42,{}]'), [4, "m3", "FormationViolation"]);
+    assert.deepEqual(await ask('[2,"m4","Make Coffee!",{}]'), [4, "m4", "NotImplemented"]);
+    for (const code of ["RpcFrameworkError", "MessageTypeNotSupported"]) assert.ok(!c.got.some((g) => g.includes(code)), `no ${code}`);
+
+    const deep = `[2,"d1","Heartbeat",{"a":${"[".repeat(20_000)}${"]".repeat(20_000)}}]`;
+    assert.deepEqual(await ask(deep), [4, "d1", "FormationViolation"]);
+    // The socket stays open and works.
+    assert.equal(JSON.parse(await c.send('[2,"h1","Heartbeat",{}]'))[0], 3);
+    // Also for a lenient charger (no schema check that could catch it).
+    const r2 = await start({ lenient: ["L"] });
+    const l = await raw(r2, "L");
+    assert.deepEqual(JSON.parse(await l.send(`[2,"d2","DataTransfer",{"vendorId":"x","data":${"[".repeat(5000)}${"]".repeat(5000)}}]`)).slice(0, 3), [4, "d2", "FormationViolation"]);
+    assert.equal(JSON.parse(await l.send('[2,"h2","Heartbeat",{}]'))[0], 3);
+  });
+});
