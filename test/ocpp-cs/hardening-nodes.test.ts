@@ -14,7 +14,7 @@ import type { Node, NodeMessage } from "node-red";
 import centralNode from "../../nodes/ev-ocpp-central-system";
 import inNode from "../../nodes/ev-ocpp-in";
 import replyNode from "../../nodes/ev-ocpp-reply";
-import type { CentralSystemNode } from "../../nodes/lib/ocpp/node-types";
+import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { connect, refusal, waitUntil, type Client } from "./support/clients";
 
 helper.init(require.resolve("node-red"));
@@ -51,7 +51,7 @@ afterEach(async () => {
 function flow(extra: Record<string, unknown> = {}, inNodes = 1) {
   const cs: Record<string, unknown> = { id: "cs", type: "ev-ocpp-central-system", port: "0", host: "127.0.0.1", path: "/ocpp", securityProfile: "0", pingInterval: "0", ...extra };
   for (const [k, v] of Object.entries(cs)) if (v === undefined) delete cs[k];
-  const list: Array<Record<string, unknown>> = [{ id: "tab", type: "tab" }, cs];
+  const list: Array<Record<string, unknown> & { id: string; type: string }> = [{ id: "tab", type: "tab" }, cs as { id: string; type: string }];
   for (let i = 0; i < inNodes; i++) list.push({ id: `in${i}`, type: "ev-ocpp-in", z: "tab", server: "cs", chargers: "", kinds: "", decide: false, wires: [[]] });
   list.push({ id: "catcher", type: "catch", z: "tab", scope: null, uncaught: false, wires: [["caught"]] }, { id: "caught", type: "helper", z: "tab" });
   return list;

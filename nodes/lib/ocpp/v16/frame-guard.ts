@@ -12,7 +12,7 @@
  */
 import { createRPCError } from "ocpp-rpc";
 import standardValidators from "ocpp-rpc/lib/standard-validators";
-import type { RpcServerClient } from "./rpc-link";
+import type { RpcServerClient } from "../core/rpc-link";
 
 /** OCPP-J message ids are at most 36 characters (a UUID). */
 export const MAX_MESSAGE_ID = 36;
