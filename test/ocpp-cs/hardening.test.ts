@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import WebSocket from "ws";
 import { startCentral, type Running } from "./support/central";
-import { boot, connect, type Client } from "./support/clients";
+import { boot, connect, waitUntil, type Client } from "./support/clients";
 
 const running: Running[] = [];
 const clients: Client[] = [];
@@ -66,6 +66,59 @@ const codeOf = async (p: Promise<unknown>): Promise<string> => {
 };
 
 describe("OCPP central system: issue 13 (bounded, truthful)", () => {
+  it("item 2: a card the flow accepted for a session is not declared Invalid by StopTransaction", async () => {
+    const r = await start({ wantsDecision: (kind) => kind === "authorize" || kind === "start" });
+    r.central.onEvent((event, decision) => {
+      if (decision && (event as { idTag?: string }).idTag === "GUEST") r.central.decisions.reply(decision.id, true);
+    });
+    const c = await cp(r, "CP1");
+    assert.deepEqual(await c.call("Authorize", { idTag: "GUEST" }), { idTagInfo: { status: "Accepted" } });
+    const tx = (await c.call("StartTransaction", { connectorId: 1, idTag: "GUEST", meterStart: 0, timestamp: "2026-11-21T10:00:00Z" })) as { transactionId: number; idTagInfo: { status: string } };
+    assert.equal(tx.idTagInfo.status, "Accepted");
+    // The list alone says Invalid for GUEST; the session's own answer stands at its end (also in another case).
+    assert.deepEqual(await c.call("StopTransaction", { transactionId: tx.transactionId, idTag: "guest", meterStop: 10, timestamp: "2026-11-21T10:30:00Z" }), {
+      idTagInfo: { status: "Accepted" },
+    });
+    // Another card that ends the session is still checked against the list.
+    const tx2 = (await c.call("StartTransaction", { connectorId: 1, idTag: "GUEST", meterStart: 10, timestamp: "2026-11-21T11:00:00Z" })) as { transactionId: number };
+    assert.deepEqual(await c.call("StopTransaction", { transactionId: tx2.transactionId, idTag: "BAD", meterStop: 20, timestamp: "2026-11-21T11:30:00Z" }), {
+      idTagInfo: { status: "Blocked" },
+    });
+  });
+
+  it("item 3: the id tag of our own RemoteStartTransaction is accepted, even when the list refuses unknown cards", async () => {
+    const r = await start();
+    const c = await cp(r, "CP1");
+    await c.call("BootNotification", boot);
+    c.handle("RemoteStartTransaction", async ({ params }: { params: { idTag: string; connectorId?: number } }) => {
+      // Like a real charger: answer first, then Authorize and StartTransaction with the tag.
+      setTimeout(() => {
+        void (async () => {
+          await c.call("Authorize", { idTag: params.idTag });
+          await c.call("StartTransaction", { connectorId: 1, idTag: params.idTag, meterStart: 0, timestamp: "2026-11-21T10:00:00Z" });
+        })().catch(() => undefined);
+      }, 10);
+      return { status: "Accepted" };
+    });
+    const replies: unknown[] = [];
+    c.on("message", ({ message, outbound }: { message: string; outbound: boolean }) => {
+      if (!outbound) replies.push(JSON.parse(message));
+    });
+    const link = r.central.directory.link("CP1")!;
+    assert.deepEqual(await link.call("RemoteStartTransaction", { connectorId: 1, idTag: "APP-USER" }), { status: "Accepted" });
+    await waitUntil(() => r.kinds("CP1").includes("session.started"), 3000, "session.started");
+    const answers = replies.filter((m) => Array.isArray(m) && m[0] === 3).map((m) => (m as [number, string, { idTagInfo?: { status: string } }])[2].idTagInfo?.status);
+    assert.deepEqual(answers.filter(Boolean), ["Accepted", "Accepted"], "Authorize and StartTransaction accepted");
+    const authorize = r.events.filter((e) => e.kind === "authorize") as Array<{ remoteStart?: boolean }>;
+    assert.ok(authorize.every((e) => e.remoteStart === true), "the events say why");
+    // Used up by the StartTransaction: the same tag alone is the list's business again.
+    assert.deepEqual(await c.call("Authorize", { idTag: "APP-USER" }), { idTagInfo: { status: "Invalid" } });
+    // A remote start the charger refused grants nothing.
+    c.handle("RemoteStartTransaction", async () => ({ status: "Rejected" }));
+    await link.call("RemoteStartTransaction", { idTag: "OTHER" });
+    assert.deepEqual(await c.call("Authorize", { idTag: "OTHER" }), { idTagInfo: { status: "Invalid" } });
+  });
+
   it("item 6: a charger that offers no subprotocol is still schema-validated, unless named lenient", async () => {
     const r = await start({ lenient: ["OLDLENIENT"] });
     const old = await cp(r, "OLD", { protocols: [] });

@@ -122,6 +122,8 @@ export interface SessionEndedEvent extends EventBase<"session.ended">, SessionFi
 
 export interface AuthorizeEvent extends EventBase<"authorize"> {
   idTag: string;
+  /** The central system asked this charger to start with this tag (RemoteStartTransaction): accepted, no flow question. */
+  remoteStart?: true;
 }
 
 export interface DataTransferEvent extends EventBase<"dataTransfer"> {

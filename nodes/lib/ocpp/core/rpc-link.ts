@@ -52,6 +52,8 @@ export class RpcLink implements ChargerLink {
   constructor(
     private readonly client: RpcServerClient,
     private readonly defaultTimeoutMs: number,
+    /** Told about every call (before it is sent, answer undefined) and its answer; must not throw. */
+    private readonly observe?: (action: string, payload: object, answer: unknown) => void,
   ) {}
 
   get identity(): string {
@@ -64,9 +66,13 @@ export class RpcLink implements ChargerLink {
 
   async call<T = unknown>(action: string, payload: object, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
     const timeoutMs = options?.timeoutMs ?? this.defaultTimeoutMs;
+    this.observe?.(action, payload, undefined);
     try {
-      return (await this.client.call(action, payload, { callTimeoutMs: timeoutMs, signal: options?.signal })) as T;
+      const answer = (await this.client.call(action, payload, { callTimeoutMs: timeoutMs, signal: options?.signal })) as T;
+      this.observe?.(action, payload, answer);
+      return answer;
     } catch (err) {
+      this.observe?.(action, payload, null);
       throw describeCallFailure(this.identity, action, timeoutMs, err);
     }
   }

@@ -16,6 +16,7 @@ import { errorMessage } from "../../errors";
 import { ChargerRegistry } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
+import { RemoteStartGrants } from "./remote-start";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
 import { DEFAULT_MAX_FRAME_BYTES, guardFrames, ocpp16Validators } from "../v16/frame-guard";
@@ -135,6 +136,8 @@ interface ConnectionState {
 export class CentralSystem implements CentralCore {
   readonly directory = new ChargerRegistry();
   readonly decisions = new DecisionBroker();
+  /** Id tags we asked chargers to start with (RemoteStartTransaction). */
+  private readonly remoteStarts = new RemoteStartGrants();
   private readonly rpc: InstanceType<typeof RPCServer>;
   private httpServer?: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
@@ -389,7 +392,9 @@ export class CentralSystem implements CentralCore {
     const previous = this.directory.link(identity);
     const stale = this.current.get(identity);
     this.current.set(identity, client);
-    const link = new RpcLink(client, this.options.callTimeoutMs);
+    const link = new RpcLink(client, this.options.callTimeoutMs, (action, payload, answer) => {
+      if (action === "RemoteStartTransaction") this.remoteStarts.record(identity, payload, answer);
+    });
     const state: ConnectionState = {
       connectionId: this.directory.attach(link, { remoteAddress: client.handshake.remoteAddress, protocol: client.protocol || undefined }),
       announced: false,
@@ -509,6 +514,11 @@ export class CentralSystem implements CentralCore {
 
   async decideIdTag(kind: "authorize" | "start", identity: string, event: AuthorizeEvent | StartAuthorizeEvent, idTag: string): Promise<IdTagInfo> {
     const now = new Date();
+    // The id tag we asked this charger to start with is accepted, whatever the list says (issue 13 item 3).
+    if (this.remoteStarts.honour(identity, idTag, kind === "start", now.getTime())) {
+      this.emit({ ...event, remoteStart: true });
+      return { status: "Accepted" };
+    }
     if (!this.options.wantsDecision?.(kind, identity)) {
       this.emit(event);
       return this.fallbackIdTag(idTag, now);
