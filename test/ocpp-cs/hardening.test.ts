@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import WebSocket from "ws";
 import { startCentral, type Running } from "./support/central";
-import { boot, connect, waitUntil, type Client } from "./support/clients";
+import { boot, connect, refusal, waitUntil, type Client } from "./support/clients";
 
 const running: Running[] = [];
 const clients: Client[] = [];
@@ -90,7 +90,8 @@ describe("OCPP central system: issue 13 (bounded, truthful)", () => {
     const r = await start();
     const c = await cp(r, "CP1");
     await c.call("BootNotification", boot);
-    c.handle("RemoteStartTransaction", async ({ params }: { params: { idTag: string; connectorId?: number } }) => {
+    c.handle("RemoteStartTransaction", async ({ params: raw }) => {
+      const params = raw as { idTag: string };
       // Like a real charger: answer first, then Authorize and StartTransaction with the tag.
       setTimeout(() => {
         void (async () => {
@@ -184,5 +185,60 @@ describe("OCPP central system: issue 13 (bounded, truthful)", () => {
     const l = await raw(r2, "L");
     assert.deepEqual(JSON.parse(await l.send(`[2,"d2","DataTransfer",{"vendorId":"x","data":${"[".repeat(5000)}${"]".repeat(5000)}}]`)).slice(0, 3), [4, "d2", "FormationViolation"]);
     assert.equal(JSON.parse(await l.send('[2,"h2","Heartbeat",{}]'))[0], 3);
+  });
+
+  it("item 9: identities are made safe and cut in logs, status and events; repeated problems are rate-limited with a count", async () => {
+    const r = await start({ maxBadMessages: 1000, abuse: { problems: { perKey: 3, windowMs: 300 } } });
+    // A new line in the id would forge log lines; a 10 KB id would write 20 KB lines.
+    assert.equal(await refusal(connect(r.url, "CP1\nFAKE: admin logged in\nX")), 400);
+    assert.equal(await refusal(connect(r.url, "L".repeat(10_000))), 400);
+    const texts = [...r.problems.map((p) => `${p.message} ${p.status ?? ""} ${p.identity ?? ""}`), ...r.events.map((e) => JSON.stringify(e))];
+    assert.ok(texts.length >= 4);
+    for (const text of texts) {
+      assert.ok(!/[\n\r]/.test(text), `no new line in ${JSON.stringify(text)}`);
+      assert.ok(text.length < 400, `${text.length} characters`);
+    }
+    assert.ok(r.events.some((e) => e.kind === "rejected" && e.identity === "CP1?FAKE: admin logged in?X"));
+
+    // 200 garbage frames give 3 lines, and the next one after the window says how many were left out.
+    const c = await raw(r, "NOISY");
+    for (let i = 0; i < 200; i++) c.ws.send("garbage");
+    await waitUntil(() => r.central.directory.snapshot("NOISY")!.badMessages === 200, 3000, "200 bad frames");
+    assert.equal(r.problems.filter((p) => p.identity === "NOISY").length, 3);
+    await new Promise((res) => setTimeout(res, 350));
+    await c.send("garbage");
+    const last = r.problems.filter((p) => p.identity === "NOISY").at(-1)!;
+    assert.match(last.message, /\(197 similar suppressed\)/);
+    // Refused logins are limited per remote address, whatever ids they use.
+    const before = r.problems.length;
+    const rr = await start({ acceptUnknown: false, knownChargers: ["CP1"], abuse: { logins: { freeFailures: 1000 } } });
+    for (let i = 0; i < 30; i++) assert.equal(await refusal(connect(rr.url, `GUESS${i}`)), 401);
+    assert.equal(rr.problems.filter((p) => /Refused charger/.test(p.message)).length, 3);
+    assert.equal(rr.events.filter((e) => e.kind === "rejected").length, 30, "events still tell a flow every refusal");
+    assert.equal(r.problems.length, before);
+  });
+
+  it("item 10: repeated failed logins from one address are slowed down; the right charger is not locked out", async () => {
+    const passwords = new Map([["CP1", "0123456789abcdef0123"]]);
+    const r = await start({ security: { profile: 1, passwords, strictPasswords: false }, acceptUnknown: false, abuse: { logins: { freeFailures: 3, baseDelayMs: 400, maxHeld: 2 } } });
+    for (let i = 0; i < 3; i++) assert.equal(await refusal(connect(r.url, "CP1", { password: `guess-${i}-guess-guess` })), 401);
+    // From now on, a guess from this address waits before it is checked.
+    let t0 = Date.now();
+    assert.equal(await refusal(connect(r.url, "CP1", { password: "guess-x-guess-guess" })), 401);
+    assert.ok(Date.now() - t0 >= 380, `waited ${Date.now() - t0} ms`);
+    // Guesses in parallel do not queue up without end: beyond two waiting, 429 at once.
+    t0 = Date.now();
+    const parallel = await Promise.all([1, 2, 3, 4].map((i) => refusal(connect(r.url, "CP1", { password: `parallel-${i}-guess-guess` }))));
+    assert.deepEqual(parallel.filter((code) => code === 429).length, 2);
+    // The right charger from another address is not slowed at all.
+    t0 = Date.now();
+    const right = await cp(r, "CP1", { password: "0123456789abcdef0123", wsOpts: { localAddress: "127.0.0.2" } });
+    assert.ok(Date.now() - t0 < 300, `took ${Date.now() - t0} ms`);
+    await right.close();
+    // From the same address (behind the same router) it gets in after the wait, which clears the brake.
+    await cp(r, "CP1", { password: "0123456789abcdef0123" });
+    t0 = Date.now();
+    assert.equal(await refusal(connect(r.url, "CP1", { password: "guess-y-guess-guess" })), 401);
+    assert.ok(Date.now() - t0 < 300, "cleared by the successful login");
   });
 });

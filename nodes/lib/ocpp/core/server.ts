@@ -17,6 +17,7 @@ import { ChargerRegistry } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { RemoteStartGrants } from "./remote-start";
+import { LoginBackoff, MAX_IDENTITY, ProblemThrottle, isAcceptableIdentity, safeText, type LoginBackoffOptions, type ThrottleOptions } from "./abuse";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
 import { DEFAULT_MAX_FRAME_BYTES, guardFrames, ocpp16Validators } from "../v16/frame-guard";
@@ -62,6 +63,12 @@ export interface Problem {
   identity?: string;
   level: "warn" | "error";
   message: string;
+  /** The key fact in a few words, for a status line ("CP1 refused: wrong password"). */
+  status?: string;
+  /** Repeats of one topic from one charger (or, for refused connections, one address) are rate-limited. */
+  topic?: "refused" | "frame" | "validation" | "call";
+  /** The remote address, for refused connections. */
+  source?: string;
 }
 
 export interface IdTagChecker {
@@ -111,6 +118,8 @@ export interface CentralSystemOptions {
   maxBadMessages: number;
   /** Largest websocket frame a charger may send (bytes); a larger one closes its socket (1009). Default 256 KiB. */
   maxFrameBytes?: number;
+  /** Limits for repeated problems and failed logins (defaults in abuse.ts; tests shorten them). */
+  abuse?: { problems?: ThrottleOptions; logins?: LoginBackoffOptions };
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   idTags: IdTagChecker;
@@ -138,6 +147,8 @@ export class CentralSystem implements CentralCore {
   readonly decisions = new DecisionBroker();
   /** Id tags we asked chargers to start with (RemoteStartTransaction). */
   private readonly remoteStarts = new RemoteStartGrants();
+  private readonly throttle: ProblemThrottle;
+  private readonly logins: LoginBackoff;
   private readonly rpc: InstanceType<typeof RPCServer>;
   private httpServer?: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
@@ -153,6 +164,8 @@ export class CentralSystem implements CentralCore {
 
   constructor(private readonly options: CentralSystemOptions) {
     this.prefix = normalizePrefix(options.path);
+    this.throttle = new ProblemThrottle(options.abuse?.problems);
+    this.logins = new LoginBackoff(options.abuse?.logins);
     this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
     this.rpc = new RPCServer({
       protocols: options.protocols,
@@ -270,7 +283,8 @@ export class CentralSystem implements CentralCore {
     this.rpc.handleUpgrade(request, socket as Socket, head).catch((err: unknown) => {
       // ocpp-rpc throws before its own error handling for some URLs (a charger id that is not valid
       // percent-encoding); without this the connection would hang until the charger gives up.
-      this.problem({ level: "error", message: `Refused a connection to ${request.url ?? "?"}: ${errorMessage(err)}` });
+      const source = request.socket?.remoteAddress;
+      this.problem({ level: "error", topic: "refused", source, message: `Refused a connection to ${safeText(request.url ?? "?", 120)}: ${safeText(errorMessage(err), 120)}` });
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       setTimeout(() => socket.destroy(), 1000).unref();
     });
@@ -315,41 +329,72 @@ export class CentralSystem implements CentralCore {
   ): Promise<
     { ok: true; session: Record<string, unknown>; protocol: string | false | undefined } | { ok: false; status: number; reason: string }
   > {
+    // Whatever a peer put into its URL is made safe before it reaches an event, a log or a status.
+    const shown = safeText(hs.identity);
+    const address = hs.remoteAddress ?? "?";
     const refuse = (status: number, reason: string): { ok: false; status: number; reason: string } => {
-      this.emit(compact<RejectedEvent>({ kind: "rejected", identity: hs.identity, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
-      this.problem({ identity: hs.identity, level: "error", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
+      this.emit(compact<RejectedEvent>({ kind: "rejected", identity: shown, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
+      this.problem({
+        identity: shown,
+        level: "error",
+        topic: "refused",
+        source: address,
+        status: `${shown || "?"} refused: ${reason}`,
+        message: `Refused charger "${shown}" from ${address}: ${reason}`,
+      });
       return { ok: false, status, reason };
     };
     if (normalizePrefix(hs.endpoint) !== this.prefix) {
-      return refuse(404, `wrong path "${hs.endpoint}"; the URL must be ${this.exampleUrl()}`);
+      return refuse(404, `wrong path "${safeText(hs.endpoint, 80)}"; the URL must be ${this.exampleUrl()}`);
     }
     if (!hs.identity) return refuse(400, `no charger id at the end of the URL (${this.exampleUrl()})`);
+    if (!isAcceptableIdentity(hs.identity)) return refuse(400, `charger id not valid: it must be 1-${MAX_IDENTITY} characters without control characters`);
 
     let protocol: string | false | undefined;
     if (hs.protocols.size === 0) {
-      if (this.options.noSubprotocol === "reject") return refuse(400, "the charger offered no OCPP subprotocol (Sec-WebSocket-Protocol)");
+      if (this.options.noSubprotocol === "reject") return refuse(400, "no OCPP subprotocol offered (Sec-WebSocket-Protocol)");
       protocol = false;
     } else if (!this.options.protocols.some((p) => hs.protocols.has(p))) {
-      return refuse(400, `the charger offered ${[...hs.protocols].join(", ")}, but only ${this.options.protocols.join(", ")} is supported`);
+      const offered = [...hs.protocols].map((p) => safeText(p, 20)).slice(0, 5).join(", ");
+      return refuse(400, `protocol ${offered} not supported (only ${this.options.protocols.join(", ")})`);
     }
 
     const known = this.options.knownChargers.includes(hs.identity) || this.options.security.passwords.has(hs.identity);
     const { profile } = this.options.security;
+    const checks = profile === 3 || ((profile === 1 || profile === 2) && known) || !known;
+    // A brake on guessing: after repeated failures from this address, each attempt waits before it is checked.
+    const delay = checks ? this.logins.delayMs(address) : 0;
+    if (delay > 0) {
+      if (!this.logins.hold(address)) return refuse(429, `too many failed logins from ${address}; wait ${Math.ceil(delay / 1000)} s`);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      } finally {
+        this.logins.release(address);
+      }
+      if (this.closed) return { ok: false, status: 503, reason: "Central system stopping" };
+    }
     let outcome: AuthOutcome = { ok: true };
     if (profile === 3) outcome = checkClientCertificate(hs.request, hs.identity);
     else if ((profile === 1 || profile === 2) && known) {
       outcome = checkBasicAuth(this.options.security, hs.identity, hs.password, !!hs.headers.authorization);
     }
-    if (!outcome.ok) return refuse(outcome.status, outcome.reason);
+    if (!outcome.ok) {
+      this.logins.failed(address);
+      return refuse(outcome.status, outcome.reason);
+    }
     if (outcome.warning) this.problem({ identity: hs.identity, level: "warn", message: `Charger "${hs.identity}": ${outcome.warning}` });
 
     if (!known) {
       const accepted = await this.decideUnknown(hs);
-      if (!accepted) return refuse(401, `unknown charger "${hs.identity}" (onboarding is off; add it to the known chargers)`);
+      if (!accepted) {
+        this.logins.failed(address);
+        return refuse(401, `unknown charger "${shown}" (onboarding is off; add it to the known chargers)`);
+      }
       if (profile === 1 || profile === 2) {
         this.problem({ identity: hs.identity, level: "warn", message: `Onboarding: accepted unknown charger "${hs.identity}" without a password check` });
       }
     }
+    if (checks) this.logins.succeeded(address);
     const lenient = this.options.lenient.includes(hs.identity);
     return { ok: true, session: { lenient }, protocol };
   }
@@ -384,7 +429,13 @@ export class CentralSystem implements CentralCore {
       maxBadMessages: this.options.maxBadMessages,
       onBadFrame: ({ reason }) => {
         const count = this.directory.countBadMessage(identity);
-        this.problem({ identity, level: "error", message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${reason}` });
+        this.problem({
+          identity,
+          level: "error",
+          topic: "frame",
+          status: `${identity} sent a bad frame: ${reason}`,
+          message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${reason}`,
+        });
       },
     });
     this.clients.add(client);
@@ -422,7 +473,9 @@ export class CentralSystem implements CentralCore {
       this.problem({
         identity,
         level: "error",
-        message: `Charger "${identity}": ${what} failed schema validation (${errorMessage(info.error)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
+        topic: "validation",
+        status: `${identity}: invalid ${info.method}`,
+        message: `Charger "${identity}": ${what} failed schema validation (${safeText(errorMessage(info.error), 160)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
       });
     });
     client.on("message", ({ message, outbound }: { message: string | Buffer; outbound: boolean }) => {
@@ -539,6 +592,12 @@ export class CentralSystem implements CentralCore {
   }
 
   problem(problem: Problem): void {
+    if (problem.topic) {
+      // One line per kind per charger (or address) and minute, and the count of the rest with the next one.
+      const suppressed = this.throttle.admit(`${problem.topic}|${problem.source ?? problem.identity ?? ""}`);
+      if (suppressed === undefined) return;
+      if (suppressed > 0) problem = { ...problem, message: `${problem.message} (${suppressed} similar suppressed)` };
+    }
     for (const listener of this.problemListeners) {
       try {
         listener(problem);
