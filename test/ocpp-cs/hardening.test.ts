@@ -227,7 +227,6 @@ describe("OCPP central system: issue 13 (bounded, truthful)", () => {
     assert.equal(await refusal(connect(r.url, "CP1", { password: "guess-x-guess-guess" })), 401);
     assert.ok(Date.now() - t0 >= 380, `waited ${Date.now() - t0} ms`);
     // Guesses in parallel do not queue up without end: beyond two waiting, 429 at once.
-    t0 = Date.now();
     const parallel = await Promise.all([1, 2, 3, 4].map((i) => refusal(connect(r.url, "CP1", { password: `parallel-${i}-guess-guess` }))));
     assert.deepEqual(parallel.filter((code) => code === 429).length, 2);
     // The right charger from another address is not slowed at all.
@@ -240,5 +239,35 @@ describe("OCPP central system: issue 13 (bounded, truthful)", () => {
     t0 = Date.now();
     assert.equal(await refusal(connect(r.url, "CP1", { password: "guess-y-guess-guess" })), 401);
     assert.ok(Date.now() - t0 < 300, "cleared by the successful login");
+  });
+
+  it("item 11: identities that never booted do not pile up: the registry is capped, booted and connected chargers kept", async () => {
+    const r = await start({ maxChargers: 5 });
+    const booted = await cp(r, "BOOTED");
+    await booted.call("BootNotification", boot);
+    await booted.close();
+    const live = await cp(r, "LIVE");
+    for (let i = 0; i < 30; i++) {
+      const c = await cp(r, `SCAN${i}`);
+      await c.close();
+    }
+    const ids = r.central.directory.list().map((s) => s.identity);
+    assert.ok(ids.length <= 5, `${ids.length} entries: ${ids.join(",")}`);
+    assert.ok(ids.includes("BOOTED"), "a charger that booted is kept");
+    assert.ok(ids.includes("LIVE"), "a connected charger is kept");
+    assert.ok(ids.includes("SCAN29"));
+    assert.equal(((await live.call("Heartbeat", {})) as { currentTime: string }).currentTime.length > 0, true);
+  });
+
+  it("item 12: a replaced connection gets disconnected (replaced); two live chargers with one id are warned about once", async () => {
+    const r = await start();
+    const a = await cp(r, "TWIN", { reconnect: true });
+    const b = await cp(r, "TWIN", { reconnect: true });
+    await waitUntil(() => r.events.some((e) => e.kind === "disconnected" && (e as { reason?: string }).reason === "replaced"), 3000, "disconnected (replaced)");
+    // Each reconnects when knocked off (ocpp-rpc's client backs off a little); wait for the warning.
+    await waitUntil(() => r.problems.some((p) => /Two chargers use the id "TWIN"/.test(p.message)), 20_000, "shared-id warning");
+    await Promise.all([a.close({ force: true }), b.close({ force: true })]);
+    assert.equal(r.problems.filter((p) => /Two chargers use the id/.test(p.message)).length, 1, "said once");
+    assert.ok(r.kinds("TWIN").filter((k) => k === "disconnected").length >= 2);
   });
 });

@@ -141,8 +141,14 @@ describe("OCPP central system (plain server)", () => {
     assert.equal(ev.reason, "Replaced by a newer connection");
     assert.equal((await second.call("Heartbeat", {}) as { currentTime: string }).currentTime.length > 0, true);
     assert.equal(r.central.directory.snapshot("CP1")!.connected, true);
-    // The replaced socket's close must not mark the charger offline.
-    assert.deepEqual(r.kinds("CP1").filter((k) => k === "connected" || k === "disconnected"), ["connected", "connected"]);
+    // The replaced socket's close does not mark the charger offline; the flow hears it as "replaced" (issue 13 item 12).
+    await waitUntil(() => r.kinds("CP1").includes("disconnected"), 2000, "disconnected (replaced)");
+    assert.deepEqual(r.kinds("CP1").filter((k) => k === "connected" || k === "disconnected"), ["connected", "connected", "disconnected"]);
+    assert.deepEqual(
+      r.events.filter((e) => e.kind === "disconnected").map((e) => [(e as { reason?: string }).reason, (e as { replaced?: boolean }).replaced]),
+      [["replaced", true]],
+    );
+    assert.equal(r.central.directory.snapshot("CP1")!.connected, true);
     const connectedEvents = r.events.filter((e) => e.kind === "connected") as Array<{ replacedOld?: boolean }>;
     assert.equal(connectedEvents[1].replacedOld, true);
     // An invalid command is stopped before it reaches the charger, and says so.

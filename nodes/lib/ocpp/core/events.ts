@@ -33,6 +33,8 @@ export interface ConnectedEvent extends EventBase<"connected"> {
 export interface DisconnectedEvent extends EventBase<"disconnected"> {
   code?: number;
   reason?: string;
+  /** This socket was replaced by a newer one of the same charger id; the charger itself is still connected. */
+  replaced?: true;
 }
 
 export interface RttEvent extends EventBase<"rtt"> {

@@ -118,6 +118,8 @@ export interface CentralSystemOptions {
   maxBadMessages: number;
   /** Largest websocket frame a charger may send (bytes); a larger one closes its socket (1009). Default 256 KiB. */
   maxFrameBytes?: number;
+  /** Chargers remembered at most (default 1000); see ChargerRegistry.maxEntries. */
+  maxChargers?: number;
   /** Limits for repeated problems and failed logins (defaults in abuse.ts; tests shorten them). */
   abuse?: { problems?: ThrottleOptions; logins?: LoginBackoffOptions };
   decisionTimeoutMs: number;
@@ -137,6 +139,10 @@ export interface CentralSystemOptions {
 
 export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
 
+/** Replacements of one id within the window that mean two chargers share it. */
+const SHARED_ID_REPLACEMENTS = 3;
+const SHARED_ID_WINDOW_MS = 2 * 60_000;
+
 interface ConnectionState {
   connectionId: number;
   announced: boolean;
@@ -148,6 +154,11 @@ export class CentralSystem implements CentralCore {
   /** Id tags we asked chargers to start with (RemoteStartTransaction). */
   private readonly remoteStarts = new RemoteStartGrants();
   private readonly throttle: ProblemThrottle;
+  /** Sockets closed because a newer one of the same identity came. */
+  private readonly replaced = new WeakSet<RpcServerClient>();
+  /** Recent replacement times per identity, to notice two chargers sharing one id. */
+  private readonly replacements = new Map<string, number[]>();
+  private readonly warnedShared = new Set<string>();
   private readonly logins: LoginBackoff;
   private readonly rpc: InstanceType<typeof RPCServer>;
   private httpServer?: http.Server | https.Server;
@@ -165,6 +176,7 @@ export class CentralSystem implements CentralCore {
   constructor(private readonly options: CentralSystemOptions) {
     this.prefix = normalizePrefix(options.path);
     this.throttle = new ProblemThrottle(options.abuse?.problems);
+    if (options.maxChargers !== undefined) this.directory.maxEntries = options.maxChargers;
     this.logins = new LoginBackoff(options.abuse?.logins);
     this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
     this.rpc = new RPCServer({
@@ -454,14 +466,20 @@ export class CentralSystem implements CentralCore {
       // Newest wins: a charger that reconnects after a network blip often
       // leaves a half-open socket behind that would otherwise swallow calls.
       // ws terminates it after its own close timeout if the peer is gone.
+      this.replaced.add(stale);
+      this.noteReplacement(identity, client.handshake.remoteAddress, stale.handshake.remoteAddress);
       void stale.close({ code: 4000, reason: "Replaced by a newer connection" }).catch(() => undefined);
     }
 
     client.on("close", ({ code, reason }: { code?: number; reason?: string }) => {
       this.clients.delete(client);
       if (this.current.get(identity) === client) this.current.delete(identity);
+      const time = new Date().toISOString();
       if (this.directory.detach(identity, state.connectionId)) {
-        this.emit(compact({ kind: "disconnected" as const, identity, time: new Date().toISOString(), code, reason: reason || undefined }));
+        this.emit(compact({ kind: "disconnected" as const, identity, time, code, reason: reason || undefined }));
+      } else if (this.replaced.delete(client)) {
+        // The flow learns that this socket is gone; the charger stays connected on its newer one.
+        this.emit({ kind: "disconnected", identity, time, code, reason: "replaced", replaced: true });
       }
     });
     client.on("ping", ({ rtt }: { rtt: number }) => {
@@ -517,6 +535,29 @@ export class CentralSystem implements CentralCore {
     } catch (err) {
       return this.callFailed(action, charger.identity, err);
     }
+  }
+
+  /**
+   * Two live chargers with one id knock each other off in a loop (each reconnects when replaced).
+   * One charger that reconnects after a blip replaces its dead socket now and then. Several
+   * replacements within two minutes is the first: said once per id.
+   */
+  private noteReplacement(identity: string, newAddress: string | undefined, oldAddress: string | undefined): void {
+    const now = Date.now();
+    const times = (this.replacements.get(identity) ?? []).filter((t) => now - t < SHARED_ID_WINDOW_MS);
+    times.push(now);
+    this.replacements.delete(identity);
+    this.replacements.set(identity, times);
+    if (this.replacements.size > 1000) this.replacements.delete(this.replacements.keys().next().value as string);
+    if (times.length < SHARED_ID_REPLACEMENTS || this.warnedShared.has(identity) || this.warnedShared.size >= 1000) return;
+    this.warnedShared.add(identity);
+    const where = newAddress && oldAddress && newAddress !== oldAddress ? ` (from ${oldAddress} and ${newAddress})` : "";
+    this.problem({
+      identity,
+      level: "warn",
+      status: `two chargers use the id ${identity}`,
+      message: `Two chargers use the id "${identity}"${where}: each connection replaced a live one ${times.length} times within ${SHARED_ID_WINDOW_MS / 60_000} minutes. Give each charger its own id.`,
+    });
   }
 
   private announce(identity: string, state: ConnectionState): void {
