@@ -94,4 +94,28 @@ describe("OCPP central system in Node-RED: issue 13", () => {
     ({ url } = await ready());
     await charger(url, "ANY");
   });
+
+  it("item 13: a problem is reported once however many events nodes listen", async () => {
+    await helper.load(nodes, flow({ securityProfile: "1", acceptUnknown: false }, 3), { cs: { passwords: "CP1:0123456789abcdef0123" } });
+    const caught = collect("caught");
+    const { url } = await ready();
+    assert.equal(await refusal(connect(url, "CP1", { password: "guess-guess-guess" })), 401);
+    await waitUntil(() => caught.length > 0, 1000, "catch");
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(caught.length, 1, "one Catch message, not one per events node");
+    const errors = ["in0", "in1", "in2"].reduce((n, id) => n + callsOn(helper.getNode(id), "error").length, 0);
+    assert.equal(errors, 1, "one log line");
+  });
+
+  it("item 14: status texts put the key fact first; a healthy central system without security is not a warning", async () => {
+    await helper.load(nodes, flow({ securityProfile: "0" }));
+    const { url } = await ready();
+    await charger(url, "CP1");
+    await waitUntil(() => /^1 connected/.test(lastStatus("in0").text ?? ""), 1000, "status");
+    assert.equal(lastStatus("in0").fill, "green");
+    assert.match(lastStatus("in0").text ?? "", /no security/);
+    assert.equal(await refusal(connect(url, "NEW", { protocols: ["ocpp2.0.1"] })), 400);
+    await waitUntil(() => lastStatus("in0").fill === "yellow", 1000, "warning");
+    assert.match(lastStatus("in0").text ?? "", /^NEW refused: protocol ocpp2\.0\.1 not supported/);
+  });
 });

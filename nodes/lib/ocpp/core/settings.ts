@@ -23,6 +23,7 @@ export interface CentralSystemDef {
   chargers?: string;
   acceptUnknown?: boolean;
   maxBadMessages?: string | number;
+  maxFrameSize?: string | number;
   decisionTimeout?: string | number;
   authorizeFallback?: string;
   denyUnknownTags?: boolean;
@@ -48,6 +49,8 @@ export interface CentralSettings {
   knownChargers: string[];
   acceptUnknown: boolean;
   maxBadMessages: number;
+  /** Largest frame a charger may send, in KiB. */
+  maxFrameKiB: number;
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   denyUnknownTags: boolean;
@@ -101,6 +104,7 @@ export function readSettings(def: CentralSystemDef): CentralSettings {
     // profile protects: unknown chargers are refused (issue 13 item 5; before, onboarding defaulted to on).
     acceptUnknown: def.acceptUnknown === undefined ? profile === 0 : def.acceptUnknown !== false,
     maxBadMessages: num(def.maxBadMessages, 10, "Garbage frames before closing", 1, 10000),
+    maxFrameKiB: num(def.maxFrameSize, 256, "Largest frame (KiB)", 4, 16384),
     decisionTimeoutMs: num(def.decisionTimeout, 5, "Decision timeout", 0.1, 60) * 1000,
     authorizeFallback: fallback as Fallback,
     denyUnknownTags: def.denyUnknownTags === true,
