@@ -439,6 +439,7 @@ export class CentralSystem implements CentralCore {
     if (client.session.lenient) client.reconfigure({ strictMode: false });
     guardFrames(client, {
       maxBadMessages: this.options.maxBadMessages,
+      checkDepth: !this.options.strict || client.session.lenient === true,
       onBadFrame: ({ reason }) => {
         const count = this.directory.countBadMessage(identity);
         this.problem({

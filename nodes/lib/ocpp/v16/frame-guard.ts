@@ -109,6 +109,12 @@ export interface BadFrame {
 
 export interface FrameGuardOptions {
   maxBadMessages: number;
+  /**
+   * Scan every frame for deep nesting. Needed only where no schema check runs (lenient chargers, validation
+   * off): the schema check stops at the first value of the wrong type, and its error no longer carries the
+   * payload, so a validated connection is safe without paying for the scan on every MeterValues.
+   */
+  checkDepth: boolean;
   onBadFrame(frame: BadFrame): void;
 }
 
@@ -118,10 +124,10 @@ interface Internals {
 }
 
 /** Checks one frame; undefined when ocpp-rpc may have it as it is. */
-export function checkFrame(buffer: Buffer): { reply?: CallError; reason: string; messageId?: string } | undefined {
+export function checkFrame(buffer: Buffer, checkDepth = true): { reply?: CallError; reason: string; messageId?: string } | undefined {
   const head = buffer.toString("utf8", 0, HEAD_BYTES);
   const wellFormedHead = CALL_HEAD.test(head) || RESPONSE_HEAD.test(head);
-  if (wellFormedHead && (buffer.length <= 2 * MAX_DEPTH || nestingDepth(buffer, MAX_DEPTH) <= MAX_DEPTH)) return undefined;
+  if (wellFormedHead && (!checkDepth || buffer.length <= 2 * MAX_DEPTH || nestingDepth(buffer, MAX_DEPTH) <= MAX_DEPTH)) return undefined;
   if (buffer.length === 0) return undefined;
   const guess = ID_GUESS.exec(head)?.[1];
   const answer = (id: string | undefined, code: string, text: string): { reply: CallError; reason: string; messageId?: string } => ({
@@ -157,7 +163,7 @@ export function guardFrames(client: RpcServerClient, options: FrameGuardOptions)
   const original = inner._onMessage.bind(inner);
   inner._onMessage = (buffer: Buffer): void => {
     const bytes = Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer));
-    const verdict = checkFrame(bytes);
+    const verdict = checkFrame(bytes, options.checkDepth);
     if (!verdict) {
       original(buffer);
       return;
