@@ -571,7 +571,7 @@ export class CentralSystem implements CentralCore {
   private callFailed(action: string, identity: string, err: unknown): never {
     if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
     // Our failure, not the charger's: tell the user, and give the charger the code that says so.
-    this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+    this.problem({ identity, level: "error", topic: "call", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
     throw createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
