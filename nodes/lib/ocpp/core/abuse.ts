@@ -163,8 +163,12 @@ export class LoginBackoff {
     let record = this.record(address, nowMs);
     if (!record) {
       if (this.records.size >= this.maxAddresses) {
-        const oldest = [...this.records].find(([, r]) => r.held === 0)?.[0];
-        if (oldest !== undefined) this.records.delete(oldest);
+        // The oldest entry nobody is waiting on (Map order is insertion order).
+        for (const [oldest, r] of this.records) {
+          if (r.held > 0) continue;
+          this.records.delete(oldest);
+          break;
+        }
       }
       record = { failures: 0, lastFailureMs: nowMs, held: 0 };
       this.records.set(address, record);
