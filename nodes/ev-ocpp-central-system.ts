@@ -54,11 +54,13 @@ export = (RED: NodeAPI) => {
     let lastProblem: string | undefined;
     const cleanup: Array<() => unknown> = [];
     const report = (problem: Problem): void => {
-      lastProblem = problem.identity ? `${problem.identity}: ${problemWord(problem.message)}` : problemWord(problem.message);
+      lastProblem = problemWord(problem.status ?? (problem.identity ? `${problem.identity}: ${problem.message}` : problem.message));
       refresh();
-      const takers = [...subscribers].filter((s) => !problem.identity || s.wants("error", problem.identity));
-      if (takers.length === 0) this.warn(problem.message);
-      for (const sub of takers) sub.onProblem(problem);
+      // Once, however many events nodes listen: the first that wants it logs it and raises it for Catch nodes.
+      const taker = [...subscribers].find((s) => !problem.identity || s.wants("error", problem.identity));
+      if (taker) taker.onProblem(problem);
+      else if (problem.level === "warn") this.warn(problem.message);
+      else this.error(problem.message);
     };
 
     this.subscribe = (sub) => {
@@ -75,14 +77,17 @@ export = (RED: NodeAPI) => {
     const refresh = (): void => {
       if (!central || !settings) return;
       const connected = central.directory.connected;
-      const parts = [`${connected} connected`];
+      // Key fact first: the latest problem, else how many chargers are connected.
+      const parts = lastProblem ? [lastProblem, `${connected} connected`] : [`${connected} connected`];
       if (settings.port !== undefined) parts.push(`:${central.port ?? settings.port}`);
-      if (lastProblem) parts.push(lastProblem);
+      const onboardingOpen = settings.profile > 0 && settings.acceptUnknown;
       if (settings.profile === 0) parts.push("no security");
-      else if (settings.acceptUnknown) parts.push("onboarding open");
+      else if (onboardingOpen) parts.push("onboarding open");
       const text = parts.join(" · ");
       let status: NodeStatus;
-      if (settings.profile === 0 || settings.acceptUnknown || lastProblem) status = Status.warning(text);
+      // Profile 0 is a choice (a trusted home network), not a fault: a healthy server shows no warning colour.
+      // Onboarding open with passwords is a hole in the chosen protection, so it stays a warning.
+      if (onboardingOpen || lastProblem) status = Status.warning(text);
       else status = connected > 0 ? Status.connected(text) : Status.idle(text);
       // Full text, not the 32-char cut: it is the only place users see it.
       fanout.set({ ...status, text });
@@ -125,6 +130,7 @@ export = (RED: NodeAPI) => {
         knownChargers: current.knownChargers,
         acceptUnknown: current.acceptUnknown,
         maxBadMessages: current.maxBadMessages,
+        maxFrameBytes: current.maxFrameKiB * 1024,
         decisionTimeoutMs: current.decisionTimeoutMs,
         authorizeFallback: current.authorizeFallback,
         idTags: idTagList,

@@ -141,14 +141,21 @@ describe("OCPP central system (plain server)", () => {
     assert.equal(ev.reason, "Replaced by a newer connection");
     assert.equal((await second.call("Heartbeat", {}) as { currentTime: string }).currentTime.length > 0, true);
     assert.equal(r.central.directory.snapshot("CP1")!.connected, true);
-    // The replaced socket's close must not mark the charger offline.
-    assert.deepEqual(r.kinds("CP1").filter((k) => k === "connected" || k === "disconnected"), ["connected", "connected"]);
+    // The replaced socket's close does not mark the charger offline; the flow hears it as "replaced" (issue 13 item 12).
+    await waitUntil(() => r.kinds("CP1").includes("disconnected"), 2000, "disconnected (replaced)");
+    assert.deepEqual(r.kinds("CP1").filter((k) => k === "connected" || k === "disconnected"), ["connected", "connected", "disconnected"]);
+    assert.deepEqual(
+      r.events.filter((e) => e.kind === "disconnected").map((e) => [(e as { reason?: string }).reason, (e as { replaced?: boolean }).replaced]),
+      [["replaced", true]],
+    );
+    assert.equal(r.central.directory.snapshot("CP1")!.connected, true);
     const connectedEvents = r.events.filter((e) => e.kind === "connected") as Array<{ replacedOld?: boolean }>;
     assert.equal(connectedEvents[1].replacedOld, true);
     // An invalid command is stopped before it reaches the charger, and says so.
     await assert.rejects(r.central.directory.link("CP1")!.call("ChangeAvailability", { connectorId: 0, type: "Sometimes" }), (err: Error & { rpcErrorCode?: string }) => {
       assert.match(err.message, /^ChangeAvailability was not sent to charger CP1: it is not valid OCPP 1\.6/);
-      assert.equal(err.rpcErrorCode, "FormatViolation");
+      // OCPP 1.6 spelling (errata): our schema check speaks the connection's protocol.
+      assert.equal(err.rpcErrorCode, "FormationViolation");
       return true;
     });
     second.handle("Reset", async () => {
@@ -219,7 +226,8 @@ describe("OCPP central system (plain server)", () => {
     const [code] = (await closing) as [number];
     assert.equal(code, 1002);
     assert.equal(replies.length, 2);
-    assert.equal(JSON.parse(replies[0])[2], "RpcFrameworkError");
+    // OCPP 1.6 codes on a 1.6 connection (issue 13 item 8), not 2.0.1's RpcFrameworkError.
+    assert.equal(JSON.parse(replies[0])[2], "FormationViolation");
     assert.equal(r.central.directory.snapshot("JUNK")!.badMessages, 3);
     assert.equal(r.problems.filter((p) => p.identity === "JUNK" && /not OCPP-J/.test(p.message)).length, 3);
   });

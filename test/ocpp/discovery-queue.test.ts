@@ -1,5 +1,6 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { ChargerRegistry } from "../../nodes/lib/ocpp/core/registry";
 import { discoverAndRecord, discoverCharger, startAutoDiscovery, type DiscoveryResult } from "../../nodes/lib/ocpp/v16/discovery";
 import { CommandQueue } from "../../nodes/lib/ocpp/core/offline-queue";
 import { CommandError } from "../../nodes/lib/ocpp/core/command-error";
@@ -73,6 +74,31 @@ describe("discovery", () => {
       await second.close();
     } finally {
       await first.close().catch(() => undefined);
+      await central.close();
+    }
+  });
+
+  it("never keeps a write-only secret a charger returns in GetConfiguration (issue 13 item 4)", async () => {
+    const central = await startTestCentral();
+    const results: DiscoveryResult[] = [];
+    const stop = startAutoDiscovery(central.directory, { onResult: (r) => results.push(r) });
+    const sim = await startChargePointSimulator({
+      url: central.url,
+      identity: "CP9",
+      behaviour: { configuration: { AuthorizationKey: "0123456789abcdef0123", BackendPassword: "hunter2", TlsPrivateKey: "pem", CpoName: "kept" } },
+    });
+    try {
+      await waitFor(() => results.length === 1);
+      const text = JSON.stringify([results[0], central.directory.snapshot("CP9"), central.directory.list()]);
+      for (const secret of ["0123456789abcdef0123", "hunter2", "pem", "AuthorizationKey"]) assert.ok(!text.includes(secret), `${secret} leaked`);
+      assert.equal(results[0].configuration.CpoName, "kept");
+      // The central system's own registry drops them too (whatever records a configuration).
+      const registry = new ChargerRegistry();
+      registry.recordConfiguration("CP9", { AuthorizationKey: "again", HeartbeatInterval: "60" });
+      assert.deepEqual(registry.snapshot("CP9")?.configuration, { HeartbeatInterval: "60" });
+    } finally {
+      stop();
+      await sim.close();
       await central.close();
     }
   });

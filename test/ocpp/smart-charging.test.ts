@@ -144,6 +144,35 @@ describe("smart charging: limit", () => {
     await assert.rejects(applyLimit(rig.link, { pause: true }, { directory: rig.central.directory, now }), kind("rejected", /did not let us pause charging/));
   });
 
+  it("answers with the profile that is really installed, and confirmed only when the read-back shows it (issue 13 item 1)", async () => {
+    rig = await startRig();
+    const { link, sim, central } = rig;
+    // Someone else's 32 A limit stays in force; the charger accepts our profiles but ignores them all.
+    await link.call("SetChargingProfile", {
+      connectorId: 0,
+      csChargingProfiles: { chargingProfileId: 1, stackLevel: 0, chargingProfilePurpose: "ChargePointMaxProfile", chargingProfileKind: "Relative", chargingSchedule: { chargingRateUnit: "A", chargingSchedulePeriod: [{ startPeriod: 0, limit: 32 }] } },
+    });
+    sim.behaviour.ignoredPurposes.push("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile");
+    const transactionId = await sim.startSession(1, "ABC");
+    await waitFor(() => central.directory.snapshot("CP1")?.connectors[0].transactionId === transactionId);
+    const result = await applyLimit(link, { amps: 8 }, { directory: central.directory, now });
+    // Each accepted purpose cleared the one before, so the TxProfile is what is left on the charger.
+    assert.deepEqual(sim.calls("ClearChargingProfile").map((c) => c.id), [7310, 7311]);
+    assert.equal(result.purpose, "TxProfile");
+    assert.equal(result.profile.chargingProfileId, 7312);
+    assert.equal(result.confirmed, false, "32 A is in force, not 8 A");
+    assert.equal(result.state, "accepted, not in force");
+    assert.equal(result.applied?.amps, 32);
+    assert.match(result.warning ?? "", /accepted the limit as TxProfile \(id 7312\), but it is not in force.*ends with the current session/);
+
+    const ok = await applyLimit(link, { amps: 10 }, { directory: central.directory, now, purposes: ["ChargePointMaxProfile"] });
+    assert.equal(ok.confirmed, false, "still ignored");
+    sim.behaviour.ignoredPurposes.length = 0;
+    const confirmed = await applyLimit(link, { amps: 10 }, { directory: central.directory, now, purposes: ["ChargePointMaxProfile"] });
+    assert.equal(confirmed.confirmed, true);
+    assert.equal(confirmed.state, "in force");
+  });
+
   it("reports a lower limit held by another profile", async () => {
     rig = await startRig();
     const { link, central } = rig;

@@ -34,6 +34,8 @@ export interface ConnectedEvent extends EventBase<"connected"> {
 export interface DisconnectedEvent extends EventBase<"disconnected"> {
   code?: number;
   reason?: string;
+  /** This socket was replaced by a newer one of the same charger id; the charger itself is still connected. */
+  replaced?: true;
 }
 
 export interface RttEvent extends EventBase<"rtt"> {
@@ -139,6 +141,8 @@ export interface SessionEndedEvent extends EventBase<"session.ended">, SessionFi
 
 export interface AuthorizeEvent extends EventBase<"authorize"> {
   idTag: string;
+  /** The central system asked this charger to start with this tag (RemoteStartTransaction): accepted, no flow question. */
+  remoteStart?: true;
   /** OCPP 2.0.1: the id token's type (ISO14443, Central, …). */
   idTokenType?: string;
 }

@@ -5,6 +5,7 @@
  * is live; the server closes older ones.
  */
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot, TransactionId } from "./contract";
+import { withoutSecrets } from "./secret-keys";
 
 interface ChargerEntry {
   identity: string;
@@ -39,12 +40,19 @@ export class ChargerRegistry implements ChargerDirectory {
   private readonly reportListeners = new Set<(identity: string, requestId: number) => void>();
   private nextConnectionId = 1;
   private connectedCount = 0;
+  /**
+   * At most this many chargers are remembered. A new identity beyond it makes room by forgetting a
+   * disconnected one, first one that never booted (a typo, a scan, an attack), so many unique ids
+   * cannot grow memory without end (issue 13 item 11). Connected chargers are never forgotten.
+   */
+  maxEntries = 1000;
   /** Listener failures are not the directory's business, but must be seen. */
   onListenerError: (err: unknown) => void = () => undefined;
 
   private entry(identity: string): ChargerEntry {
     let entry = this.chargers.get(identity);
     if (!entry) {
+      if (this.chargers.size >= this.maxEntries) this.makeRoom();
       entry = { identity, connectionId: 0, connectors: new Map(), badMessages: 0 };
       this.chargers.set(identity, entry);
     }
@@ -210,7 +218,21 @@ export class ChargerRegistry implements ChargerDirectory {
 
   recordConfiguration(identity: string, configuration: Record<string, string>): void {
     const entry = this.entry(identity);
-    entry.configuration = { ...entry.configuration, ...configuration };
+    entry.configuration = { ...entry.configuration, ...withoutSecrets(configuration) };
+  }
+
+  /** Forgets the oldest disconnected charger that never booted, else the oldest disconnected one. */
+  private makeRoom(): void {
+    let fallback: string | undefined;
+    for (const [identity, entry] of this.chargers) {
+      if (entry.link) continue;
+      if (!entry.boot) {
+        this.chargers.delete(identity);
+        return;
+      }
+      fallback ??= identity;
+    }
+    if (fallback !== undefined) this.chargers.delete(fallback);
   }
 
   /** Drops every listener and link (the server is closing). */

@@ -52,6 +52,8 @@ export class RpcLink implements ChargerLink {
   constructor(
     private readonly client: RpcServerClient,
     private readonly defaultTimeoutMs: number,
+    /** Told about every call (before it is sent, answer undefined) and its answer; must not throw. */
+    private readonly observe?: (action: string, payload: object, answer: unknown) => void,
   ) {}
 
   get identity(): string {
@@ -64,18 +66,24 @@ export class RpcLink implements ChargerLink {
 
   async call<T = unknown>(action: string, payload: object, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
     const timeoutMs = options?.timeoutMs ?? this.defaultTimeoutMs;
+    this.observe?.(action, payload, undefined);
     try {
-      return (await this.client.call(action, payload, { callTimeoutMs: timeoutMs, signal: options?.signal })) as T;
+      const answer = (await this.client.call(action, payload, { callTimeoutMs: timeoutMs, signal: options?.signal })) as T;
+      this.observe?.(action, payload, answer);
+      return answer;
     } catch (err) {
+      this.observe?.(action, payload, null);
       throw describeCallFailure(this.identity, action, timeoutMs, err, this.protocol);
     }
   }
 }
 
 function describeCallFailure(identity: string, action: string, timeoutMs: number, err: unknown, protocol = "ocpp1.6"): ChargerCallError {
-  const e = err as { name?: string; rpcErrorCode?: string; message?: string; details?: { errors?: unknown; data?: unknown } };
-  // ocpp-rpc's own schema check of our outgoing call fails before anything is sent (ajv errors + the data).
-  if (e?.rpcErrorCode && Array.isArray(e.details?.errors) && e.details && "data" in e.details) {
+  const e = err as { name?: string; rpcErrorCode?: string; message?: string; schemaErrors?: unknown; details?: { errors?: unknown; data?: unknown } };
+  // The schema check of our outgoing call fails before anything is sent: our 1.6 validator (frame-guard) marks
+  // schemaErrors; ocpp-rpc's own (2.0.1) puts the ajv errors and the data in details.
+  const notSent = Array.isArray(e?.schemaErrors) || (Array.isArray(e?.details?.errors) && !!e.details && "data" in e.details);
+  if (e?.rpcErrorCode && notSent) {
     return new ChargerCallError(`${action} was not sent to charger ${identity}: it is not valid ${protocol.replace("ocpp", "OCPP ")} (${e.message ?? e.rpcErrorCode})`, e.rpcErrorCode);
   }
   if (e?.rpcErrorCode) {

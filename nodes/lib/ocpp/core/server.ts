@@ -16,8 +16,11 @@ import { errorMessage } from "../../errors";
 import { ChargerRegistry } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
+import { RemoteStartGrants } from "./remote-start";
+import { LoginBackoff, MAX_IDENTITY, ProblemThrottle, isAcceptableIdentity, safeText, type LoginBackoffOptions, type ThrottleOptions } from "./abuse";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
+import { DEFAULT_MAX_FRAME_BYTES, guardFrames, ocpp16Validators } from "../v16/frame-guard";
 import type { TransactionStore } from "./transactions";
 import { compact, type AuthorizeEvent, type OcppEvent } from "./events";
 import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from "./adapter";
@@ -63,6 +66,12 @@ export interface Problem {
   identity?: string;
   level: "warn" | "error";
   message: string;
+  /** The key fact in a few words, for a status line ("CP1 refused: wrong password"). */
+  status?: string;
+  /** Repeats of one topic from one charger (or, for refused connections, one address) are rate-limited. */
+  topic?: "refused" | "frame" | "validation" | "call";
+  /** The remote address, for refused connections. */
+  source?: string;
 }
 
 export interface IdTagChecker {
@@ -117,6 +126,12 @@ export interface CentralSystemOptions {
   acceptUnknown: boolean;
   /** Consecutive garbage frames after which the socket is closed. */
   maxBadMessages: number;
+  /** Largest websocket frame a charger may send (bytes); a larger one closes its socket (1009). Default 256 KiB. */
+  maxFrameBytes?: number;
+  /** Chargers remembered at most (default 1000); see ChargerRegistry.maxEntries. */
+  maxChargers?: number;
+  /** Limits for repeated problems and failed logins (defaults in abuse.ts; tests shorten them). */
+  abuse?: { problems?: ThrottleOptions; logins?: LoginBackoffOptions };
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   idTags: IdTagChecker;
@@ -134,6 +149,10 @@ export interface CentralSystemOptions {
 
 export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
 
+/** Replacements of one id within the window that mean two chargers share it. */
+const SHARED_ID_REPLACEMENTS = 3;
+const SHARED_ID_WINDOW_MS = 2 * 60_000;
+
 interface ConnectionState {
   connectionId: number;
   announced: boolean;
@@ -142,6 +161,15 @@ interface ConnectionState {
 export class CentralSystem implements CentralCore {
   readonly directory = new ChargerRegistry();
   readonly decisions = new DecisionBroker();
+  /** Id tags we asked chargers to start with (RemoteStartTransaction). */
+  private readonly remoteStarts = new RemoteStartGrants();
+  private readonly throttle: ProblemThrottle;
+  /** Sockets closed because a newer one of the same identity came. */
+  private readonly replaced = new WeakSet<RpcServerClient>();
+  /** Recent replacement times per identity, to notice two chargers sharing one id. */
+  private readonly replacements = new Map<string, number[]>();
+  private readonly warnedShared = new Set<string>();
+  private readonly logins: LoginBackoff;
   private readonly rpc: InstanceType<typeof RPCServer>;
   private httpServer?: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
@@ -158,11 +186,17 @@ export class CentralSystem implements CentralCore {
 
   constructor(private readonly options: CentralSystemOptions) {
     this.prefix = normalizePrefix(options.path);
+    this.throttle = new ProblemThrottle(options.abuse?.problems);
+    if (options.maxChargers !== undefined) this.directory.maxEntries = options.maxChargers;
+    this.logins = new LoginBackoff(options.abuse?.logins);
     this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
     this.rpc = new RPCServer({
       protocols: options.protocols,
-      // ocpp2.1 is never validated: ocpp-rpc's 2.1 schemas cannot be found by its own validator.
-      strictMode: options.strict ? options.protocols.filter((p) => !EXPERIMENTAL_PROTOCOLS.includes(p)) : false,
+      // ocpp2.1 is never validated (ocpp-rpc's 2.1 schemas cannot be found by its own validator);
+      // "": a charger that offered no subprotocol is validated as OCPP 1.6 too (unless listed as lenient).
+      strictMode: options.strict ? [...options.protocols.filter((p) => !EXPERIMENTAL_PROTOCOLS.includes(p)), ""] : false,
+      strictModeValidators: ocpp16Validators(),
+      wssOptions: { maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES },
       callTimeoutMs: options.callTimeoutMs,
       pingIntervalMs: options.pingIntervalS * 1000,
       maxBadMessages: options.maxBadMessages,
@@ -287,7 +321,8 @@ export class CentralSystem implements CentralCore {
     this.rpc.handleUpgrade(request, socket as Socket, head).catch((err: unknown) => {
       // ocpp-rpc throws before its own error handling for some URLs (a charger id that is not valid
       // percent-encoding); without this the connection would hang until the charger gives up.
-      this.problem({ level: "error", message: `Refused a connection to ${request.url ?? "?"}: ${errorMessage(err)}` });
+      const source = request.socket?.remoteAddress;
+      this.problem({ level: "error", topic: "refused", source, message: `Refused a connection to ${safeText(request.url ?? "?", 120)}: ${safeText(errorMessage(err), 120)}` });
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       setTimeout(() => socket.destroy(), 1000).unref();
     });
@@ -333,49 +368,76 @@ export class CentralSystem implements CentralCore {
   ): Promise<
     { ok: true; session: Record<string, unknown>; protocol: string | false | undefined } | { ok: false; status: number; reason: string }
   > {
+    // Whatever a peer put into its URL is made safe before it reaches an event, a log or a status.
+    const shown = safeText(hs.identity);
+    const address = hs.remoteAddress ?? "?";
     const refuse = (status: number, reason: string): { ok: false; status: number; reason: string } => {
-      this.emit(compact<RejectedEvent>({ kind: "rejected", identity: hs.identity, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
-      this.problem({ identity: hs.identity, level: "error", message: `Refused charger "${hs.identity}" from ${hs.remoteAddress ?? "?"}: ${reason}` });
+      this.emit(compact<RejectedEvent>({ kind: "rejected", identity: shown, time: new Date().toISOString(), remoteAddress: hs.remoteAddress, httpStatus: status, reason }));
+      this.problem({
+        identity: shown,
+        level: "error",
+        topic: "refused",
+        source: address,
+        status: `${shown || "?"} refused: ${reason}`,
+        message: `Refused charger "${shown}" from ${address}: ${reason}`,
+      });
       return { ok: false, status, reason };
     };
     if (normalizePrefix(hs.endpoint) !== this.prefix) {
-      return refuse(404, `wrong path "${hs.endpoint}"; the URL must be ${this.exampleUrl()}`);
+      return refuse(404, `wrong path "${safeText(hs.endpoint, 80)}"; the URL must be ${this.exampleUrl()}`);
     }
     if (!hs.identity) return refuse(400, `no charger id at the end of the URL (${this.exampleUrl()})`);
+    if (!isAcceptableIdentity(hs.identity)) return refuse(400, `charger id not valid: it must be 1-${MAX_IDENTITY} characters without control characters`);
 
     let protocol: string | false | undefined;
     if (hs.protocols.size === 0) {
-      if (this.options.noSubprotocol === "reject") return refuse(400, "the charger offered no OCPP subprotocol (Sec-WebSocket-Protocol)");
+      if (this.options.noSubprotocol === "reject") return refuse(400, "no OCPP subprotocol offered (Sec-WebSocket-Protocol)");
       protocol = false;
     } else {
+      const offered = [...hs.protocols].map((p) => safeText(p, 20)).slice(0, 5).join(", ");
       const pin = this.options.pinned?.get(hs.identity);
-      if (pin && !hs.protocols.has(pin)) {
-        return refuse(400, `charger "${hs.identity}" is pinned to ${pin}, but offered only ${[...hs.protocols].join(", ")}`);
-      }
+      if (pin && !hs.protocols.has(pin)) return refuse(400, `pinned to ${pin}, but offered only ${offered}`);
       // Our preference order, not the charger's: the first offered protocol of ours (or the pinned one).
       protocol = pin ?? this.options.protocols.find((p) => hs.protocols.has(p));
-      if (!protocol) {
-        return refuse(400, `the charger offered ${[...hs.protocols].join(", ")}, but only ${this.options.protocols.join(", ")} is supported`);
-      }
+      if (!protocol) return refuse(400, `protocol ${offered} not supported (only ${this.options.protocols.join(", ")})`);
     }
 
     const known = this.options.knownChargers.includes(hs.identity) || this.options.security.passwords.has(hs.identity);
     const { profile } = this.options.security;
+    const checks = profile === 3 || ((profile === 1 || profile === 2) && known) || !known;
+    // A brake on guessing: after repeated failures from this address, each attempt waits before it is checked.
+    const delay = checks ? this.logins.delayMs(address) : 0;
+    if (delay > 0) {
+      if (!this.logins.hold(address)) return refuse(429, `too many failed logins from ${address}; wait ${Math.ceil(delay / 1000)} s`);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      } finally {
+        this.logins.release(address);
+      }
+      if (this.closed) return { ok: false, status: 503, reason: "Central system stopping" };
+    }
     let outcome: AuthOutcome = { ok: true };
     if (profile === 3) outcome = checkClientCertificate(hs.request, hs.identity);
     else if ((profile === 1 || profile === 2) && known) {
       outcome = checkBasicAuth(this.options.security, hs.identity, hs.password, !!hs.headers.authorization);
     }
-    if (!outcome.ok) return refuse(outcome.status, outcome.reason);
+    if (!outcome.ok) {
+      this.logins.failed(address);
+      return refuse(outcome.status, outcome.reason);
+    }
     if (outcome.warning) this.problem({ identity: hs.identity, level: "warn", message: `Charger "${hs.identity}": ${outcome.warning}` });
 
     if (!known) {
       const accepted = await this.decideUnknown(hs);
-      if (!accepted) return refuse(401, `unknown charger "${hs.identity}" (onboarding is off; add it to the known chargers)`);
+      if (!accepted) {
+        this.logins.failed(address);
+        return refuse(401, `unknown charger "${shown}" (onboarding is off; add it to the known chargers)`);
+      }
       if (profile === 1 || profile === 2) {
         this.problem({ identity: hs.identity, level: "warn", message: `Onboarding: accepted unknown charger "${hs.identity}" without a password check` });
       }
     }
+    if (checks) this.logins.succeeded(address);
     const lenient = this.options.lenient.includes(hs.identity);
     return { ok: true, session: { lenient }, protocol };
   }
@@ -405,13 +467,29 @@ export class CentralSystem implements CentralCore {
       void client.close({ force: true }).catch(() => undefined);
       return;
     }
-    if (client.session.lenient || !client.protocol) client.reconfigure({ strictMode: false });
+    if (client.session.lenient) client.reconfigure({ strictMode: false });
+    guardFrames(client, {
+      maxBadMessages: this.options.maxBadMessages,
+      checkDepth: !this.options.strict || client.session.lenient === true,
+      onBadFrame: ({ reason }) => {
+        const count = this.directory.countBadMessage(identity);
+        this.problem({
+          identity,
+          level: "error",
+          topic: "frame",
+          status: `${identity} sent a bad frame: ${reason}`,
+          message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${reason}`,
+        });
+      },
+    });
     this.clients.add(client);
 
     const previous = this.directory.link(identity);
     const stale = this.current.get(identity);
     this.current.set(identity, client);
-    const link = new RpcLink(client, this.options.callTimeoutMs);
+    const link = new RpcLink(client, this.options.callTimeoutMs, (action, payload, answer) => {
+      if (action === "RemoteStartTransaction") this.remoteStarts.record(identity, payload, answer);
+    });
     const state: ConnectionState = {
       connectionId: this.directory.attach(link, { remoteAddress: client.handshake.remoteAddress, protocol: client.protocol || undefined }),
       announced: false,
@@ -420,34 +498,34 @@ export class CentralSystem implements CentralCore {
       // Newest wins: a charger that reconnects after a network blip often
       // leaves a half-open socket behind that would otherwise swallow calls.
       // ws terminates it after its own close timeout if the peer is gone.
+      this.replaced.add(stale);
+      this.noteReplacement(identity, client.handshake.remoteAddress, stale.handshake.remoteAddress);
       void stale.close({ code: 4000, reason: "Replaced by a newer connection" }).catch(() => undefined);
     }
 
     client.on("close", ({ code, reason }: { code?: number; reason?: string }) => {
       this.clients.delete(client);
       if (this.current.get(identity) === client) this.current.delete(identity);
+      const time = new Date().toISOString();
       if (this.directory.detach(identity, state.connectionId)) {
-        this.emit(compact({ kind: "disconnected" as const, identity, time: new Date().toISOString(), code, reason: reason || undefined }));
+        this.emit(compact({ kind: "disconnected" as const, identity, time, code, reason: reason || undefined }));
+      } else if (this.replaced.delete(client)) {
+        // The flow learns that this socket is gone; the charger stays connected on its newer one.
+        this.emit({ kind: "disconnected", identity, time, code, reason: "replaced", replaced: true });
       }
     });
     client.on("ping", ({ rtt }: { rtt: number }) => {
       this.directory.setRtt(identity, rtt);
       this.emit({ kind: "rtt", identity, time: new Date().toISOString(), rttMs: rtt });
     });
-    client.on("badMessage", ({ error }: { error: unknown }) => {
-      const count = this.directory.countBadMessage(identity);
-      this.problem({
-        identity,
-        level: "error",
-        message: `Charger "${identity}" sent a frame that is not OCPP-J (${count} so far): ${errorMessage(error)}`,
-      });
-    });
     client.on("strictValidationFailure", (info: { method: string; outbound: boolean; isCall: boolean; error: unknown }) => {
       const what = info.outbound ? (info.isCall ? `our ${info.method} call` : `our answer to ${info.method}`) : `a ${info.method} ${info.isCall ? "call" : "answer"}`;
       this.problem({
         identity,
         level: "error",
-        message: `Charger "${identity}": ${what} failed schema validation (${errorMessage(info.error)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
+        topic: "validation",
+        status: `${identity}: invalid ${info.method}`,
+        message: `Charger "${identity}": ${what} failed schema validation (${safeText(errorMessage(info.error), 160)}). If its firmware is known to be non-conformant, add it to the lenient chargers.`,
       });
     });
     client.on("message", ({ message, outbound }: { message: string | Buffer; outbound: boolean }) => {
@@ -491,6 +569,29 @@ export class CentralSystem implements CentralCore {
     }
   }
 
+  /**
+   * Two live chargers with one id knock each other off in a loop (each reconnects when replaced).
+   * One charger that reconnects after a blip replaces its dead socket now and then. Several
+   * replacements within two minutes is the first: said once per id.
+   */
+  private noteReplacement(identity: string, newAddress: string | undefined, oldAddress: string | undefined): void {
+    const now = Date.now();
+    const times = (this.replacements.get(identity) ?? []).filter((t) => now - t < SHARED_ID_WINDOW_MS);
+    times.push(now);
+    this.replacements.delete(identity);
+    this.replacements.set(identity, times);
+    if (this.replacements.size > 1000) this.replacements.delete(this.replacements.keys().next().value as string);
+    if (times.length < SHARED_ID_REPLACEMENTS || this.warnedShared.has(identity) || this.warnedShared.size >= 1000) return;
+    this.warnedShared.add(identity);
+    const where = newAddress && oldAddress && newAddress !== oldAddress ? ` (from ${oldAddress} and ${newAddress})` : "";
+    this.problem({
+      identity,
+      level: "warn",
+      status: `two chargers use the id ${identity}`,
+      message: `Two chargers use the id "${identity}"${where}: each connection replaced a live one ${times.length} times within ${SHARED_ID_WINDOW_MS / 60_000} minutes. Give each charger its own id.`,
+    });
+  }
+
   private announce(identity: string, state: ConnectionState): void {
     if (state.announced || !this.directory.isCurrent(identity, state.connectionId)) return;
     state.announced = true;
@@ -501,7 +602,7 @@ export class CentralSystem implements CentralCore {
   private callFailed(action: string, identity: string, err: unknown): never {
     if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
     // Our failure, not the charger's: tell the user, and give the charger the code that says so.
-    this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
+    this.problem({ identity, level: "error", topic: "call", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
     throw createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
@@ -539,6 +640,11 @@ export class CentralSystem implements CentralCore {
 
   async decideIdTag(kind: "authorize" | "start", identity: string, event: AuthorizeEvent | StartAuthorizeEvent, idTag: string): Promise<IdTagInfo> {
     const now = new Date();
+    // The id tag we asked this charger to start with is accepted, whatever the list says (issue 13 item 3).
+    if (this.remoteStarts.honour(identity, idTag, kind === "start", now.getTime())) {
+      this.emit({ ...event, remoteStart: true });
+      return { status: "Accepted" };
+    }
     if (!this.options.wantsDecision?.(kind, identity)) {
       this.emit(event);
       return this.fallbackIdTag(idTag, now);
@@ -559,6 +665,12 @@ export class CentralSystem implements CentralCore {
   }
 
   problem(problem: Problem): void {
+    if (problem.topic) {
+      // One line per kind per charger (or address) and minute, and the count of the rest with the next one.
+      const suppressed = this.throttle.admit(`${problem.topic}|${problem.source ?? problem.identity ?? ""}`);
+      if (suppressed === undefined) return;
+      if (suppressed > 0) problem = { ...problem, message: `${problem.message} (${suppressed} similar suppressed)` };
+    }
     for (const listener of this.problemListeners) {
       try {
         listener(problem);

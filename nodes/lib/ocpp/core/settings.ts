@@ -25,6 +25,7 @@ export interface CentralSystemDef {
   chargers?: string;
   acceptUnknown?: boolean;
   maxBadMessages?: string | number;
+  maxFrameSize?: string | number;
   decisionTimeout?: string | number;
   authorizeFallback?: string;
   denyUnknownTags?: boolean;
@@ -53,6 +54,8 @@ export interface CentralSettings {
   knownChargers: string[];
   acceptUnknown: boolean;
   maxBadMessages: number;
+  /** Largest frame a charger may send, in KiB. */
+  maxFrameKiB: number;
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   denyUnknownTags: boolean;
@@ -137,8 +140,11 @@ export function readSettings(def: CentralSystemDef): CentralSettings {
     profile,
     strictPasswords: def.strictPasswords === true,
     knownChargers: splitList(def.chargers),
-    acceptUnknown: def.acceptUnknown !== false,
+    // Saved flows carry their own value. Without one (a hand-written flow), a password or certificate
+    // profile protects: unknown chargers are refused (issue 13 item 5; before, onboarding defaulted to on).
+    acceptUnknown: def.acceptUnknown === undefined ? profile === 0 : def.acceptUnknown !== false,
     maxBadMessages: num(def.maxBadMessages, 10, "Garbage frames before closing", 1, 10000),
+    maxFrameKiB: num(def.maxFrameSize, 256, "Largest frame (KiB)", 4, 16384),
     decisionTimeoutMs: num(def.decisionTimeout, 5, "Decision timeout", 0.1, 60) * 1000,
     authorizeFallback: fallback as Fallback,
     denyUnknownTags: def.denyUnknownTags === true,

@@ -14,6 +14,7 @@
 import type { ChargerDirectory, ChargerLink } from "../core/contract";
 import { classifyCallError } from "../core/command-error";
 import { parseRateUnits, type RateUnit } from "./smart-charging";
+import { isSecretKey } from "../core/secret-keys";
 
 export interface DiscoverySettings {
   /** Measurands to sample, e.g. ["Energy.Active.Import.Register", "Power.Active.Import", "Voltage"]. */
@@ -95,6 +96,8 @@ export async function discoverCharger(link: ChargerLink, options: DiscoveryOptio
   const unknownKeys = new Set<string>();
   const take = (answer: ConfigAnswer): void => {
     for (const entry of answer?.configurationKey ?? []) {
+      // A charger that (against the spec) returns its AuthorizationKey must not have it copied into flow messages.
+      if (isSecretKey(entry.key)) continue;
       if (entry.value !== undefined) configuration[entry.key] = entry.value;
       if (entry.readonly) readonlyKeys.add(entry.key);
     }

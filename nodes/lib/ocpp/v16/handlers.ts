@@ -78,8 +78,10 @@ const startTransaction: ActionHandler = async (core, { identity }, params, now) 
 
 const stopTransaction: ActionHandler = async (core, { identity }, params, now) => {
   const req = params as StopTransactionRequest;
+  let sessionAnswer: StopAnswer | undefined;
   try {
     const result = core.transactions.stop(identity, req, now);
+    sessionAnswer = { idTag: result.session.idTag, idTagInfo: result.session.idTagInfo };
     await result.saved;
     const connectorId = result.session.connectorId ?? 0;
     if (result.samples.length > 0 && !result.duplicate) {
@@ -93,8 +95,20 @@ const stopTransaction: ActionHandler = async (core, { identity }, params, now) =
   for (const connectorId of core.directory.connectorsWithTransaction(identity, req.transactionId)) {
     core.directory.setSession(identity, connectorId, undefined);
   }
-  return req.idTag ? { idTagInfo: core.checkIdTag(req.idTag, now) } : {};
+  if (!req.idTag) return {};
+  // The card this session was accepted for (by a flow, the fallback or a remote start) is not declared
+  // invalid at its end: an Invalid here would poison the charger's authorization cache (issue 13 item 2).
+  const started = sessionAnswer;
+  if (started?.idTagInfo?.status === "Accepted" && started.idTag !== undefined && started.idTag.toUpperCase() === req.idTag.toUpperCase()) {
+    return { idTagInfo: { status: "Accepted" } };
+  }
+  return { idTagInfo: core.checkIdTag(req.idTag, now) };
 };
+
+interface StopAnswer {
+  idTag?: string;
+  idTagInfo?: { status: string };
+}
 
 /** The most frequent call: answered synchronously, no promise layers of our own on top of ocpp-rpc's. */
 const meterValues: ActionHandler = (core, { identity }, params, now) => {

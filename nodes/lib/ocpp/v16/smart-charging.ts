@@ -90,13 +90,22 @@ export interface LimitResult {
   profile: Record<string, unknown>;
   /** What GetCompositeSchedule says is in force now (undefined when it could not be read). */
   applied?: { limit: number; unit: RateUnit; amps: number; watts: number };
+  /** True only when the read-back shows the limit (or a lower one) in force. */
   confirmed: boolean;
+  /**
+   * "in force": confirmed by the read-back; "accepted, not in force": the charger accepted the
+   * profile (it stays installed) but the read-back shows no limit or a higher one; "accepted, not
+   * read back": the charger would not report its composite schedule (or confirm was off).
+   */
+  state: LimitState;
   /** Why applied differs from what was asked, in words. */
   warning?: string;
   voltage: number;
   phases: number;
   attempts: LimitAttempt[];
 }
+
+export type LimitState = "in force" | "accepted, not in force" | "accepted, not read back";
 
 export const CONFIG_KEYS = {
   rateUnit: "ChargingScheduleAllowedChargingRateUnit",
@@ -271,7 +280,8 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
   const attempts: LimitAttempt[] = [];
   const inUnit = (value: number, from: RateUnit, to: RateUnit): number =>
     from === to ? value : to === "W" ? toWatts(value, voltage, phases) : toAmps(value, voltage, phases);
-  let best: LimitResult | undefined;
+  /** The last purpose the charger accepted without the read-back showing it in force. */
+  let lastAccepted: LimitResult | undefined;
 
   for (const purpose of options.purposes ?? purposeOrder(request.connector)) {
     let connectorId = purpose === "ChargePointMaxProfile" ? 0 : (request.connector ?? 0);
@@ -320,6 +330,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       sent: numberPhases === undefined ? { limit, unit } : { limit, unit, numberPhases },
       profile,
       confirmed: false,
+      state: "accepted, not read back",
       voltage,
       phases,
       attempts,
@@ -328,23 +339,27 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       const applied = await readComposite(link, request.connector ?? connectorId, unit, now, options.timeoutMs);
       if (applied === "none") {
         attempts.push({ purpose, connectorId, outcome: "Accepted, but no limit is in force" });
+        result.state = "accepted, not in force";
         result.warning = `Charger ${chargerId} accepted the ${purpose} but reports no limit in force`;
-        best ??= result;
+        // Accepting the next purpose clears this one (clearOtherPurposes), so only the last accepted profile is installed.
+        lastAccepted = result;
         continue;
       }
       if (applied) {
         const amps = roundLimit(inUnit(applied.limit, applied.unit, "A"), "A");
         const watts = roundLimit(inUnit(applied.limit, applied.unit, "W"), "W");
         result.applied = { ...applied, amps, watts };
-        result.confirmed = true;
         const appliedInSent = inUnit(applied.limit, applied.unit, unit);
         const tolerance = unit === "A" ? 0.1 : 1;
         if (appliedInSent > limit + tolerance) {
           attempts.push({ purpose, connectorId, outcome: `Accepted, but ${applied.limit} ${applied.unit} is still in force` });
+          result.state = "accepted, not in force";
           result.warning = `Charger ${chargerId} accepted the ${purpose} but still allows ${applied.limit} ${applied.unit}`;
-          best ??= result;
+          lastAccepted = result;
           continue;
         }
+        result.confirmed = true;
+        result.state = "in force";
         if (appliedInSent < limit - tolerance) {
           result.warning = `Another limit on charger ${chargerId} keeps it at ${applied.limit} ${applied.unit}`;
         }
@@ -360,7 +375,16 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
     return result;
   }
 
-  if (best && !request.pause) return best;
+  // Deliberate choice: a profile the charger accepted but does not show in force stays installed (some
+  // firmware applies a limit without reporting it in GetCompositeSchedule), and the answer describes that
+  // profile, the last one accepted, because accepting each later purpose cleared the earlier ones.
+  if (lastAccepted && !request.pause) {
+    const session = lastAccepted.purpose === "TxProfile" ? "; it is a TxProfile, so it ends with the current session" : "";
+    lastAccepted.warning = `Charger ${chargerId} accepted the limit as ${lastAccepted.purpose} (id ${String(lastAccepted.profile.chargingProfileId)}), but it is not in force (${lastAccepted.attempts
+      .map((a) => `${a.purpose}: ${a.outcome}`)
+      .join("; ")})${session}`;
+    return lastAccepted;
+  }
   const tried = attempts.map((a) => `${a.purpose}: ${a.outcome}`).join("; ");
   const what = request.pause ? "pause charging" : `set a limit of ${limit} ${unit}`;
   throw new CommandError(
