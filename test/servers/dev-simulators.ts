@@ -18,6 +18,7 @@ import { startAvailabilityFeeds } from "./availability-feeds";
 import { startAmtronSimulator } from "./amtron-simulator";
 import { startInfluxSimulator } from "./influx-v2";
 import { startChargePointSimulator } from "./ocpp-charge-point";
+import { runDemoSessions } from "./ocpp-demo-sessions";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -89,6 +90,11 @@ export const devSimulators: DevSimulator[] = [
     name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
     port: 9220,
     afterNodeRed: true,
-    start: (port) => startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true }),
+    // Sessions on a cycle (plug in, card, charge, stop, sometimes a fault), so the OCPP tabs show data.
+    start: async (port) => {
+      const cp = await startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true });
+      const demo = runDemoSessions(cp);
+      return { close: () => demo.stop().then(() => cp.close()) };
+    },
   },
 ];

@@ -91,6 +91,8 @@ export interface ChargePointState {
   reservations: Map<number, { connectorId: number; idTag: string }>;
   availability: Map<number, "Operative" | "Inoperative">;
   resets: string[];
+  /** The energy register (Wh): sessions start and stop at its value. */
+  meterWh: number;
 }
 
 export interface ChargePointSimulator {
@@ -101,6 +103,8 @@ export interface ChargePointSimulator {
   send(action: string, payload: object): Promise<unknown>;
   /** Starts a session as if a driver had swiped a card (Authorize is skipped). */
   startSession(connectorId: number, idTag: string): Promise<number>;
+  /** Stops the open session on a connector (StopTransaction, then StatusNotification Finishing). */
+  stopSession(connectorId: number, reason: string): Promise<void>;
   /** Received calls of one action, in order. */
   calls(action: string): Array<Record<string, unknown>>;
   /** The limit in force right now on a connector (composite of installed profiles) in `unit`. */
@@ -152,6 +156,7 @@ export async function startChargePointSimulator(options: {
     reservations: new Map(),
     availability: new Map(),
     resets: [],
+    meterWh: 0,
   };
   const baseConfiguration = (): Record<string, string> => ({
     SupportedFeatureProfiles: "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
@@ -192,11 +197,13 @@ export async function startChargePointSimulator(options: {
       .catch(() => undefined);
   };
 
+  const sessionStartWh = new Map<number, number>();
   const startSession = async (connectorId: number, idTag: string): Promise<number> => {
+    sessionStartWh.set(connectorId, Math.round(state.meterWh));
     const answer = (await client.call("StartTransaction", {
       connectorId,
       idTag,
-      meterStart: 0,
+      meterStart: Math.round(state.meterWh),
       timestamp: new Date().toISOString(),
     })) as { transactionId: number };
     state.transactions.set(connectorId, answer.transactionId);
@@ -209,8 +216,10 @@ export async function startChargePointSimulator(options: {
     if (transactionId === undefined) return;
     state.transactions.delete(connectorId);
     state.profiles = state.profiles.filter((p) => p.profile.transactionId !== transactionId);
+    // A session nobody metered (tests) still charged something: 1 kWh.
+    if (Math.round(state.meterWh) === sessionStartWh.get(connectorId)) state.meterWh += 1000;
     await client
-      .call("StopTransaction", { transactionId, meterStop: 1000, timestamp: new Date().toISOString(), reason })
+      .call("StopTransaction", { transactionId, meterStop: Math.round(state.meterWh), timestamp: new Date().toISOString(), reason })
       .catch(() => undefined);
     sendStatus(connectorId, "Finishing");
   };
@@ -428,6 +437,7 @@ export async function startChargePointSimulator(options: {
     },
     send: (action, payload) => client.call(action, payload),
     startSession,
+    stopSession,
     calls: (action) => state.received.filter((c) => c.action === action).map((c) => c.payload),
     compositeLimit,
     close: async () => {
