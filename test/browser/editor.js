@@ -228,6 +228,24 @@ async function main() {
     let dups = await configDuplicates();
     check("npm start's flows hold each config node once (no identical copies in the Server dropdowns)", dups.length === 0, dups.join("\n       "));
 
+    // A central system added now (with the demo's on 9220) proposes a port nobody uses.
+    try {
+      await page.evaluate(() => window.RED.editor.editConfig("", "ev-ocpp-central-system", "_ADD_"));
+      await page.waitForSelector("#node-config-input-port", { state: "visible", timeout: 10_000 });
+      await page.waitForTimeout(400);
+      const proposed = await page.inputValue("#node-config-input-port");
+      const used = await page.evaluate(() => {
+        const ports = [];
+        window.RED.nodes.eachConfig((c) => void (c.type === "ev-ocpp-central-system" && ports.push(String(c.port))));
+        return ports;
+      });
+      check(`a new central system proposes a free port (${proposed}; in use: ${used.join(", ")})`, /^\d+$/.test(proposed) && !used.includes(proposed));
+      await page.evaluate(() => window.RED.tray.close());
+      await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
+    } catch (err) {
+      check("a new central system proposes a free port", false, err.message);
+    }
+
     // Every tab: no node, label or status (a realistic one, set on every node that shows one)
     // overlaps another, measured on the editor's own drawing.
     const tabs = combined.filter((n) => n.type === "tab");
