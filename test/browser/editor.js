@@ -43,13 +43,41 @@ async function editorDefs(page, types) {
   }, types);
 }
 
+/**
+ * What a new user trips over in an open edit dialog: two labels with the same text, a
+ * dropdown that shows nothing (e.g. a node saved before the option existed), and Name
+ * anywhere but first (all our dialogs start with it).
+ */
+async function dialogProblems(page) {
+  return page.evaluate(() => {
+    const forms = document.querySelectorAll(".red-ui-tray-body #dialog-form, .red-ui-tray-body #node-config-dialog-edit-form");
+    const form = forms[forms.length - 1];
+    if (!form) return ["no edit form"];
+    const problems = [];
+    const labels = [...form.querySelectorAll("label")].map((l) => l.textContent.trim()).filter(Boolean);
+    const twice = [...new Set(labels.filter((t, i) => labels.indexOf(t) !== i))];
+    if (twice.length) problems.push(`labels used twice: ${twice.join(", ")}`);
+    for (const select of form.querySelectorAll("select")) {
+      if (select.offsetParent === null) continue;
+      const shown = select.options[select.selectedIndex];
+      if (!shown || !shown.textContent.trim()) problems.push(`dropdown #${select.id} shows nothing`);
+    }
+    const rows = [...form.querySelectorAll(".form-row")].filter((r) => r.querySelector("input, select, textarea"));
+    const nameRow = rows.findIndex((r) => r.querySelector("#node-input-name, #node-config-input-name"));
+    if (nameRow > 0) problems.push(`Name is row ${nameRow + 1} of ${rows.length}, not the first`);
+    return problems;
+  });
+}
+
 async function openAndCloseDialog(page, type, shot) {
   await page.waitForSelector(".red-ui-tray .red-ui-tray-header", { state: "visible", timeout: 10_000 });
   // The dialog body is our data-template-name content; it is filled in after the header appears.
   await page.waitForSelector(".red-ui-tray-body [id^='node-input-'], .red-ui-tray-body [id^='node-config-input-']", { timeout: 10_000 }).catch(() => undefined);
   await page.waitForTimeout(400); // let the tray finish sliding in (and oneditprepare run) before looking
   const inputs = await page.$$eval(".red-ui-tray-body input[id^='node-input-'], .red-ui-tray-body input[id^='node-config-input-'], .red-ui-tray-body select[id^='node-'], .red-ui-tray-body textarea[id^='node-']", (els) => els.map((e) => e.id));
-  await page.screenshot({ path: shot });
+  if (shot) await page.screenshot({ path: shot });
+  const problems = await dialogProblems(page);
+  check(`${type} edit dialog: labels, dropdowns and Name row`, problems.length === 0, problems.join("\n       "));
   await page.evaluate(() => window.RED.tray.close());
   await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
   return inputs;
@@ -113,6 +141,20 @@ async function main() {
     const defs = await editorDefs(page, types);
     const missing = defs.filter((d) => d.missing).map((d) => d.type);
     check("the editor knows every node type", missing.length === 0, `missing: ${missing.join(", ")}`);
+    // Palette and help tree name every node in words, each word cased the same everywhere
+    // ("OCPP in" next to "OCPP command", not "ocpp command"), never by its raw type name.
+    const labels = await page.evaluate((list) => list.map((t) => {
+      const def = window.RED.nodes.getType(t);
+      const label = typeof def?.paletteLabel === "function" ? def.paletteLabel.call(def) : def?.paletteLabel;
+      return { type: t, label: typeof label === "string" ? label : "" };
+    }), types);
+    const rawNames = labels.filter((l) => !l.label || l.label === l.type).map((l) => l.type);
+    check("every node has a palette label (the help tree shows it instead of the type name)", rawNames.length === 0, `no label: ${rawNames.join(", ")}`);
+    const casings = new Map();
+    for (const { label } of labels) for (const word of label.split(/\s+/).filter(Boolean)) casings.set(word.toLowerCase(), [...new Set([...(casings.get(word.toLowerCase()) ?? []), word])]);
+    const mixed = [...casings.values()].filter((forms) => forms.length > 1).map((forms) => forms.join(" / "));
+    check("palette labels write each word the same way", mixed.length === 0, `mixed: ${mixed.join(", ")}`);
+
     const flowTypes = defs.filter((d) => !d.missing && d.category !== "config");
     const configTypes = defs.filter((d) => !d.missing && d.category === "config");
 
@@ -227,6 +269,16 @@ async function main() {
       });
     let dups = await configDuplicates();
     check("npm start's flows hold each config node once (no identical copies in the Server dropdowns)", dups.length === 0, dups.join("\n       "));
+
+    // The dialogs of our nodes as the examples saved them.
+    for (const node of combined.filter((n) => typeof n.type === "string" && n.type.startsWith("ev-") && n.z && "x" in n)) {
+      try {
+        await page.evaluate((id) => window.RED.editor.edit(window.RED.nodes.node(id)), node.id);
+        await openAndCloseDialog(page, `example node "${node.name || node.type}" (${node.type})`);
+      } catch (err) {
+        check(`example node "${node.name || node.type}" dialog opens`, false, err.message);
+      }
+    }
 
     // A central system added now (with the demo's on 9220) proposes a port nobody uses.
     try {
