@@ -20,23 +20,27 @@ function showsStatus(node) {
   return !NO_STATUS.has(node.type);
 }
 
-/** Boxes are {left, top, right, bottom} in the same coordinates. Margin: how close counts as touching. */
-function intersects(a, b, margin = 2) {
-  return a.left < b.right + margin && b.left < a.right + margin && a.top < b.bottom + margin && b.top < a.bottom + margin;
+/** Boxes are {left, top, right, bottom} in the same coordinates. Margins: how close counts as touching (x, y). */
+function intersects(a, b, margin = 2, marginY = margin) {
+  return a.left < b.right + margin && b.left < a.right + margin && a.top < b.bottom + marginY && b.top < a.bottom + marginY;
 }
 
 /**
  * @param {{id: string, label: string, body: object, status?: object}[]} items
+ * @param {number} margin how close a status may come to anything
+ * @param {{x: number, y: number}} bodyGap how close two nodes may come side by side / stacked
  * @returns {string[]} one line per overlap, e.g. `status of "Poll every 30 s" is under "topic = poll"`
  */
-function layoutProblems(items, margin = 2) {
+function layoutProblems(items, margin = 2, bodyGap = { x: 16, y: 6 }) {
   const problems = [];
   for (let i = 0; i < items.length; i++) {
     for (let j = 0; j < items.length; j++) {
       if (i === j) continue;
       const a = items[i];
       const b = items[j];
-      if (j > i && intersects(a.body, b.body, margin)) problems.push(`"${a.label}" overlaps "${b.label}"`);
+      // Side by side, bodies need room for their ports (they stick out 5 px) and a wire between
+      // them; stacked, the usual 40 px grid (10 px apart) is fine.
+      if (j > i && intersects(a.body, b.body, bodyGap.x, bodyGap.y)) problems.push(`"${a.label}" overlaps or touches "${b.label}"`);
       if (a.status && intersects(a.status, b.body, margin)) problems.push(`status of "${a.label}" is under "${b.label}"`);
       if (j > i && a.status && b.status && intersects(a.status, b.status, margin)) problems.push(`statuses of "${a.label}" and "${b.label}" overlap`);
     }
