@@ -6,10 +6,12 @@
  * chargers have: rate unit A or W only, a maximum stack level, profile
  * purposes it refuses, no `numberPhases`, a CALLERROR or no answer at all.
  *
- * No test-framework imports: it doubles as the simulator for example flows:
+ * No test-framework imports: it doubles as the simulator for example flows
+ * (from the command line it also runs charging sessions on a cycle, see ocpp-demo-sessions.ts):
  *   npx tsx test/servers/ocpp-charge-point.ts ws://127.0.0.1:1880/ocpp CP1
  */
 import { RPCClient, createRPCError, NOREPLY } from "ocpp-rpc";
+import { runDemoSessions } from "./ocpp-demo-sessions";
 
 export type RateUnit = "A" | "W";
 export type ProfilePurpose = "ChargePointMaxProfile" | "TxDefaultProfile" | "TxProfile";
@@ -450,8 +452,9 @@ if (require.main === module) {
   const [url = "ws://127.0.0.1:1880/ocpp", identity = "CP1"] = process.argv.slice(2);
   startChargePointSimulator({ url, identity, reconnect: true }).then(
     (sim) => {
-      console.log(`Charge point ${sim.identity} connected to ${url}`);
-      process.on("SIGINT", () => void sim.close().finally(() => process.exit(0)));
+      const demo = runDemoSessions(sim);
+      console.log(`Charge point ${sim.identity} connected to ${url}; a charging session starts every minute or so`);
+      process.on("SIGINT", () => void demo.stop().then(() => sim.close()).finally(() => process.exit(0)));
     },
     (err: unknown) => {
       console.error(err);
