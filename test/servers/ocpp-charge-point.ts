@@ -415,17 +415,23 @@ export async function startChargePointSimulator(options: {
 
   await client.connect();
   if (options.boot ?? true) {
-    await client.call("BootNotification", { chargePointVendor: "evkit", chargePointModel: "Simulator", chargePointSerialNumber: options.identity, firmwareVersion: "1.0.0" });
-    for (let id = 1; id <= behaviour.connectors; id++) sendStatus(id, "Available");
-    await client.call("MeterValues", {
-      connectorId: 1,
-      meterValue: [
-        {
-          timestamp: new Date().toISOString(),
-          sampledValue: ["L1", "L2", "L3"].map((phase) => ({ value: String(behaviour.voltage), measurand: "Voltage", phase: `${phase}-N`, unit: "V" })),
-        },
-      ],
-    });
+    try {
+      await client.call("BootNotification", { chargePointVendor: "evkit", chargePointModel: "Simulator", chargePointSerialNumber: options.identity, firmwareVersion: "1.0.0" });
+      for (let id = 1; id <= behaviour.connectors; id++) sendStatus(id, "Available");
+      await client.call("MeterValues", {
+        connectorId: 1,
+        meterValue: [
+          {
+            timestamp: new Date().toISOString(),
+            sampledValue: ["L1", "L2", "L3"].map((phase) => ({ value: String(behaviour.voltage), measurand: "Voltage", phase: `${phase}-N`, unit: "V" })),
+          },
+        ],
+      });
+    } catch (err) {
+      // No half-started charger left behind (it would reconnect forever beside a retried one).
+      await client.close({ force: true });
+      throw err;
+    }
   }
 
   return {
