@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { ChargeAmpsClient } from "./lib/chargeamps/client";
 import { ACCOUNT_TYPE, baseUrlOf, timeoutMsOf, type ChargeAmpsAccountCredentials, type ChargeAmpsAccountNode } from "./lib/chargeamps/account";
 import type { SessionState } from "./lib/chargeamps/session";
-import { HttpError } from "./lib/http-client";
+import { shortReason } from "./lib/chargeamps/reasons";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status, StatusFanout } from "./lib/node-red/status";
 
@@ -24,9 +24,7 @@ function stateStatus(state: SessionState, error?: Error) {
     case "logged-in":
       return Status.connected();
     case "failed":
-      return error instanceof HttpError && error.kind === "unauthorized"
-        ? Status.error("login refused")
-        : Status.error(error && /missing its/.test(error.message) ? "credentials missing" : "login failed");
+      return Status.error(shortReason(error));
     default:
       return Status.clear();
   }

@@ -7,9 +7,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { ACCOUNT_TYPE, type ChargeAmpsAccountNode } from "./lib/chargeamps/account";
 import { operationOf, readStatus, runOperation, type Operation, type OperationResult } from "./lib/chargeamps/operations";
+import { shortReason } from "./lib/chargeamps/reasons";
 import { TABLES, type ThesisRows } from "./lib/chargeamps/rows";
-import { errorMessage } from "./lib/errors";
-import { HttpError } from "./lib/http-client";
 import { Lifecycle, type OutMessage } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { Poller } from "./lib/poller";
@@ -147,26 +146,6 @@ function rowMessages(rows: ThesisRows): NodeMessage[] {
   return Object.values(TABLES)
     .filter((table) => rows[table].length > 0)
     .map((table) => ({ topic: table, table, payload: rows[table] }) as NodeMessage);
-}
-
-function shortReason(err: unknown): string {
-  if (err instanceof HttpError) {
-    switch (err.kind) {
-      case "unauthorized": return "login refused";
-      case "forbidden": return "read-only (403)";
-      case "not_found": return "unknown charger";
-      case "rate_limited": return "rate limited";
-      case "server": return `server error ${err.status ?? ""}`.trim();
-      case "timeout": return "timeout";
-      case "unreachable": return "unreachable";
-      case "bad_response": return "bad answer";
-      case "aborted": return "stopped";
-      default: return `HTTP ${err.status ?? "error"}`;
-    }
-  }
-  if (err instanceof Error && err.name === "SettingsError") return "invalid input";
-  const text = errorMessage(err);
-  return /missing its/.test(text) ? "credentials missing" : "error";
 }
 
 function clock(d: Date): string {

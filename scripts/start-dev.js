@@ -68,11 +68,22 @@ async function main() {
       console.log(`[dev] ${sim.name}: 127.0.0.1:${sim.port} is already in use; skipped (whatever listens there serves the examples)`);
       return;
     }
-    try {
-      running.push({ name: sim.name, handle: await sim.start(sim.port) });
-      console.log(`[dev] ${sim.name}${sim.afterNodeRed ? "" : ` on 127.0.0.1:${sim.port}`}`);
-    } catch (err) {
-      console.log(`[dev] ${sim.name}: could not start (${err.message}); skipped`);
+    // A simulator that connects to a server in the flows may be quicker than that server
+    // (Node-RED reports "Started flows" before every node listens): retry for a while.
+    const deadline = Date.now() + (sim.afterNodeRed ? 30_000 : 0);
+    for (;;) {
+      try {
+        running.push({ name: sim.name, handle: await sim.start(sim.port) });
+        console.log(`[dev] ${sim.name}${sim.afterNodeRed ? "" : ` on 127.0.0.1:${sim.port}`}`);
+        return;
+      } catch (err) {
+        if (Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          continue;
+        }
+        console.log(`[dev] ${sim.name}: could not start (${err.message}); skipped`);
+        return;
+      }
     }
   }
   for (const sim of devSimulators.filter((s) => !s.afterNodeRed)) await startSimulator(sim);

@@ -4,9 +4,13 @@
 // file + old id, so two examples that both use "cfg1" cannot collide and
 // the ids (and so any credentials typed into the dev editor) survive
 // restarts. Config nodes stay global unless the file scopes them to a tab.
-// A global config node that several examples carry identically (same id,
-// same settings: e.g. one OCPP central system on port 9220) becomes one node,
-// as Node-RED's own import does; otherwise each would fight for its port.
+// Global config nodes keep the id they have in the example file, and any
+// that several examples carry with the same settings (e.g. one OCPP central
+// system on port 9220, one "local InfluxDB") become one node, whatever their
+// ids: otherwise each would fight for its port, and the editor's dropdowns
+// would list identical copies. Because the id is kept, importing an example
+// into the running editor ("import copy") reuses the deployed config node
+// instead of adding a second central system on the same port.
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
@@ -34,18 +38,29 @@ function isGlobalConfig(node) {
   return !("x" in node) && !("y" in node) && !Array.isArray(node.wires) && !node.z && !["tab", "subflow", "group", "global-config"].includes(node.type);
 }
 
-/** Settings of a config node, for spotting identical copies (position-free, id-free). */
+/** Settings of a config node, for spotting identical copies (id-free). */
 function configKey(node) {
   const rest = { ...node };
   for (const key of ["id", "z", "_users"]) delete rest[key];
-  return `${node.type}\0${node.id}\0${JSON.stringify(rest, Object.keys(rest).sort())}`;
+  return `${node.type}\0${JSON.stringify(rest, Object.keys(rest).sort())}`;
 }
 
 function combineExamples(examples) {
   const out = [];
+  /** configKey -> id of the one config node with those settings */
+  const configIds = new Map();
+  /** ids given to global config nodes so far */
+  const usedConfigIds = new Set();
   const sharedConfig = new Set();
+  const configId = (file, node) => {
+    const key = configKey(node);
+    if (!configIds.has(key)) configIds.set(key, usedConfigIds.has(node.id) ? newId(file, node.id) : node.id);
+    const id = configIds.get(key);
+    usedConfigIds.add(id);
+    return id;
+  };
   for (const { file, nodes } of examples) {
-    const ids = new Map(nodes.map((n) => [n.id, isGlobalConfig(n) ? newId("\0config", configKey(n)) : newId(file, n.id)]));
+    const ids = new Map(nodes.map((n) => [n.id, isGlobalConfig(n) ? configId(file, n) : newId(file, n.id)]));
     const containers = new Set(nodes.filter((n) => n.type === "tab" || n.type === "subflow").map((n) => ids.get(n.id)));
     let tab = nodes.find((n) => n.type === "tab");
     const tabId = tab ? ids.get(tab.id) : newId(file, "\0tab");

@@ -7,12 +7,14 @@
 // console error or page error fails the run. Screenshots go to .tmp/.
 // Build first (npm run test:browser does).
 "use strict";
-/* global window, document, getComputedStyle -- page.evaluate() callbacks run in the browser */
+/* global window, document, getComputedStyle, NodeFilter -- page.evaluate() callbacks run in the browser */
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { chromium } = require("playwright-core");
 const { root, targets, freePort, writeSettings, startNodeRed, packageInfo, exampleFiles } = require("../lib/node-red-runner");
+const { combineExampleDir } = require("../../scripts/lib/combine-examples");
+const { showsStatus, layoutProblems } = require("../lib/flow-layout");
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -41,13 +43,41 @@ async function editorDefs(page, types) {
   }, types);
 }
 
+/**
+ * What a new user trips over in an open edit dialog: two labels with the same text, a
+ * dropdown that shows nothing (e.g. a node saved before the option existed), and Name
+ * anywhere but first (all our dialogs start with it).
+ */
+async function dialogProblems(page) {
+  return page.evaluate(() => {
+    const forms = document.querySelectorAll(".red-ui-tray-body #dialog-form, .red-ui-tray-body #node-config-dialog-edit-form");
+    const form = forms[forms.length - 1];
+    if (!form) return ["no edit form"];
+    const problems = [];
+    const labels = [...form.querySelectorAll("label")].map((l) => l.textContent.trim()).filter(Boolean);
+    const twice = [...new Set(labels.filter((t, i) => labels.indexOf(t) !== i))];
+    if (twice.length) problems.push(`labels used twice: ${twice.join(", ")}`);
+    for (const select of form.querySelectorAll("select")) {
+      if (select.offsetParent === null) continue;
+      const shown = select.options[select.selectedIndex];
+      if (!shown || !shown.textContent.trim()) problems.push(`dropdown #${select.id} shows nothing`);
+    }
+    const rows = [...form.querySelectorAll(".form-row")].filter((r) => r.querySelector("input, select, textarea"));
+    const nameRow = rows.findIndex((r) => r.querySelector("#node-input-name, #node-config-input-name"));
+    if (nameRow > 0) problems.push(`Name is row ${nameRow + 1} of ${rows.length}, not the first`);
+    return problems;
+  });
+}
+
 async function openAndCloseDialog(page, type, shot) {
   await page.waitForSelector(".red-ui-tray .red-ui-tray-header", { state: "visible", timeout: 10_000 });
   // The dialog body is our data-template-name content; it is filled in after the header appears.
   await page.waitForSelector(".red-ui-tray-body [id^='node-input-'], .red-ui-tray-body [id^='node-config-input-']", { timeout: 10_000 }).catch(() => undefined);
   await page.waitForTimeout(400); // let the tray finish sliding in (and oneditprepare run) before looking
   const inputs = await page.$$eval(".red-ui-tray-body input[id^='node-input-'], .red-ui-tray-body input[id^='node-config-input-'], .red-ui-tray-body select[id^='node-'], .red-ui-tray-body textarea[id^='node-']", (els) => els.map((e) => e.id));
-  await page.screenshot({ path: shot });
+  if (shot) await page.screenshot({ path: shot });
+  const problems = await dialogProblems(page);
+  check(`${type} edit dialog: labels, dropdowns and Name row`, problems.length === 0, problems.join("\n       "));
   await page.evaluate(() => window.RED.tray.close());
   await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
   return inputs;
@@ -99,9 +129,32 @@ async function main() {
     await page.waitForFunction((list) => list.every((t) => window.RED.nodes.getType(t)), types, { timeout: 20_000 }).catch(() => undefined);
     await page.waitForTimeout(500);
 
+    // Only Node-RED's own nodes and ours: no devDependency (e.g. node-red-contrib-influxdb for the
+    // benchmarks) may add a second set of nodes to the palette.
+    const modules = await page.evaluate(async () => {
+      const sets = await (await fetch("nodes", { headers: { Accept: "application/json" } })).json();
+      return [...new Set(sets.map((s) => s.module))];
+    });
+    const foreign = modules.filter((m) => m !== "node-red" && m !== pkg.name);
+    check("the palette holds only Node-RED's nodes and ours", foreign.length === 0, `also loaded: ${foreign.join(", ")}`);
+
     const defs = await editorDefs(page, types);
     const missing = defs.filter((d) => d.missing).map((d) => d.type);
     check("the editor knows every node type", missing.length === 0, `missing: ${missing.join(", ")}`);
+    // Palette and help tree name every node in words, each word cased the same everywhere
+    // ("OCPP in" next to "OCPP command", not "ocpp command"), never by its raw type name.
+    const labels = await page.evaluate((list) => list.map((t) => {
+      const def = window.RED.nodes.getType(t);
+      const label = typeof def?.paletteLabel === "function" ? def.paletteLabel.call(def) : def?.paletteLabel;
+      return { type: t, label: typeof label === "string" ? label : "" };
+    }), types);
+    const rawNames = labels.filter((l) => !l.label || l.label === l.type).map((l) => l.type);
+    check("every node has a palette label (the help tree shows it instead of the type name)", rawNames.length === 0, `no label: ${rawNames.join(", ")}`);
+    const casings = new Map();
+    for (const { label } of labels) for (const word of label.split(/\s+/).filter(Boolean)) casings.set(word.toLowerCase(), [...new Set([...(casings.get(word.toLowerCase()) ?? []), word])]);
+    const mixed = [...casings.values()].filter((forms) => forms.length > 1).map((forms) => forms.join(" / "));
+    check("palette labels write each word the same way", mixed.length === 0, `mixed: ${mixed.join(", ")}`);
+
     const flowTypes = defs.filter((d) => !d.missing && d.category !== "config");
     const configTypes = defs.filter((d) => !d.missing && d.category === "config");
 
@@ -145,21 +198,149 @@ async function main() {
       }
     }
 
-    // The help sidebar renders each node's help (markdown or HTML) with content.
+    // The help sidebar renders each node's help with Node-RED's documented structure: every
+    // message property's name and type in their own elements (dt + span.property-type), output
+    // ports as ol.node-ports, and no markdown left over as text (":", "`", "**", "1." lines).
     for (const { type } of [...flowTypes, ...configTypes]) {
-      const text = await page.evaluate((t) => {
+      const help = await page.evaluate((t) => {
         window.RED.sidebar.help.show(t);
-        const help = window.RED.nodes.getNodeHelp(t) || "";
-        const div = document.createElement("div");
-        div.innerHTML = help;
-        return div.textContent.trim();
+        const root = [...document.querySelectorAll(".red-ui-help")].pop();
+        if (!root) return { text: "", problems: ["no .red-ui-help element in the help sidebar"] };
+        const problems = [];
+        for (const dt of root.querySelectorAll("dl.message-properties > dt")) {
+          const types = dt.querySelectorAll(".property-type");
+          const name = [...dt.childNodes].filter((n) => !(n.classList && n.classList.contains("property-type"))).map((n) => n.textContent).join("").trim();
+          if (types.length !== 1 || !types[0].textContent.trim() || !name) problems.push(`property "${dt.textContent.trim()}" needs its name and one span.property-type`);
+          if (!dt.nextElementSibling || dt.nextElementSibling.tagName !== "DD") problems.push(`property "${dt.textContent.trim()}" has no description (dd)`);
+        }
+        for (const h of root.querySelectorAll("h3")) {
+          if (!/^\s*(Inputs|Outputs)\s*$/.test(h.textContent)) continue;
+          let el = h.nextElementSibling;
+          while (el && el.tagName === "P") el = el.nextElementSibling;
+          const ok = el && (el.matches("dl.message-properties") || el.matches("ol.node-ports") || el.querySelector("dl.message-properties"));
+          if (!ok) problems.push(`${h.textContent.trim()} is not followed by dl.message-properties or ol.node-ports`);
+        }
+        for (const ol of root.querySelectorAll("ol.node-ports")) {
+          for (const li of ol.children) if (!li.querySelector("dl.message-properties")) problems.push(`output port "${li.textContent.trim().slice(0, 40)}" has no dl.message-properties`);
+        }
+        // Markdown that was not rendered: look at text outside code.
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        let text = "";
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          if (n.parentElement.closest("code, pre")) continue;
+          text += n.textContent;
+          const lineStart = n.previousSibling ? "\\n" : "(?:^|\\n)";
+          const raw = n.textContent.match(new RegExp(`\`[^\`]+\`|\\*\\*[^*]+\\*\\*|${lineStart}[ \\t]*(?::[ \\t]*[^\\s:][^:\\n]*\\([^)\\n]*\\)[ \\t]*:|#{1,4} |\\d+\\. )`));
+          if (raw) problems.push(`raw markdown "${raw[0].trim()}" in "${n.textContent.trim().slice(0, 80)}"`);
+        }
+        return { text: text.trim(), problems };
       }, type);
-      check(`${type} help renders in the help sidebar (${text.length} characters)`, text.length >= 40, `help text: "${text.slice(0, 80)}"`);
+      check(`${type} help renders in the help sidebar (${help.text.length} characters)`, help.text.length >= 40, `help text: "${help.text.slice(0, 80)}"`);
+      check(`${type} help follows Node-RED's help structure`, help.problems.length === 0, help.problems.join("\n       "));
     }
     await page.screenshot({ path: path.join(shots, "browser-editor.png") });
 
-    // Import every example the way Menu > Import > Examples does (fetched from
-    // the examples library route), each into a new tab.
+    // The flows `npm start` deploys (every example, one tab each), loaded into the editor.
+    const { flows: combined } = combineExampleDir(path.join(root, "examples"));
+    await page.evaluate((flow) => window.RED.view.importNodes(flow, { generateIds: false }), combined);
+    const configDuplicates = () =>
+      page.evaluate(() => {
+        const seen = new Map();
+        const dups = [];
+        window.RED.nodes.eachConfig((c) => {
+          if (!c._def || c.type === "global-config") return;
+          const settings = JSON.stringify(Object.keys(c._def.defaults ?? {}).map((k) => [k, c[k]]));
+          const key = `${c.type} ${c.z ?? ""} ${settings}`;
+          if (seen.has(key)) dups.push(`${c.type} "${c.name || c.id}" (${seen.get(key)} and ${c.id})`);
+          else seen.set(key, c.id);
+        });
+        return dups;
+      });
+    const portClashes = () =>
+      page.evaluate(() => {
+        const ports = new Map();
+        const clashes = [];
+        window.RED.nodes.eachConfig((c) => {
+          if (c.type !== "ev-ocpp-central-system" || c.listen === "http") return;
+          if (ports.has(String(c.port))) clashes.push(`port ${c.port}: ${ports.get(String(c.port))} and ${c.id}`);
+          else ports.set(String(c.port), c.id);
+        });
+        return clashes;
+      });
+    let dups = await configDuplicates();
+    check("npm start's flows hold each config node once (no identical copies in the Server dropdowns)", dups.length === 0, dups.join("\n       "));
+
+    // The dialogs of our nodes as the examples saved them.
+    for (const node of combined.filter((n) => typeof n.type === "string" && n.type.startsWith("ev-") && n.z && "x" in n)) {
+      try {
+        await page.evaluate((id) => window.RED.editor.edit(window.RED.nodes.node(id)), node.id);
+        await openAndCloseDialog(page, `example node "${node.name || node.type}" (${node.type})`);
+      } catch (err) {
+        check(`example node "${node.name || node.type}" dialog opens`, false, err.message);
+      }
+    }
+
+    // A central system added now (with the demo's on 9220) proposes a port nobody uses.
+    try {
+      await page.evaluate(() => window.RED.editor.editConfig("", "ev-ocpp-central-system", "_ADD_"));
+      await page.waitForSelector("#node-config-input-port", { state: "visible", timeout: 10_000 });
+      await page.waitForTimeout(400);
+      const proposed = await page.inputValue("#node-config-input-port");
+      const used = await page.evaluate(() => {
+        const ports = [];
+        window.RED.nodes.eachConfig((c) => void (c.type === "ev-ocpp-central-system" && ports.push(String(c.port))));
+        return ports;
+      });
+      check(`a new central system proposes a free port (${proposed}; in use: ${used.join(", ")})`, /^\d+$/.test(proposed) && !used.includes(proposed));
+      await page.evaluate(() => window.RED.tray.close());
+      await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
+    } catch (err) {
+      check("a new central system proposes a free port", false, err.message);
+    }
+
+    // Every tab: no node, label or status (a realistic one, set on every node that shows one)
+    // overlaps another, measured on the editor's own drawing.
+    const tabs = combined.filter((n) => n.type === "tab");
+    for (const tab of tabs) {
+      const items = await page.evaluate(
+        async ([tabId, statusIds]) => {
+          window.RED.workspaces.show(tabId);
+          for (const id of statusIds) {
+            const n = window.RED.nodes.node(id);
+            n.status = { fill: "red", shape: "ring", text: "unreachable, retry in 30 s" };
+            n.dirtyStatus = true;
+            n.dirty = true;
+          }
+          window.RED.view.redraw(true);
+          await new Promise((r) => setTimeout(r, 300));
+          const box = (el) => {
+            const r = el.getBoundingClientRect();
+            return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+          };
+          return window.RED.nodes.filterNodes({ z: tabId }).map((n) => {
+            const el = document.getElementById(n.id);
+            const body = el && el.querySelector(".red-ui-flow-node");
+            const status = el && el.querySelector(".red-ui-flow-node-status-group");
+            return {
+              id: n.id,
+              label: n.name || n.type,
+              body: body ? box(body) : null,
+              status: status && status.style.display !== "none" ? box(status) : undefined,
+            };
+          });
+        },
+        [tab.id, combined.filter((n) => n.z === tab.id && showsStatus(n)).map((n) => n.id)],
+      );
+      await page.screenshot({ path: path.join(shots, `browser-tab-${tab.label.replace(/[^\w-]+/g, "_")}.png`) });
+      const missing = items.filter((i) => !i.body).map((i) => i.label);
+      const problems = [...missing.map((l) => `"${l}" is not drawn`), ...layoutProblems(items.filter((i) => i.body))];
+      check(`tab "${tab.label}": no node, label or status overlaps another`, problems.length === 0, problems.join("\n       "));
+    }
+
+    // Import every example the way Menu > Import > Examples does (fetched from the examples
+    // library route) into the running demo: ids that already exist make the editor offer
+    // "import copy", which reuses an identical config node. Afterwards no config node is there
+    // twice and no two central systems listen on the same port.
     for (const file of exampleFiles()) {
       const url = `${red.url}/library/examples/flows/${pkg.name}/${file.split("/").map(encodeURIComponent).join("/")}`;
       const imported = await page.evaluate(async (u) => {
@@ -171,11 +352,19 @@ async function main() {
           return n;
         };
         const before = count();
-        window.RED.view.importNodes(flow, { addFlow: true, generateIds: true });
+        try {
+          window.RED.view.importNodes(flow, { addFlow: true, generateIds: false });
+        } catch (err) {
+          if (err.code !== "import_conflict") throw err;
+          window.RED.view.importNodes(flow, { addFlow: true, generateIds: true });
+        }
         const after = count();
         return { entries: flow.length, added: after - before };
       }, url);
       check(`example "${file}" imports into the editor (${imported.added} of ${imported.entries} entries added)`, imported.added > 0);
+      dups = await configDuplicates();
+      const clashes = await portClashes();
+      check(`importing "${file}" into the running demo adds no copy of a config node and no second central system on a port`, dups.length + clashes.length === 0, [...dups, ...clashes].join("\n       "));
     }
     await page.screenshot({ path: path.join(shots, "browser-examples.png") });
     check("no browser console error or page error", consoleErrors.length === 0, consoleErrors.join("\n       "));

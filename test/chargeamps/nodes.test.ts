@@ -204,6 +204,16 @@ describe("Charge Amps nodes in Node-RED against the simulator", () => {
     assert.equal(lastStatus(ca).text, "login refused");
   });
 
+  it("an unreachable server reads \"unreachable\" on every node, whether the account or the node reports it", async () => {
+    const ca = await load({ operation: "status" }, { baseUrl: "http://127.0.0.1:9" });
+    const r = caught.next();
+    ca.receive({ topic: "status" });
+    await r;
+    const errors = ca.status.args.map((a) => a[0] as { fill?: string; text?: string }).filter((st) => st.fill === "red");
+    assert.ok(errors.length > 0, "a red status");
+    assert.deepEqual([...new Set(errors.map((st) => String(st.text).split(" · ")[0]))], ["unreachable"]);
+  });
+
   it("403 read-only, 404 unknown charger, 5xx, malformed JSON and timeouts are catchable", async () => {
     const ca = await load({ operation: "status", chargePointId: AURA_ID });
     const fail = async (msg: object, pattern: RegExp, status: string): Promise<void> => {

@@ -142,6 +142,25 @@ for (const [setName, rel] of sets) {
           }
         });
 
+        it("help lists message properties in a form the editor renders (name and type apart)", () => {
+          const help = html.helps[type];
+          if (!help) return;
+          if (help.format === "markdown") {
+            // Node-RED renders ": name (type) : description" only when the line has no other
+            // colon (its regex stops at the first one); otherwise the line shows as raw text
+            // ("chargerstring", "payloadobject"). Write such lists as HTML dl.message-properties.
+            const broken = help.text.split("\n").filter((l) => /^\s*:/.test(l) && !/^:[^:\n]+\([^:\n]+\)[^:\n]*:[^:\n]*$/.test(l));
+            assert.deepEqual(broken, [], "markdown property lines with an extra colon (or no type) do not render");
+          }
+          for (const dl of help.text.match(/<dl class="message-properties">[\s\S]*?<\/dl>/g) ?? []) {
+            for (const dt of dl.match(/<dt>[\s\S]*?<\/dt>/g) ?? []) {
+              const typeSpan = /<span class="property-type">([^<]+)<\/span>/.exec(dt);
+              const name = dt.replace(/<span class="property-type">[^<]*<\/span>/, "").replace(/<[^>]+>/g, "").trim();
+              assert.ok(typeSpan && typeSpan[1].trim() && name, `${dt}: a message property needs its name and a span.property-type (plain <dl> for settings)`);
+            }
+          }
+        });
+
         if (typeof def.literals.icon === "string") {
           const icon = def.literals.icon;
           it(`icon ${icon} ships in dist/nodes/icons or is a core icon`, () => {

@@ -61,9 +61,27 @@ function portIsFree(port) {
 }
 
 /**
+ * Node-RED modules among our devDependencies (e.g. node-red-contrib-influxdb,
+ * for the benchmarks only). Node-RED also scans the node_modules folders above
+ * its own install, i.e. ours, so without nodesExcludes they would load into
+ * every editor we start and add a second set of nodes to the palette.
+ */
+function devOnlyNodeModules(dir = root) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+  return Object.keys(pkg.devDependencies ?? {}).filter((name) => {
+    try {
+      const dep = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", ...name.split("/"), "package.json"), "utf8"));
+      return Boolean(dep["node-red"]?.nodes) && dep.name !== pkg.name;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Writes settings.js into userDir: loopback only, no adminAuth, a fixed
  * credentialSecret (so flows_cred.json never depends on a generated key),
- * and nothing that phones home.
+ * nothing that phones home, and no node modules that are only our devDependencies.
  */
 function writeSettings(userDir, { port, flowFile = "flows.json", extra = {} }) {
   fs.mkdirSync(userDir, { recursive: true });
@@ -76,6 +94,7 @@ function writeSettings(userDir, { port, flowFile = "flows.json", extra = {} }) {
     telemetry: { enabled: false, updateNotification: false },
     editorTheme: { tours: false, palette: { catalogues: [] } },
     logging: { console: { level: "info", metrics: false, audit: false } },
+    nodesExcludes: devOnlyNodeModules(),
     ...extra,
   };
   const file = path.join(userDir, "settings.js");
@@ -171,4 +190,4 @@ function exampleFiles(dir = path.join(root, "examples")) {
   return found.sort();
 }
 
-module.exports = { root, targets, machineNode, freePort, portIsFree, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep };
+module.exports = { root, targets, machineNode, freePort, portIsFree, writeSettings, devOnlyNodeModules, startNodeRed, packageInfo, exampleFiles, sleep };

@@ -1,5 +1,5 @@
 /**
- * Seed (a) end to end: public sites polled in parallel → ev-availability →
+ * "Free fast chargers every 15 min to InfluxDB" end to end: public sites polled in parallel → ev-availability →
  * ev-influx-write → a real InfluxDB-compatible server, read back with the
  * seed's exact layout: measurement charger_availability, tags site, weekday,
  * hour_of_day, fields available and total.

@@ -19,6 +19,9 @@ import { startAmtronSimulator } from "./amtron-simulator";
 import { startInfluxSimulator } from "./influx-v2";
 import { startChargePointSimulator } from "./ocpp-charge-point";
 import { startOcpp201Simulator } from "./ocpp201-charge-point";
+import { runDemoSessions } from "./ocpp-demo-sessions";
+import fs from "node:fs";
+import path from "node:path";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -82,7 +85,8 @@ export const devSimulators: DevSimulator[] = [
   { name: "MQTT broker (aedes)", port: 1883, start: startMqttBroker },
   { name: "PostgreSQL (PGlite)", port: 5432, start: startPostgres },
   { name: "InfluxDB v2 write API (org evkit, bucket ev)", port: 8086, start: (port) => startInfluxSimulator({ port, org: "evkit", buckets: ["ev", "evkit"] }) },
-  { name: "Charge Amps cloud simulator", port: 18081, start: (port) => startChargeAmpsSimulator({ port }) },
+  // Only the dev credentials log in, so a wrong password shows "login refused" as with the real cloud.
+  { name: "Charge Amps cloud simulator", port: 18081, start: (port) => startChargeAmpsSimulator({ port, credentials: JSON.parse(fs.readFileSync(path.join(__dirname, "dev-credentials.json"), "utf8"))["ev-chargeamps-account"] }) },
   { name: "AMTRON wallbox simulator", port: 18082, start: (port) => startAmtronSimulator({ port, charging: true }) },
   // dynamic: connector states drift over time, so the availability examples show changes.
   { name: "Availability feeds simulator", port: 18083, start: (port) => startAvailabilityFeeds({ port, dynamic: true }) },
@@ -90,7 +94,12 @@ export const devSimulators: DevSimulator[] = [
     name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
     port: 9220,
     afterNodeRed: true,
-    start: (port) => startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true }),
+    // Sessions on a cycle (plug in, card, charge, stop, sometimes a fault), so the OCPP tabs show data.
+    start: async (port) => {
+      const cp = await startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true });
+      const demo = runDemoSessions(cp);
+      return { close: () => demo.stop().then(() => cp.close()) };
+    },
   },
   {
     name: "OCPP 2.0.1 charging station 'carport' -> ws://127.0.0.1:9220/ocpp",

@@ -6,10 +6,12 @@
  * chargers have: rate unit A or W only, a maximum stack level, profile
  * purposes it refuses, no `numberPhases`, a CALLERROR or no answer at all.
  *
- * No test-framework imports: it doubles as the simulator for example flows:
+ * No test-framework imports: it doubles as the simulator for example flows
+ * (from the command line it also runs charging sessions on a cycle, see ocpp-demo-sessions.ts):
  *   npx tsx test/servers/ocpp-charge-point.ts ws://127.0.0.1:1880/ocpp CP1
  */
 import { RPCClient, createRPCError, NOREPLY } from "ocpp-rpc";
+import { runDemoSessions } from "./ocpp-demo-sessions";
 
 export type RateUnit = "A" | "W";
 export type ProfilePurpose = "ChargePointMaxProfile" | "TxDefaultProfile" | "TxProfile";
@@ -91,6 +93,8 @@ export interface ChargePointState {
   reservations: Map<number, { connectorId: number; idTag: string }>;
   availability: Map<number, "Operative" | "Inoperative">;
   resets: string[];
+  /** The energy register (Wh): sessions start and stop at its value. */
+  meterWh: number;
 }
 
 export interface ChargePointSimulator {
@@ -101,6 +105,8 @@ export interface ChargePointSimulator {
   send(action: string, payload: object): Promise<unknown>;
   /** Starts a session as if a driver had swiped a card (Authorize is skipped). */
   startSession(connectorId: number, idTag: string): Promise<number>;
+  /** Stops the open session on a connector (StopTransaction, then StatusNotification Finishing). */
+  stopSession(connectorId: number, reason: string): Promise<void>;
   /** Received calls of one action, in order. */
   calls(action: string): Array<Record<string, unknown>>;
   /** The limit in force right now on a connector (composite of installed profiles) in `unit`. */
@@ -152,6 +158,7 @@ export async function startChargePointSimulator(options: {
     reservations: new Map(),
     availability: new Map(),
     resets: [],
+    meterWh: 0,
   };
   const baseConfiguration = (): Record<string, string> => ({
     SupportedFeatureProfiles: "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
@@ -192,11 +199,13 @@ export async function startChargePointSimulator(options: {
       .catch(() => undefined);
   };
 
+  const sessionStartWh = new Map<number, number>();
   const startSession = async (connectorId: number, idTag: string): Promise<number> => {
+    sessionStartWh.set(connectorId, Math.round(state.meterWh));
     const answer = (await client.call("StartTransaction", {
       connectorId,
       idTag,
-      meterStart: 0,
+      meterStart: Math.round(state.meterWh),
       timestamp: new Date().toISOString(),
     })) as { transactionId: number };
     state.transactions.set(connectorId, answer.transactionId);
@@ -209,8 +218,10 @@ export async function startChargePointSimulator(options: {
     if (transactionId === undefined) return;
     state.transactions.delete(connectorId);
     state.profiles = state.profiles.filter((p) => p.profile.transactionId !== transactionId);
+    // A session nobody metered (tests) still charged something: 1 kWh.
+    if (Math.round(state.meterWh) === sessionStartWh.get(connectorId)) state.meterWh += 1000;
     await client
-      .call("StopTransaction", { transactionId, meterStop: 1000, timestamp: new Date().toISOString(), reason })
+      .call("StopTransaction", { transactionId, meterStop: Math.round(state.meterWh), timestamp: new Date().toISOString(), reason })
       .catch(() => undefined);
     sendStatus(connectorId, "Finishing");
   };
@@ -404,17 +415,23 @@ export async function startChargePointSimulator(options: {
 
   await client.connect();
   if (options.boot ?? true) {
-    await client.call("BootNotification", { chargePointVendor: "evkit", chargePointModel: "Simulator", chargePointSerialNumber: options.identity, firmwareVersion: "1.0.0" });
-    for (let id = 1; id <= behaviour.connectors; id++) sendStatus(id, "Available");
-    await client.call("MeterValues", {
-      connectorId: 1,
-      meterValue: [
-        {
-          timestamp: new Date().toISOString(),
-          sampledValue: ["L1", "L2", "L3"].map((phase) => ({ value: String(behaviour.voltage), measurand: "Voltage", phase: `${phase}-N`, unit: "V" })),
-        },
-      ],
-    });
+    try {
+      await client.call("BootNotification", { chargePointVendor: "evkit", chargePointModel: "Simulator", chargePointSerialNumber: options.identity, firmwareVersion: "1.0.0" });
+      for (let id = 1; id <= behaviour.connectors; id++) sendStatus(id, "Available");
+      await client.call("MeterValues", {
+        connectorId: 1,
+        meterValue: [
+          {
+            timestamp: new Date().toISOString(),
+            sampledValue: ["L1", "L2", "L3"].map((phase) => ({ value: String(behaviour.voltage), measurand: "Voltage", phase: `${phase}-N`, unit: "V" })),
+          },
+        ],
+      });
+    } catch (err) {
+      // No half-started charger left behind (it would reconnect forever beside a retried one).
+      await client.close({ force: true });
+      throw err;
+    }
   }
 
   return {
@@ -428,6 +445,7 @@ export async function startChargePointSimulator(options: {
     },
     send: (action, payload) => client.call(action, payload),
     startSession,
+    stopSession,
     calls: (action) => state.received.filter((c) => c.action === action).map((c) => c.payload),
     compositeLimit,
     close: async () => {
@@ -440,8 +458,9 @@ if (require.main === module) {
   const [url = "ws://127.0.0.1:1880/ocpp", identity = "CP1"] = process.argv.slice(2);
   startChargePointSimulator({ url, identity, reconnect: true }).then(
     (sim) => {
-      console.log(`Charge point ${sim.identity} connected to ${url}`);
-      process.on("SIGINT", () => void sim.close().finally(() => process.exit(0)));
+      const demo = runDemoSessions(sim);
+      console.log(`Charge point ${sim.identity} connected to ${url}; a charging session starts every minute or so`);
+      process.on("SIGINT", () => void demo.stop().then(() => sim.close()).finally(() => process.exit(0)));
     },
     (err: unknown) => {
       console.error(err);

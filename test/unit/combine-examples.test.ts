@@ -78,6 +78,21 @@ describe("combineExamples (npm start)", () => {
     assert.deepEqual(users.map((n) => n.server), [servers[0].id, servers[0].id, servers[1].id]);
   });
 
+  it("merges identical config nodes whatever their ids and keeps the example's id (so importing the example again reuses it)", () => {
+    const influx = { type: "ev-influx-config", name: "local InfluxDB", url: "http://127.0.0.1:8086" };
+    const user = (server: string) => ({ id: "w1", type: "ev-influx-write", z: "", influx: server, x: 1, y: 1, wires: [] });
+    const merged = combineExamples([
+      { file: "X", nodes: [user("cfgA"), { id: "cfgA", ...influx }] },
+      { file: "Y", nodes: [user("cfgB"), { id: "cfgB", ...influx }] },
+      { file: "Z", nodes: [user("cfgA"), { id: "cfgA", ...influx, url: "http://other:8086" }] },
+    ]);
+    const configs = merged.filter((n) => n.type === "ev-influx-config");
+    assert.equal(configs.length, 2, "the two identical ones are one node");
+    assert.equal(configs[0].id, "cfgA");
+    assert.notEqual(configs[1].id, "cfgA", "a different config node with a taken id gets a new one");
+    assert.deepEqual(merged.filter((n) => n.type === "ev-influx-write").map((n) => n.influx), ["cfgA", "cfgA", configs[1].id]);
+  });
+
   it("is stable across runs (credentials typed into the dev editor stay attached)", () => {
     assert.deepEqual(combineExamples([{ file: "Area/A", nodes: a }]).map((n) => n.id), combineExamples([{ file: "Area/A", nodes: a }]).map((n) => n.id));
   });
