@@ -29,6 +29,7 @@ import { HttpError } from "./lib/http-client";
 import { Lifecycle, type SendFn } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { Poller } from "./lib/poller";
+import { formatDelay } from "./lib/backoff";
 
 interface AmtronNodeDef extends NodeDef {
   host: string;
@@ -181,7 +182,7 @@ export = (RED: NodeAPI): void => {
           // The same failure every interval would flood the log; report it once, and again when it changes.
           if (err.message === lastReported) return;
           lastReported = err.message;
-          life.reportError(new Error(`${err.message} (attempt ${failures}; trying again in ${Math.round(nextDelayMs / 1000)} s)`));
+          life.reportError(new Error(`${err.message} (attempt ${failures}; trying again in ${formatDelay(nextDelayMs)})`));
         },
       },
     );

@@ -6,7 +6,7 @@
  */
 import { setMaxListeners } from "node:events";
 import axios, { type AxiosResponse, type Method } from "axios";
-import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff";
+import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep, timerDelay } from "./backoff";
 import { redact, shortText } from "./errors";
 
 export type HttpErrorKind =
@@ -164,7 +164,7 @@ export class HttpClient {
     if (this.closed) throw this.abortedError(method, request.url);
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const timer = setTimeout(() => timeout.abort(), timerDelay(timeoutMs));
     // Linked per request and unlinked after it, or every request would leave a listener on the lifetime signal.
     const linked = linkSignals([this.lifetime.signal, request.signal, timeout.signal]);
     const signal = linked.signal;

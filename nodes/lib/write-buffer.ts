@@ -6,7 +6,7 @@
  * counted. An item the database rejects for good is isolated by splitting
  * the batch and reported, so it never blocks the items behind it.
  */
-import { AbortedError, backoffDelay, type BackoffOptions, sleep } from "./backoff";
+import { AbortedError, backoffDelay, type BackoffOptions, sleep, timerDelay } from "./backoff";
 import { errorMessage, toError } from "./errors";
 
 export interface WriteBufferOptions {
@@ -139,7 +139,7 @@ export class WriteBuffer<T> {
       deadline = setTimeout(() => {
         this.lifetime.abort();
         resolve();
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
     });
     const lastFlush = (async () => {
       if (this.draining) await this.draining;
@@ -168,7 +168,7 @@ export class WriteBuffer<T> {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       void this.startDrain();
-    }, this.options.flushIntervalMs);
+    }, timerDelay(this.options.flushIntervalMs));
   }
 
   private clearTimer(): void {
@@ -215,7 +215,7 @@ export class WriteBuffer<T> {
           this.emitStats();
           throw error;
         }
-        const delay = Math.max(backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF), retryHint(error));
+        const delay = timerDelay(Math.max(backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF), retryHint(error)));
         this.stats.state = "retrying";
         this.emitStats();
         this.safely(() => this.events.onRetry?.(error, delay));
