@@ -23,6 +23,8 @@ interface AvailabilityDef extends NodeDef, AvailabilitySettings {
   stagger?: string | number;
   timeout?: string | number;
   budget?: string | number;
+  /** MB; absent in flows saved before the option existed (then 50). */
+  maxResponse?: string | number;
   measurement?: string;
   metricPrefix?: string;
 }
@@ -88,6 +90,9 @@ export = (RED: NodeAPI): void => {
         timeoutMs: numberSetting(def.timeout, 10, 1, "The request timeout") * 1000,
         retries: 1,
         secrets: secretList,
+        maxResponseBytes: numberSetting(def.maxResponse, 50, 0.001, "The max. response size") * 1024 * 1024,
+        maxResponseHint: `the node's "Max. response" setting`,
+        responseNoun: "answer",
       });
       const provider = createProvider(def, secrets, http, evaluate);
       if (def.allSites && provider.mode === "site") {
