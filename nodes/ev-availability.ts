@@ -11,6 +11,7 @@ import type { ExpressionEvaluator } from "./lib/availability/model";
 import { buildOutput, isOutputMode, type OutputMode } from "./lib/availability/output";
 import { HttpClient } from "./lib/http-client";
 import { Poller } from "./lib/poller";
+import { failureStatusText } from "./lib/availability/failure-status";
 import { errorMessage, redact } from "./lib/errors";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
@@ -32,6 +33,17 @@ interface AvailabilityDef extends NodeDef, AvailabilitySettings {
 interface AvailabilityCredentials {
   token?: string;
   apiKey?: string;
+}
+
+/** "the OCPI server (example.com/ocpi/versions)": names the feed in errors about all of it, without query (keys). */
+function feedLabel(kindName: string, url: string | undefined): string {
+  if (!url) return kindName;
+  try {
+    const parsed = new URL(url);
+    return `${kindName} (${parsed.host}${parsed.pathname})`;
+  } catch {
+    return kindName;
+  }
 }
 
 function numberSetting(value: string | number | undefined, fallback: number, min: number, what: string): number {
@@ -107,6 +119,7 @@ export = (RED: NodeAPI): void => {
         budgetMs: numberSetting(def.budget, 20, 1, "The time budget") * 1000,
         timeZone: checkTimeZone(def.timeZone),
         includeConnectors: def.includeConnectors === true,
+        feedLabel: feedLabel(PROVIDER_NAMES[kind], typeof def.url === "string" ? def.url : undefined),
       });
     } catch (err) {
       const message = errorMessage(err);
@@ -143,7 +156,11 @@ export = (RED: NodeAPI): void => {
       const text = `${result.okCount}/${result.siteCount} sites ok`;
       if (result.siteCount > 0 && result.okCount === result.siteCount) this.status(Status.ok(text));
       else if (result.okCount > 0) this.status(Status.warning(text));
-      else this.status(Status.error(result.feedError ? "feed failed" : text));
+      else {
+        const kinds = new Set(result.outcomes.map((o) => (o.ok ? undefined : o.kind)));
+        const kind = result.feedErrorKind ?? (kinds.size === 1 ? [...kinds][0] : undefined);
+        this.status(Status.error(failureStatusText(kind, result.retryAfterMs, result.feedError ? "feed failed" : text)));
+      }
     };
 
     /** Per-site failures as catchable errors, each naming its site. */
