@@ -38,6 +38,8 @@ interface AmtronNodeDef extends NodeDef {
   charger: string;
   devInfoEvery: string | number;
   timeout: string | number;
+  /** Also send totalEnergyWh (= session energy). Absent in nodes saved before 0.2: on; new nodes: off. */
+  legacyTotalEnergy?: boolean;
 }
 
 interface AmtronCredentials {
@@ -81,7 +83,8 @@ function failureStatus(err: unknown): string {
 }
 
 function stateStatus(state: AmtronChargerState): NodeStatus {
-  const kw = state.powerW !== undefined ? ` · ${(state.powerW / 1000).toFixed(1)} kW` : "";
+  // A wallbox that sends no power (or null) is "unknown", not 0 kW.
+  const kw = state.powerW !== undefined ? ` · ${(state.powerW / 1000).toFixed(1)} kW` : " · power unknown";
   const text = `${state.operationState.replace(/_/g, " ")}${kw}`;
   // A wallbox fault is not a node error, but it should not look healthy either.
   if (state.operationState === "fault") return Status.warning(state.errorCode ? `fault ${state.errorCode}${kw}` : text);
@@ -150,7 +153,7 @@ export = (RED: NodeAPI): void => {
         unknownStates.add(chargeData.ChgState);
         node.warn(`The wallbox reports the charging state "${chargeData.ChgState}", which this node does not know yet; operationState is "unknown" (the raw value is in chargeState)`);
       }
-      return toChargerState(chargeData, devInfo, { chargerId });
+      return toChargerState(chargeData, devInfo, { chargerId, legacyTotalEnergy: def.legacyTotalEnergy !== false });
     };
 
     const refreshDevInfo = async (signal?: AbortSignal): Promise<DevInfo> => {

@@ -5,7 +5,7 @@
  * points, per connector, or as a Prometheus scrape body.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { AvailabilityService, type PollResult } from "./lib/availability/service";
+import { AvailabilityService, NO_CHARGERS, type PollResult } from "./lib/availability/service";
 import { type AvailabilitySettings, ConfigError, PROVIDER_NAMES, checkTimeZone, createProvider, parseSites, providerKind } from "./lib/availability/config";
 import type { ExpressionEvaluator } from "./lib/availability/model";
 import { buildOutput, isOutputMode, type OutputMode } from "./lib/availability/output";
@@ -154,8 +154,10 @@ export = (RED: NodeAPI): void => {
 
     const showStatus = (result: PollResult): void => {
       const text = `${result.okCount}/${result.siteCount} sites ok`;
+      const onlyEmptySites = result.outcomes.every((o) => o.ok || o.kind === NO_CHARGERS);
       if (result.siteCount > 0 && result.okCount === result.siteCount) this.status(Status.ok(text));
-      else if (result.okCount > 0) this.status(Status.warning(text));
+      // A site without countable chargers is the feed's data, not a failure to read it: yellow.
+      else if (result.okCount > 0 || (result.siteCount > 0 && onlyEmptySites)) this.status(Status.warning(text));
       else {
         const kinds = new Set(result.outcomes.map((o) => (o.ok ? undefined : o.kind)));
         const kind = result.feedErrorKind ?? (kinds.size === 1 ? [...kinds][0] : undefined);
@@ -171,7 +173,7 @@ export = (RED: NodeAPI): void => {
           for (const warning of outcome.warnings ?? []) this.warn(warning);
           continue;
         }
-        const label = outcome.siteName ? `${outcome.siteName} (${outcome.site})` : outcome.site;
+        const label = outcome.siteName && outcome.siteName !== outcome.site ? `${outcome.siteName} (${outcome.site})` : outcome.site;
         const error = redact(outcome.error, secretList());
         life.reportError(new Error(`Site ${label}: ${error}`), { ...base, topic: outcome.site, payload: { site: outcome.site, error } });
       }

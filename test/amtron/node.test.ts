@@ -201,6 +201,16 @@ describe("ev-amtron node", () => {
     await waitFor("recovered", () => states.length > count2, 8000);
   });
 
+  it("a power the wallbox sends as null is absent and the status says unknown, not 0.0 kW", async () => {
+    sim.state.faults.nulls = ["ActPwr", "ChgNrg"];
+    const n = await load();
+    const first = await waitFor("a state", () => states[0]);
+    const state = first.payload as AmtronChargerState;
+    assert.ok(!("powerW" in state) && !("sessionEnergyWh" in state) && !("totalEnergyWh" in state), JSON.stringify(state));
+    await waitFor("status", () => n.status.args.some(([s]) => s.text === "charging · power unknown"));
+    assert.ok(!n.status.args.some(([s]) => /0\.0 kW/.test(s.text ?? "")));
+  });
+
   it("warns once about a charging state it does not know and reports it as unknown", async () => {
     sim.state.chargeData.ChgState = "Preheating";
     // The simulator derives the pilot from the state; a state it does not know counts as a car present.

@@ -18,8 +18,12 @@ type Flow = Parameters<typeof helper.load>[1];
 type Spy = { getCalls(): Array<{ args: unknown[] }> };
 type SpiedNode = Node & { status: Spy & Node["status"] };
 
-const KML = `<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>Station</name>
-<ExtendedData><Data name="devices"><value>[{"connectors":[{"description":"AVAILABLE"}]}]</value></Data></ExtendedData></Placemark></Document></kml>`;
+const placemark = (name: string, device: string): string =>
+  `<Placemark><name>${name}</name><ExtendedData><Data name="chargingdevice"><value>${device}</value></Data></ExtendedData></Placemark>`;
+const GOOD_DEVICE = '{"id":1,"name":"CP1","connectors":[{"id":11,"name":"CP1 - 1","maxchspeed":22,"connector":1,"description":"AVAILABLE"}]}';
+const kml = (...placemarks: string[]): string =>
+  `<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>${placemarks.join("")}</Document></kml>`;
+const KML = kml(placemark("Station", GOOD_DEVICE));
 
 interface Behaviour {
   status: number;
@@ -129,5 +133,29 @@ describe("ev-availability: feed failures", () => {
     await sleep(50);
     assert.match(errorText(caught[0]), /^Chargy \(127\.0\.0\.1:\d+\/feed\.kml\): did not finish within the overall time budget of 1 s$/);
     assert.equal(lastStatus(node), "time budget ran out");
+  });
+
+  it("a station whose device data cannot be read is an error for that station (yellow), not a 0-of-0 record", async () => {
+    behaviour = { status: 200, body: kml(placemark("Good", GOOD_DEVICE), placemark("Broken", "{not json")) };
+    const { node, caught } = await load({ interval: "0", output: "site" });
+    const out: NodeMessage[] = [];
+    helper.getNode("out").on("input", (msg: NodeMessage) => out.push(msg));
+    node.receive({ payload: "" });
+    await until("the error and the record", () => caught.length > 0 && out.length > 0);
+    await sleep(50);
+    assert.match(errorText(caught[0]), /^Site Broken: the feed lists no charger for this site that could be read: Broken: a charging device entry is not valid JSON and was skipped; nothing was counted$/);
+    const records = out.flatMap((m) => (Array.isArray(m.payload) ? m.payload : [m.payload])) as Array<{ site: string; total: number }>;
+    assert.deepEqual(records.map((r) => [r.site, r.total]), [["Good", 1]], "no record with total 0");
+    const status = node.status.getCalls().at(-1)?.args[0] as { fill: string; text: string };
+    assert.deepEqual([status.fill, status.text], ["yellow", "1/2 sites ok"]);
+
+    await helper.unload();
+    behaviour = { status: 200, body: kml(placemark("Broken", "{not json")) };
+    const second = await load({ interval: "0", output: "influx" });
+    second.node.receive({ payload: "" });
+    await until("the error", () => second.caught.length > 0);
+    await sleep(50);
+    const only = second.node.status.getCalls().at(-1)?.args[0] as { fill: string; text: string };
+    assert.deepEqual([only.fill, only.text], ["yellow", "0/1 sites ok"]);
   });
 });

@@ -44,6 +44,8 @@ export interface AmtronSimulatorFaults {
   ignoreWrites: boolean;
   /** Answer every request with this HTTP status. */
   status?: number;
+  /** ChargeData fields sent as null (as some firmware does for "not measured"). */
+  nulls?: string[];
 }
 
 export interface RecordedRequest {
@@ -269,7 +271,8 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
       if (devKey !== state.devKey) return send(403);
       if (resource === "HomeManager") return send(405);
       settle();
-      const { type, text } = malformedBody(resource === "ChargeData" ? state.chargeData : state.devInfo);
+      const nulls = resource === "ChargeData" && state.faults.nulls ? Object.fromEntries(state.faults.nulls.map((f) => [f, null])) : {};
+      const { type, text } = malformedBody(resource === "ChargeData" ? { ...state.chargeData, ...nulls } : state.devInfo);
       return send(200, text, type);
     }
     if (req.method !== "POST") return send(405);

@@ -65,6 +65,18 @@ export interface PollResult {
 }
 
 export const DEFAULT_BUDGET_MS = 20_000;
+/** SiteOutcome.kind of a site the feed lists without a charger we can count. */
+export const NO_CHARGERS = "no_chargers";
+
+function nothingCountable(snapshot: SiteSnapshot, spec: SiteSpec | undefined): string {
+  const filter = spec?.filter;
+  if (snapshot.connectors.length > 0 && filter) {
+    const parts = [filter.plugs?.length ? `plugs ${filter.plugs.join(", ")}` : "", filter.minPowerKw ? `at least ${filter.minPowerKw} kW` : ""].filter(Boolean);
+    return `none of its ${snapshot.connectors.length} charger(s) matches the filter (${parts.join("; ")}); nothing was counted`;
+  }
+  const why = snapshot.warnings?.length ? `: ${snapshot.warnings.join("; ")}` : "";
+  return `the feed lists no charger for this site that could be read${why}; nothing was counted`;
+}
 export const DEFAULT_CONCURRENCY = 10;
 
 function kindOf(err: unknown): string | undefined {
@@ -131,20 +143,19 @@ export class AvailabilityService {
       specs = only.map((id) => known.get(id) ?? { id });
     }
     const budgetMs = this.options.budgetMs ?? DEFAULT_BUDGET_MS;
-    const record = (snapshot: SiteSnapshot, spec?: SiteSpec): SiteOutcome => ({
-      ok: true,
-      site: snapshot.site,
-      siteName: spec?.name || snapshot.siteName,
-      snapshot,
-      warnings: snapshot.warnings,
-      record: toAvailabilityRecord(snapshot, {
+    const record = (snapshot: SiteSnapshot, spec?: SiteSpec): SiteOutcome => {
+      const availability = toAvailabilityRecord(snapshot, {
         time,
         timeZone: this.options.timeZone,
         includeConnectors: this.options.includeConnectors,
         siteName: spec?.name,
         filter: spec?.filter,
-      }),
-    });
+      });
+      const siteName = spec?.name || snapshot.siteName;
+      // Nothing to count is not "0 of 0 free": written as zeros it would read as a full site.
+      if (availability.total === 0) return { ok: false, site: snapshot.site, siteName, error: nothingCountable(snapshot, spec), kind: NO_CHARGERS };
+      return { ok: true, site: snapshot.site, siteName, snapshot, warnings: snapshot.warnings, record: availability };
+    };
 
     let outcomes: SiteOutcome[];
     let feedError: string | undefined;
