@@ -63,6 +63,10 @@ describe("amtron mapping", () => {
     assert.deepEqual([legacy.sessionEnergyWh, legacy.totalEnergyWh], [12648, 12648]);
   });
 
+  it("an empty answer is called one, not \"(got undefined undefined)\"", () => {
+    assert.throws(() => parseChargeData(undefined), { message: "The wallbox sent ChargeData that is not a JSON object (got an empty answer)" });
+  });
+
   it("fields the wallbox sends as null are absent, not null and not 0", () => {
     const doc = { ...(readFixture("chargedata.sample.json") as Record<string, unknown>), ActPwr: null, ChgNrg: null, ActCurr: null, RemoteCurr: null, Tariff: null, HCCP: null };
     const state = toChargerState(parseChargeData(doc), { ...devInfo, Err: null, DevMode: null } as unknown as typeof devInfo, { chargerId: "g", legacyTotalEnergy: true });
