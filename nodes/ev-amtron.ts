@@ -72,6 +72,10 @@ function failureStatus(err: unknown): string {
         return "wallbox offline";
       case "bad_response":
         return "unexpected answer";
+      case "too_large":
+        return "answer too large";
+      case "rate_limited":
+        return "rate limited";
       case "aborted":
         return "stopped";
       default:

@@ -161,6 +161,7 @@ function shortReason(err: unknown): string {
       case "timeout": return "timeout";
       case "unreachable": return "unreachable";
       case "bad_response": return "bad answer";
+      case "too_large": return "answer too large";
       case "aborted": return "stopped";
       default: return `HTTP ${err.status ?? "error"}`;
     }

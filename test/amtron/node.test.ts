@@ -211,6 +211,14 @@ describe("ev-amtron node", () => {
     assert.ok(!n.status.args.some(([s]) => /0\.0 kW/.test(s.text ?? "")));
   });
 
+  it("an answer far larger than a wallbox sends (2 MB) is cut off at 1 MB with a clear error", async () => {
+    const n = await load();
+    await waitFor("first state", () => states[0]);
+    sim.state.faults.malformed = "huge";
+    await waitFor("too large status", () => n.status.args.some(([s]) => s.text === "answer too large"), 8000);
+    assert.ok(errors(n).some((e) => /^The wallbox sent an answer of more than 1 MB; stopped reading it \(GET ChargeData\)/.test(e)), errors(n).join("\n"));
+  });
+
   it("warns once about a charging state it does not know and reports it as unknown", async () => {
     sim.state.chargeData.ChgState = "Preheating";
     // The simulator derives the pilot from the state; a state it does not know counts as a car present.

@@ -38,8 +38,8 @@ export interface AmtronSimulatorFaults {
   reset: boolean;
   /** Delay before each answer, ms. */
   delayMs: number;
-  /** "json": broken JSON; "types": ActPwr as text; "html": an HTML page; "array": a JSON list. */
-  malformed: false | "json" | "types" | "html" | "array";
+  /** "json": broken JSON; "types": ActPwr as text; "html": an HTML page; "array": a JSON list; "huge": 2 MB of JSON. */
+  malformed: false | "json" | "types" | "html" | "array" | "huge";
   /** Answer 200 to writes but change nothing. */
   ignoreWrites: boolean;
   /** Answer every request with this HTTP status. */
@@ -235,6 +235,8 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
         return { type: "text/html", text: "<html><body>Service unavailable</body></html>" };
       case "array":
         return { type: "application/json", text: "[]" };
+      case "huge":
+        return { type: "application/json", text: JSON.stringify({ ...doc, Padding: "x".repeat(2 * 1024 * 1024) }) };
       default:
         return { type: "application/json", text: JSON.stringify(doc) };
     }
