@@ -29,6 +29,7 @@ import { HttpError } from "./lib/http-client";
 import { Lifecycle, type SendFn } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { Poller } from "./lib/poller";
+import { formatDelay } from "./lib/backoff";
 
 interface AmtronNodeDef extends NodeDef {
   host: string;
@@ -37,6 +38,8 @@ interface AmtronNodeDef extends NodeDef {
   charger: string;
   devInfoEvery: string | number;
   timeout: string | number;
+  /** Also send totalEnergyWh (= session energy). Absent in nodes saved before 0.2: on; new nodes: off. */
+  legacyTotalEnergy?: boolean;
 }
 
 interface AmtronCredentials {
@@ -69,6 +72,10 @@ function failureStatus(err: unknown): string {
         return "wallbox offline";
       case "bad_response":
         return "unexpected answer";
+      case "too_large":
+        return "answer too large";
+      case "rate_limited":
+        return "rate limited";
       case "aborted":
         return "stopped";
       default:
@@ -80,7 +87,8 @@ function failureStatus(err: unknown): string {
 }
 
 function stateStatus(state: AmtronChargerState): NodeStatus {
-  const kw = state.powerW !== undefined ? ` · ${(state.powerW / 1000).toFixed(1)} kW` : "";
+  // A wallbox that sends no power (or null) is "unknown", not 0 kW.
+  const kw = state.powerW !== undefined ? ` · ${(state.powerW / 1000).toFixed(1)} kW` : " · power unknown";
   const text = `${state.operationState.replace(/_/g, " ")}${kw}`;
   // A wallbox fault is not a node error, but it should not look healthy either.
   if (state.operationState === "fault") return Status.warning(state.errorCode ? `fault ${state.errorCode}${kw}` : text);
@@ -149,7 +157,7 @@ export = (RED: NodeAPI): void => {
         unknownStates.add(chargeData.ChgState);
         node.warn(`The wallbox reports the charging state "${chargeData.ChgState}", which this node does not know yet; operationState is "unknown" (the raw value is in chargeState)`);
       }
-      return toChargerState(chargeData, devInfo, { chargerId });
+      return toChargerState(chargeData, devInfo, { chargerId, legacyTotalEnergy: def.legacyTotalEnergy !== false });
     };
 
     const refreshDevInfo = async (signal?: AbortSignal): Promise<DevInfo> => {
@@ -181,7 +189,7 @@ export = (RED: NodeAPI): void => {
           // The same failure every interval would flood the log; report it once, and again when it changes.
           if (err.message === lastReported) return;
           lastReported = err.message;
-          life.reportError(new Error(`${err.message} (attempt ${failures}; trying again in ${Math.round(nextDelayMs / 1000)} s)`));
+          life.reportError(new Error(`${err.message} (attempt ${failures}; trying again in ${formatDelay(nextDelayMs)})`));
         },
       },
     );

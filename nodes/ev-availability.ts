@@ -5,12 +5,13 @@
  * points, per connector, or as a Prometheus scrape body.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { AvailabilityService, type PollResult } from "./lib/availability/service";
+import { AvailabilityService, NO_CHARGERS, type PollResult } from "./lib/availability/service";
 import { type AvailabilitySettings, ConfigError, PROVIDER_NAMES, checkTimeZone, createProvider, parseSites, providerKind } from "./lib/availability/config";
 import type { ExpressionEvaluator } from "./lib/availability/model";
 import { buildOutput, isOutputMode, type OutputMode } from "./lib/availability/output";
 import { HttpClient } from "./lib/http-client";
 import { Poller } from "./lib/poller";
+import { failureStatusText } from "./lib/availability/failure-status";
 import { errorMessage, redact } from "./lib/errors";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
@@ -23,6 +24,8 @@ interface AvailabilityDef extends NodeDef, AvailabilitySettings {
   stagger?: string | number;
   timeout?: string | number;
   budget?: string | number;
+  /** MB; absent in flows saved before the option existed (then 50). */
+  maxResponse?: string | number;
   measurement?: string;
   metricPrefix?: string;
 }
@@ -30,6 +33,17 @@ interface AvailabilityDef extends NodeDef, AvailabilitySettings {
 interface AvailabilityCredentials {
   token?: string;
   apiKey?: string;
+}
+
+/** "the OCPI server (example.com/ocpi/versions)": names the feed in errors about all of it, without query (keys). */
+function feedLabel(kindName: string, url: string | undefined): string {
+  if (!url) return kindName;
+  try {
+    const parsed = new URL(url);
+    return `${kindName} (${parsed.host}${parsed.pathname})`;
+  } catch {
+    return kindName;
+  }
 }
 
 function numberSetting(value: string | number | undefined, fallback: number, min: number, what: string): number {
@@ -88,6 +102,9 @@ export = (RED: NodeAPI): void => {
         timeoutMs: numberSetting(def.timeout, 10, 1, "The request timeout") * 1000,
         retries: 1,
         secrets: secretList,
+        maxResponseBytes: numberSetting(def.maxResponse, 50, 0.001, "The max. response size") * 1024 * 1024,
+        maxResponseHint: `the node's "Max. response" setting`,
+        responseNoun: "answer",
       });
       const provider = createProvider(def, secrets, http, evaluate);
       if (def.allSites && provider.mode === "site") {
@@ -102,6 +119,7 @@ export = (RED: NodeAPI): void => {
         budgetMs: numberSetting(def.budget, 20, 1, "The time budget") * 1000,
         timeZone: checkTimeZone(def.timeZone),
         includeConnectors: def.includeConnectors === true,
+        feedLabel: feedLabel(PROVIDER_NAMES[kind], typeof def.url === "string" ? def.url : undefined),
       });
     } catch (err) {
       const message = errorMessage(err);
@@ -136,9 +154,15 @@ export = (RED: NodeAPI): void => {
 
     const showStatus = (result: PollResult): void => {
       const text = `${result.okCount}/${result.siteCount} sites ok`;
+      const onlyEmptySites = result.outcomes.every((o) => o.ok || o.kind === NO_CHARGERS);
       if (result.siteCount > 0 && result.okCount === result.siteCount) this.status(Status.ok(text));
-      else if (result.okCount > 0) this.status(Status.warning(text));
-      else this.status(Status.error(result.feedError ? "feed failed" : text));
+      // A site without countable chargers is the feed's data, not a failure to read it: yellow.
+      else if (result.okCount > 0 || (result.siteCount > 0 && onlyEmptySites)) this.status(Status.warning(text));
+      else {
+        const kinds = new Set(result.outcomes.map((o) => (o.ok ? undefined : o.kind)));
+        const kind = result.feedErrorKind ?? (kinds.size === 1 ? [...kinds][0] : undefined);
+        this.status(Status.error(failureStatusText(kind, result.retryAfterMs, result.feedError ? "feed failed" : text)));
+      }
     };
 
     /** Per-site failures as catchable errors, each naming its site. */
@@ -149,7 +173,7 @@ export = (RED: NodeAPI): void => {
           for (const warning of outcome.warnings ?? []) this.warn(warning);
           continue;
         }
-        const label = outcome.siteName ? `${outcome.siteName} (${outcome.site})` : outcome.site;
+        const label = outcome.siteName && outcome.siteName !== outcome.site ? `${outcome.siteName} (${outcome.site})` : outcome.site;
         const error = redact(outcome.error, secretList());
         life.reportError(new Error(`Site ${label}: ${error}`), { ...base, topic: outcome.site, payload: { site: outcome.site, error } });
       }

@@ -12,6 +12,7 @@ import { TABLES, type ThesisRows } from "./lib/chargeamps/rows";
 import { Lifecycle, type OutMessage } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { Poller } from "./lib/poller";
+import { formatDelay } from "./lib/backoff";
 
 interface ChargeAmpsDef extends NodeDef {
   account: string;
@@ -71,7 +72,7 @@ export = (RED: NodeAPI): void => {
     });
 
     const failStatus = (err: unknown, retryMs?: number) => {
-      const retry = retryMs !== undefined ? ` · retry ${Math.round(retryMs / 1000)}s` : "";
+      const retry = retryMs !== undefined ? ` · retry ${formatDelay(retryMs)}` : "";
       node.status(Status.error(`${shortReason(err)}${retry}`));
     };
 

@@ -6,7 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import type { InfluxConfigNode } from "./lib/influx/config-node";
 import { isPermanentInfluxError } from "./lib/influx/writer";
 import { toLines, type PointDefaults } from "./lib/influx/points";
-import { BufferedWriter } from "./lib/node-red/buffered-writer";
+import { BufferedWriter, spoolDir } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { isValidTimeZone } from "./lib/time";
@@ -21,6 +21,8 @@ interface InfluxWriteDef extends NodeDef {
   batchSize: number | string;
   flushInterval: number | string;
   maxBuffered: number | string;
+  /** Absent in flows saved before the option existed: on. */
+  spool?: boolean;
 }
 
 interface InfluxWriteMsg extends NodeMessageInFlow {
@@ -37,6 +39,19 @@ function positive(value: unknown, fallback: number): number {
 interface QueuedLine {
   line: string;
   msg: NodeMessage;
+}
+
+/** A point on disk is its line; the message it came from is not kept (it is gone after a restart anyway). */
+function diskSpool(RED: NodeAPI, enabled: boolean | undefined) {
+  const dir = spoolDir((RED.settings as { userDir?: string }).userDir, enabled);
+  if (!dir) return undefined;
+  return {
+    dir,
+    codec: {
+      encode: (q: QueuedLine): unknown => q.line,
+      decode: (value: unknown): QueuedLine => ({ line: String(value), msg: { payload: undefined } }),
+    },
+  };
 }
 
 export = (RED: NodeAPI): void => {
@@ -71,6 +86,7 @@ export = (RED: NodeAPI): void => {
       maxBuffered: Math.max(batchSize, positive(def.maxBuffered, 50_000)),
       isPermanent: isPermanentInfluxError,
       describe: (q) => `point: ${shortText(q.line, 200)}`,
+      disk: diskSpool(RED, def.spool),
     });
 
     life.onInput<InfluxWriteMsg>((msg) => {

@@ -10,7 +10,7 @@ import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
 import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
 import { evReadingRows, toRows } from "./lib/timescale/rows";
 import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type WriteMethod } from "./lib/timescale/writer";
-import { BufferedWriter } from "./lib/node-red/buffered-writer";
+import { BufferedWriter, spoolDir } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { backoffDelay, type BackoffOptions } from "./lib/backoff";
@@ -26,6 +26,8 @@ interface TimescaleWriteDef extends NodeDef {
   maxBuffered: number | string;
   /** Absent in flows saved before the option existed: "auto". */
   method?: WriteMethod;
+  /** Absent in flows saved before the option existed: on. */
+  spool?: boolean;
 }
 
 interface TimescaleWriteMsg extends NodeMessageInFlow {
@@ -56,6 +58,23 @@ const DEPLOY_CHECK_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: 60_000, f
 /** A row waiting to be written, with the message it came from. */
 interface QueuedRow extends RowItem {
   msg: NodeMessage;
+}
+
+/** A row on disk is its table and values (Dates stay Dates); the message it came from is not kept. */
+function diskSpool(RED: NodeAPI, enabled: boolean | undefined) {
+  const dir = spoolDir((RED.settings as { userDir?: string }).userDir, enabled);
+  if (!dir) return undefined;
+  return {
+    dir,
+    codec: {
+      encode: (q: QueuedRow): unknown => ({ t: q.table, r: q.row }),
+      decode: (value: unknown): QueuedRow => {
+        const { t, r } = value as { t: TableName; r: QueuedRow["row"] };
+        if (!t || typeof t.table !== "string" || !r || typeof r !== "object") throw new Error("not a row");
+        return { table: t, row: r, msg: { payload: undefined } };
+      },
+    },
+  };
 }
 
 export = (RED: NodeAPI): void => {
@@ -90,6 +109,7 @@ export = (RED: NodeAPI): void => {
       describe: describeRow,
       note: () => writer.note,
       onClosing: (lastFlush) => config.hold(lastFlush),
+      disk: diskSpool(RED, def.spool),
     });
 
     // Log in now: a wrong password or an unreachable server shows at deploy, not at the first row.

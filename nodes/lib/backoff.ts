@@ -11,6 +11,27 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/**
+ * The longest delay setTimeout accepts (2^31-1 ms, about 24.8 days). Node fires
+ * a longer one after 1 ms, which turns a long wait into a tight loop.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A delay setTimeout will really wait: 0..MAX_TIMER_MS (NaN and negatives become 0). */
+export function timerDelay(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(MAX_TIMER_MS, ms);
+}
+
+/** A wait in words for a status or log line: "45 s", "12 min", "3 h", "2 d". */
+export function formatDelay(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} d`;
+}
+
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.2 };
 
 /** Delay before retry number `attempt` (0 = first retry). */
@@ -20,7 +41,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions = DEFAULT_
   const base = Math.min(options.maxMs, options.initialMs * Math.pow(factor, Math.max(0, attempt)));
   // Jitter spreads retries of many nodes so they do not hit a recovering server at once.
   const spread = base * jitter;
-  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+  return timerDelay(Math.round(base - spread + random() * 2 * spread));
 }
 
 export class AbortedError extends Error {
@@ -44,7 +65,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
-    }, ms);
+    }, timerDelay(ms));
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

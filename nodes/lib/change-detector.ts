@@ -63,7 +63,8 @@ export class ChangeDetector {
     const known = (this.memory[key] ??= {});
     const changes: FieldChange[] = [];
     for (const [field, value] of Object.entries(fields)) {
-      if (this.isIgnored(field) || value === undefined) continue;
+      // null is "no value" (a source that could not measure it), never a change to publish.
+      if (this.isIgnored(field) || value === undefined || value === null) continue;
       const before = known[field];
       let reason: ChangeReason | undefined;
       if (!before) reason = "first";

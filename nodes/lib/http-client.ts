@@ -5,9 +5,13 @@
  * flight on close, and errors that say in plain words what went wrong.
  */
 import { setMaxListeners } from "node:events";
+import type { Readable } from "node:stream";
 import axios, { type AxiosResponse, type Method } from "axios";
-import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff";
+import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep, timerDelay } from "./backoff";
 import { redact, shortText } from "./errors";
+import { ACCEPTED_ENCODINGS, readCapped, ResponseTooLargeError } from "./http-body";
+
+export { ResponseTooLargeError } from "./http-body";
 
 export type HttpErrorKind =
   | "timeout"
@@ -19,6 +23,7 @@ export type HttpErrorKind =
   | "server"
   | "bad_request"
   | "bad_response"
+  | "too_large"
   | "aborted";
 
 export class HttpError extends Error {
@@ -67,6 +72,15 @@ export interface HttpClientOptions {
   headers?: Record<string, string>;
   /** Secrets to blank out of error messages. */
   secrets?: () => ReadonlyArray<string | undefined>;
+  /**
+   * Most bytes one response may have, both as sent (compressed) and unpacked
+   * (default 10 MB). A larger one is cut off while it arrives, never buffered.
+   */
+  maxResponseBytes?: number;
+  /** Where a user can raise maxResponseBytes, for the error message (e.g. "the node's Max. response setting"). */
+  maxResponseHint?: string;
+  /** What the service sends, for the error message (default "answer"), e.g. "feed". */
+  responseNoun?: string;
 }
 
 export interface HttpRequest {
@@ -81,6 +95,8 @@ export interface HttpRequest {
   /** "json" (default) parses the body and fails clearly when it is not JSON. */
   responseType?: "json" | "text";
   signal?: AbortSignal;
+  /** Overrides the client's maxResponseBytes for this request. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse<T> {
@@ -91,6 +107,8 @@ export interface HttpResponse<T> {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** An answer larger than this is refused unless the node asks for more. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const DEFAULT_HTTP_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000, factor: 2, jitter: 0.2 };
 
 export class HttpClient {
@@ -164,42 +182,48 @@ export class HttpClient {
     if (this.closed) throw this.abortedError(method, request.url);
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const timer = setTimeout(() => timeout.abort(), timerDelay(timeoutMs));
     // Linked per request and unlinked after it, or every request would leave a listener on the lifetime signal.
     const linked = linkSignals([this.lifetime.signal, request.signal, timeout.signal]);
     const signal = linked.signal;
-    let response: AxiosResponse<string>;
+    const maxBytes = request.maxResponseBytes ?? this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    let response: AxiosResponse<Readable>;
+    let text: string;
     try {
-      response = await axios.request<string>({
-        method,
-        baseURL: this.options.baseURL,
-        url: request.url,
-        params: request.params,
-        data: request.data,
-        headers: { Accept: "application/json", ...this.options.headers, ...request.headers },
-        signal,
-        responseType: "text",
-        // We parse ourselves so that a malformed body becomes a clear error, not a string.
-        transformResponse: [(body: unknown) => body],
-        validateStatus: () => true,
-        maxRedirects: 5,
-        proxy: false,
-      });
-    } catch (err) {
-      if (timeout.signal.aborted && !this.lifetime.signal.aborted && !request.signal?.aborted) {
-        throw new HttpError(
-          "timeout",
-          `${this.options.serviceName} did not answer within ${formatSeconds(timeoutMs)} (${method} ${this.describeUrl(request.url)})`,
-          { method, url: request.url },
-        );
+      try {
+        response = await axios.request<Readable>({
+          method,
+          baseURL: this.options.baseURL,
+          url: request.url,
+          params: request.params,
+          data: request.data,
+          headers: { Accept: "application/json", "Accept-Encoding": ACCEPTED_ENCODINGS, ...this.options.headers, ...request.headers },
+          signal,
+          // The body is read (and unpacked) by readCapped, which stops at maxBytes while it
+          // arrives: axios would buffer a 2 GB answer, or unpack a 2 MB gzip bomb to 2 GB.
+          responseType: "stream",
+          decompress: false,
+          validateStatus: () => true,
+          maxRedirects: 5,
+          proxy: false,
+        });
+        text = (await readCapped(response.data, response.headers["content-encoding"] as string | undefined, maxBytes, signal)).toString("utf8");
+      } catch (err) {
+        if (err instanceof ResponseTooLargeError) throw this.tooLargeError(err, method, request.url);
+        if (timeout.signal.aborted && !this.lifetime.signal.aborted && !request.signal?.aborted) {
+          throw new HttpError(
+            "timeout",
+            `${this.options.serviceName} did not answer within ${formatSeconds(timeoutMs)} (${method} ${this.describeUrl(request.url)})`,
+            { method, url: request.url },
+          );
+        }
+        if (signal.aborted) throw this.abortedError(method, request.url);
+        throw this.networkError(err, method, request.url);
       }
-      if (signal.aborted) throw this.abortedError(method, request.url);
-      throw this.networkError(err, method, request.url);
     } finally {
       clearTimeout(timer);
       linked.dispose();
     }
-    const text = typeof response.data === "string" ? response.data : String(response.data ?? "");
     const headers = flattenHeaders(response.headers as Record<string, unknown>);
     if (response.status >= 400) throw this.statusError(response.status, text, headers, method, request.url);
     let data: unknown = text;
@@ -218,6 +242,17 @@ export class HttpClient {
       }
     }
     return { status: response.status, data: data as T, text, headers };
+  }
+
+  private tooLargeError(err: ResponseTooLargeError, method: string, url: string): HttpError {
+    const noun = this.options.responseNoun ?? "answer";
+    const how = err.compressed ? " (counting the compressed data)" : err.unpacked ? " once unpacked" : "";
+    const raise = this.options.maxResponseHint ? `; raise the limit in ${this.options.maxResponseHint}` : "";
+    return new HttpError(
+      "too_large",
+      `${this.options.serviceName} sent an ${noun} of more than ${formatBytes(err.limit)}${how}; stopped reading it (${method} ${this.describeUrl(url)})${raise}`,
+      { method, url },
+    );
   }
 
   private describeUrl(url: string): string {
@@ -274,6 +309,13 @@ export class HttpClient {
     if (status >= 500) return new HttpError("server", `${name} had a server error (HTTP ${status})${suffix}`, details);
     return new HttpError("bad_request", `${name} rejected the request (HTTP ${status})${suffix}`, details);
   }
+}
+
+/** "50 MB", "512 kB", "900 bytes". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} kB`;
+  return `${bytes} bytes`;
 }
 
 function formatSeconds(ms: number): string {

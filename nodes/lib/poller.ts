@@ -4,7 +4,7 @@
  * `trigger()` runs at once (joining a run already in progress) and `stop()`
  * aborts the running task and cancels the timer.
  */
-import { backoffDelay, type BackoffOptions } from "./backoff";
+import { backoffDelay, type BackoffOptions, timerDelay } from "./backoff";
 import { toError } from "./errors";
 
 export interface PollerOptions {
@@ -15,7 +15,14 @@ export interface PollerOptions {
   backoff?: BackoffOptions;
   /** Start with a run instead of waiting one interval (default true). */
   runImmediately?: boolean;
+  /**
+   * Longest Retry-After honoured (default 24 h): a server asking for a month is
+   * asked again after a day instead of being silenced until the next redeploy.
+   */
+  maxRetryAfterMs?: number;
 }
+
+export const DEFAULT_MAX_RETRY_AFTER_MS = 24 * 3600_000;
 
 export interface PollerHandlers<T> {
   onResult?: (result: T) => void;
@@ -79,7 +86,7 @@ export class Poller<T> {
       } catch (err) {
         if (controller.signal.aborted) return undefined;
         this.failures++;
-        this.retryAfterMs = retryAfterOf(err);
+        this.retryAfterMs = Math.min(retryAfterOf(err), this.options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS);
         const delay = this.nextDelay();
         this.safely(() => this.handlers.onError?.(toError(err), this.failures, delay));
         return undefined;
@@ -102,13 +109,14 @@ export class Poller<T> {
     if (running) await running;
   }
 
+  /** Never more than setTimeout can wait (a longer delay would fire after 1 ms, in a loop). */
   private nextDelay(): number {
     const base = this.options.intervalMs;
-    if (this.failures === 0 || !this.options.backoff) return Math.max(base, this.retryAfterMs) + this.jitter();
+    if (this.failures === 0 || !this.options.backoff) return timerDelay(Math.max(base, this.retryAfterMs) + this.jitter());
     const backoff = this.options.backoff;
     const cap = Math.max(base, backoff.maxMs);
     const delay = Math.min(cap, Math.max(base, backoffDelay(this.failures - 1, backoff)));
-    return Math.max(delay, this.retryAfterMs) + this.jitter();
+    return timerDelay(Math.max(delay, this.retryAfterMs) + this.jitter());
   }
 
   private jitter(): number {
@@ -122,7 +130,7 @@ export class Poller<T> {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.trigger();
-    }, delayMs);
+    }, timerDelay(delayMs));
   }
 
   private clearTimer(): void {

@@ -5,11 +5,18 @@
  * with backoff; when the bound is hit the oldest items are dropped and
  * counted. An item the database rejects for good is isolated by splitting
  * the batch and reported, so it never blocks the items behind it.
+ *
+ * With a spool, from the first failed write (or a close with items left)
+ * until the queue is empty again, every queued item is also on disk, with a
+ * sequence number in queue order; items written are marked done there, so a
+ * restart loads exactly the ones not yet written. While the database is
+ * reachable nothing touches the disk.
  */
-import { AbortedError, backoffDelay, type BackoffOptions, sleep } from "./backoff";
+import { AbortedError, backoffDelay, type BackoffOptions, sleep, timerDelay } from "./backoff";
 import { errorMessage, toError } from "./errors";
+import type { SpoolEntry, SpoolStore } from "./spool";
 
-export interface WriteBufferOptions {
+export interface WriteBufferOptions<T = unknown> {
   batchSize: number;
   flushIntervalMs: number;
   /** The most items kept while the database is away. */
@@ -20,6 +27,8 @@ export interface WriteBufferOptions {
    * constraint) rather than "try again later" (connection lost, 5xx).
    */
   isPermanent?: (error: Error) => boolean;
+  /** Keeps the queue on disk while the database is away (see the file comment). */
+  spool?: SpoolStore<T>;
 }
 
 export interface WriteBufferStats {
@@ -40,6 +49,8 @@ export interface WriteBufferEvents<T> {
   onDropped?: (count: number, totalDropped: number) => void;
   /** A transient failure; the items stay queued and are retried after `retryInMs`. */
   onRetry?: (error: Error, retryInMs: number) => void;
+  /** The spool failed (disk full, no permission); it is switched off and the buffer goes on in memory. */
+  onSpoolError?: (error: Error) => void;
 }
 
 export type BatchWriter<T> = (batch: T[], signal: AbortSignal) => Promise<void>;
@@ -61,7 +72,7 @@ const DEFAULT_WRITE_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, 
 
 export class WriteBuffer<T> {
   private readonly writer: BatchWriter<T>;
-  private readonly options: WriteBufferOptions;
+  private readonly options: WriteBufferOptions<T>;
   private readonly events: WriteBufferEvents<T>;
   /** Queued items are queue[head..]; the written head is cut off lazily, so taking a batch never moves the rest. */
   private queue: T[] = [];
@@ -74,13 +85,55 @@ export class WriteBuffer<T> {
   private closed = false;
   /** Items at the head of the queue that a write is working on; never dropped. */
   private inFlight = 0;
+  private spool: SpoolStore<T> | undefined;
+  /** True while every queued item is also in the spool; `seqs[i]` is the sequence number of `queue[i]`. */
+  private spooling = false;
+  private seqs: number[] = [];
+  private nextSeq = 1;
+  /** Lines in the spool file, for compaction once most of them are done or dropped. */
+  private spoolLines = 0;
+  /** Items loaded from the spool at start. */
+  readonly restored: number;
 
-  constructor(writer: BatchWriter<T>, options: WriteBufferOptions, events: WriteBufferEvents<T> = {}) {
+  constructor(writer: BatchWriter<T>, options: WriteBufferOptions<T>, events: WriteBufferEvents<T> = {}) {
     if (!(options.batchSize >= 1)) throw new Error("Batch size must be at least 1");
     if (!(options.maxBuffered >= options.batchSize)) throw new Error("The buffer bound must be at least the batch size");
     this.writer = writer;
     this.options = options;
     this.events = events;
+    this.spool = options.spool;
+    this.restored = this.restore();
+  }
+
+  /** Where the spool keeps items, when there is one. */
+  get spoolLocation(): string | undefined {
+    return this.spool?.location;
+  }
+
+  /** Loads what an earlier run left on disk and starts writing it, oldest first. */
+  private restore(): number {
+    const spool = this.spool;
+    if (!spool) return 0;
+    let entries: Array<SpoolEntry<T>>;
+    try {
+      entries = spool.load();
+      this.nextSeq = spool.lastSeq + 1;
+    } catch (err) {
+      this.spoolFailed(err);
+      return 0;
+    }
+    if (entries.length === 0) {
+      this.spoolIo(() => spool.clear());
+      return 0;
+    }
+    this.queue = entries.map((e) => e.item);
+    this.seqs = entries.map((e) => e.seq);
+    this.spooling = true;
+    this.spoolLines = entries.length;
+    const excess = this.size - this.options.maxBuffered;
+    if (excess > 0) this.dropAt(0, excess);
+    this.startDrain();
+    return entries.length;
   }
 
   getStats(): WriteBufferStats {
@@ -103,14 +156,15 @@ export class WriteBuffer<T> {
       this.drop(items.length);
       return items.length;
     }
+    const from = this.queue.length;
     for (let i = 0; i < items.length; i++) this.queue.push(items[i]);
+    if (this.spooling) this.spoolAppend(from);
     let dropped = 0;
     if (this.size > this.options.maxBuffered) {
       dropped = this.size - this.options.maxBuffered;
       // Oldest first (after any batch being written): while the database is away
       // the newest readings are the most useful.
-      this.queue.splice(this.head + Math.min(this.inFlight, this.size), dropped);
-      this.drop(dropped);
+      this.dropAt(Math.min(this.inFlight, this.size), dropped);
     }
     if (this.size >= this.options.batchSize && this.stats.state !== "retrying") this.startDrain();
     else this.armTimer();
@@ -139,7 +193,7 @@ export class WriteBuffer<T> {
       deadline = setTimeout(() => {
         this.lifetime.abort();
         resolve();
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
     });
     const lastFlush = (async () => {
       if (this.draining) await this.draining;
@@ -151,9 +205,24 @@ export class WriteBuffer<T> {
       clearTimeout(deadline);
       this.lifetime.abort();
     }
+    // What could not be written stays on disk for the next start (restart or redeploy).
+    if (this.size > 0 && !this.spooling) this.startSpooling();
+    this.spool?.close();
     this.stats.state = "closed";
     this.emitStats();
     return this.size;
+  }
+
+  /** Removes `count` queued items starting `offset` after the head, and counts them as dropped. */
+  private dropAt(offset: number, count: number): void {
+    const at = this.head + offset;
+    this.queue.splice(at, count);
+    if (this.spooling) {
+      const seqs = this.seqs.splice(at, count);
+      this.spoolIo(() => this.spool?.dropped(seqs));
+      this.spoolLines++;
+    }
+    this.drop(count);
   }
 
   private drop(count: number): void {
@@ -168,7 +237,7 @@ export class WriteBuffer<T> {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       void this.startDrain();
-    }, this.options.flushIntervalMs);
+    }, timerDelay(this.options.flushIntervalMs));
   }
 
   private clearTimer(): void {
@@ -215,7 +284,8 @@ export class WriteBuffer<T> {
           this.emitStats();
           throw error;
         }
-        const delay = Math.max(backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF), retryHint(error));
+        if (!this.spooling) this.startSpooling();
+        const delay = timerDelay(Math.max(backoffDelay(this.stats.failures - 1, this.options.backoff ?? DEFAULT_WRITE_BACKOFF), retryHint(error)));
         this.stats.state = "retrying";
         this.emitStats();
         this.safely(() => this.events.onRetry?.(error, delay));
@@ -275,14 +345,84 @@ export class WriteBuffer<T> {
   }
 
   private removeHead(count: number): void {
+    if (this.spooling && count > 0) {
+      const last = this.seqs[this.head + count - 1];
+      this.spoolIo(() => this.spool?.done(last));
+    }
     this.head += count;
     if (this.head >= this.queue.length) {
       this.queue = [];
       this.head = 0;
+      if (this.spooling) this.stopSpooling();
     } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      if (this.spooling) this.seqs = this.seqs.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  // ------------------------------------------------------------ spool
+
+  /** From now on every queued item is on disk too: the queue so far is written as a fresh file. */
+  private startSpooling(): void {
+    const spool = this.spool;
+    if (!spool || this.spooling) return;
+    if (this.head > 0) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    this.seqs = this.queue.map(() => this.nextSeq++);
+    this.spooling = true;
+    this.spoolLines = this.queue.length;
+    this.spoolIo(() => spool.rewrite(this.entries()));
+  }
+
+  /** The queue is empty: nothing left to keep. */
+  private stopSpooling(): void {
+    this.spooling = false;
+    this.seqs = [];
+    this.spoolLines = 0;
+    const spool = this.spool;
+    if (spool) this.spoolIo(() => spool.clear());
+  }
+
+  private entries(): Array<SpoolEntry<T>> {
+    const out: Array<SpoolEntry<T>> = new Array<SpoolEntry<T>>(this.size);
+    for (let i = this.head; i < this.queue.length; i++) out[i - this.head] = { seq: this.seqs[i], item: this.queue[i] };
+    return out;
+  }
+
+  /** Items queue[from..] were just pushed: numbered and added to the spool. */
+  private spoolAppend(from: number): void {
+    const added: Array<SpoolEntry<T>> = [];
+    for (let i = from; i < this.queue.length; i++) {
+      const seq = this.nextSeq++;
+      this.seqs.push(seq);
+      added.push({ seq, item: this.queue[i] });
+    }
+    this.spoolLines += added.length;
+    this.spoolIo(() => this.spool?.append(added));
+    // Most lines done or dropped: write the live ones afresh, so the file stays about as large as the queue.
+    if (this.spooling && this.spoolLines > 2 * this.size + 1000) {
+      this.spoolLines = this.size;
+      this.spoolIo(() => this.spool?.rewrite(this.entries()));
+    }
+  }
+
+  private spoolIo(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.spoolFailed(err);
+    }
+  }
+
+  /** A disk problem must not stop the writing: the spool is switched off and the queue carries on in memory. */
+  private spoolFailed(err: unknown): void {
+    this.spool = undefined;
+    this.spooling = false;
+    this.seqs = [];
+    this.safely(() => this.events.onSpoolError?.(toError(err)));
   }
 
   private emitStats(): void {

@@ -42,7 +42,6 @@ describe("amtron mapping", () => {
         chargeState: "Charging",
         samplingTime: "2026-11-21T12:00:00.000Z",
         raw: undefined,
-        totalEnergyWh: 12648,
         sessionEnergyWh: 12648,
         powerW: 10870,
         maxCurrentA: 16,
@@ -56,6 +55,25 @@ describe("amtron mapping", () => {
       },
     );
     assert.equal(state.raw, chargeData);
+  });
+
+  it("ChgNrg is the session energy; totalEnergyWh (its old name) only for nodes saved with it", () => {
+    assert.equal(toChargerState(chargeData, devInfo, { chargerId: "g" }).totalEnergyWh, undefined);
+    const legacy = toChargerState(chargeData, devInfo, { chargerId: "g", legacyTotalEnergy: true });
+    assert.deepEqual([legacy.sessionEnergyWh, legacy.totalEnergyWh], [12648, 12648]);
+  });
+
+  it("an empty answer is called one, not \"(got undefined undefined)\"", () => {
+    assert.throws(() => parseChargeData(undefined), { message: "The wallbox sent ChargeData that is not a JSON object (got an empty answer)" });
+  });
+
+  it("fields the wallbox sends as null are absent, not null and not 0", () => {
+    const doc = { ...(readFixture("chargedata.sample.json") as Record<string, unknown>), ActPwr: null, ChgNrg: null, ActCurr: null, RemoteCurr: null, Tariff: null, HCCP: null };
+    const state = toChargerState(parseChargeData(doc), { ...devInfo, Err: null, DevMode: null } as unknown as typeof devInfo, { chargerId: "g", legacyTotalEnergy: true });
+    for (const field of ["powerW", "sessionEnergyWh", "totalEnergyWh", "maxCurrentA", "remoteCurrentA", "tariff", "controlPilot", "controlPilotHint", "errorCode", "devMode"]) {
+      assert.ok(!(field in state), `${field} is ${JSON.stringify((state as unknown as Record<string, unknown>)[field])}`);
+    }
+    assert.equal(state.operationState, "charging");
   });
 
   it("maps every ChgState, and Err != 0 to fault", () => {

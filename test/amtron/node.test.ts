@@ -201,6 +201,24 @@ describe("ev-amtron node", () => {
     await waitFor("recovered", () => states.length > count2, 8000);
   });
 
+  it("a power the wallbox sends as null is absent and the status says unknown, not 0.0 kW", async () => {
+    sim.state.faults.nulls = ["ActPwr", "ChgNrg"];
+    const n = await load();
+    const first = await waitFor("a state", () => states[0]);
+    const state = first.payload as AmtronChargerState;
+    assert.ok(!("powerW" in state) && !("sessionEnergyWh" in state) && !("totalEnergyWh" in state), JSON.stringify(state));
+    await waitFor("status", () => n.status.args.some(([s]) => s.text === "charging · power unknown"));
+    assert.ok(!n.status.args.some(([s]) => /0\.0 kW/.test(s.text ?? "")));
+  });
+
+  it("an answer far larger than a wallbox sends (2 MB) is cut off at 1 MB with a clear error", async () => {
+    const n = await load();
+    await waitFor("first state", () => states[0]);
+    sim.state.faults.malformed = "huge";
+    await waitFor("too large status", () => n.status.args.some(([s]) => s.text === "answer too large"), 8000);
+    assert.ok(errors(n).some((e) => /^The wallbox sent an answer of more than 1 MB; stopped reading it \(GET ChargeData\)/.test(e)), errors(n).join("\n"));
+  });
+
   it("warns once about a charging state it does not know and reports it as unknown", async () => {
     sim.state.chargeData.ChgState = "Preheating";
     // The simulator derives the pilot from the state; a state it does not know counts as a car present.

@@ -284,7 +284,7 @@ describe("Charge Amps nodes in Node-RED against the simulator", () => {
     sim.injectFault({ kind: "malformed", count: 3, pathContains: "/owned" });
     const errors = await caught.next(3, 8000);
     assert.match(errorOf(errors[0]), /Charge Amps poll failed: .*not valid JSON/);
-    assert.match(lastStatus(ca).text ?? "", /bad answer · retry \d+s/);
+    assert.match(lastStatus(ca).text ?? "", /bad answer · retry \d+ s/);
     const recovered = await out1.next(4, 8000);
     assert.equal((recovered[0].payload as ChargerState).chargerId, AURA_ID);
     assert.equal(lastStatus(ca).fill, "green");
@@ -294,6 +294,19 @@ describe("Charge Amps nodes in Node-RED against the simulator", () => {
     const gap1 = bad[1].at - bad[0].at;
     const gap2 = bad[2].at - bad[1].at;
     assert.ok(gap2 > gap1 * 1.4, `gaps ${gap1} ms then ${gap2} ms`);
+  });
+
+  it("a Retry-After date a month ahead: no request storm, the status says when it retries", async () => {
+    const ca = await load({ operation: "poll", interval: 0.3 });
+    await out1.next(4);
+    const retryAfter = new Date(Date.now() + 30 * 86_400_000).toUTCString();
+    sim.injectFault({ kind: "429", count: 1000, retryAfter, pathContains: "/owned" });
+    await caught.next(1, 8000);
+    const owned = (): number => sim.state.requests.filter((q) => q.path.endsWith("/owned")).length;
+    const before = owned();
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.ok(owned() - before <= 1, `${owned() - before} requests in 1 s after a 30-day Retry-After`);
+    assert.match(lastStatus(ca).text ?? "", /retry 24 h$/);
   });
 
   it("an input poll triggers at once, and a redeploy stops the old poller", async () => {

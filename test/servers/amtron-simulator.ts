@@ -38,12 +38,14 @@ export interface AmtronSimulatorFaults {
   reset: boolean;
   /** Delay before each answer, ms. */
   delayMs: number;
-  /** "json": broken JSON; "types": ActPwr as text; "html": an HTML page; "array": a JSON list. */
-  malformed: false | "json" | "types" | "html" | "array";
+  /** "json": broken JSON; "types": ActPwr as text; "html": an HTML page; "array": a JSON list; "huge": 2 MB of JSON. */
+  malformed: false | "json" | "types" | "html" | "array" | "huge";
   /** Answer 200 to writes but change nothing. */
   ignoreWrites: boolean;
   /** Answer every request with this HTTP status. */
   status?: number;
+  /** ChargeData fields sent as null (as some firmware does for "not measured"). */
+  nulls?: string[];
 }
 
 export interface RecordedRequest {
@@ -233,6 +235,8 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
         return { type: "text/html", text: "<html><body>Service unavailable</body></html>" };
       case "array":
         return { type: "application/json", text: "[]" };
+      case "huge":
+        return { type: "application/json", text: JSON.stringify({ ...doc, Padding: "x".repeat(2 * 1024 * 1024) }) };
       default:
         return { type: "application/json", text: JSON.stringify(doc) };
     }
@@ -269,7 +273,8 @@ export async function startAmtronSimulator(options: AmtronSimulatorOptions = {})
       if (devKey !== state.devKey) return send(403);
       if (resource === "HomeManager") return send(405);
       settle();
-      const { type, text } = malformedBody(resource === "ChargeData" ? state.chargeData : state.devInfo);
+      const nulls = resource === "ChargeData" && state.faults.nulls ? Object.fromEntries(state.faults.nulls.map((f) => [f, null])) : {};
+      const { type, text } = malformedBody(resource === "ChargeData" ? { ...state.chargeData, ...nulls } : state.devInfo);
       return send(200, text, type);
     }
     if (req.method !== "POST") return send(405);

@@ -49,6 +49,8 @@ export interface ChargefinderSiteSim {
 }
 
 export interface OcpiEvseSim {
+  /** ISO time of the EVSE's last update; default: now. */
+  lastUpdated?: string;
   uid: string;
   evseId: string;
   status: string;
@@ -58,6 +60,8 @@ export interface OcpiEvseSim {
 }
 
 export interface OcpiLocationSim {
+  /** false: not for the public (OCPI publish). */
+  publish?: boolean;
   id: string;
   name: string;
   evses: OcpiEvseSim[];
@@ -208,7 +212,7 @@ function location(loc: OcpiLocationSim): Record<string, unknown> {
     country_code: "NL",
     party_id: "SIM",
     id: loc.id,
-    publish: true,
+    publish: loc.publish ?? true,
     name: loc.name,
     address: "Simulatorstraat 1",
     city: "Utrecht",
@@ -232,7 +236,8 @@ function location(loc: OcpiLocationSim): Record<string, unknown> {
           last_updated: "2026-01-01T00:00:00Z",
         },
       ],
-      last_updated: "2026-01-01T00:00:00Z",
+      // A live feed: the status was confirmed just now (an old date would make it stale).
+      last_updated: e.lastUpdated ?? new Date().toISOString(),
     })),
     last_updated: "2026-01-01T00:00:00Z",
   };

@@ -39,6 +39,8 @@ export interface Fault {
   count?: number;
   /** For 429: the Retry-After header in seconds (omitted when undefined). */
   retryAfterSec?: number;
+  /** For 429: the Retry-After header as given (e.g. an HTTP date); wins over retryAfterSec. */
+  retryAfter?: string;
   /** For "slow": how long to wait before answering normally (default 5000 ms). */
   delayMs?: number;
   /** Only requests whose path contains this; by default every path except /auth/. */
@@ -253,7 +255,7 @@ export async function startChargeAmpsSimulator(options: ChargeAmpsSimulatorOptio
       switch (fault.kind) {
         case "429":
           record(req, path, 429, body);
-          res.writeHead(429, { "Content-Type": "text/plain", ...(fault.retryAfterSec !== undefined ? { "Retry-After": String(fault.retryAfterSec) } : {}) });
+          res.writeHead(429, { "Content-Type": "text/plain", ...(fault.retryAfter !== undefined ? { "Retry-After": fault.retryAfter } : fault.retryAfterSec !== undefined ? { "Retry-After": String(fault.retryAfterSec) } : {}) });
           res.end("Too Many Requests");
           return;
         case "500":

@@ -13,6 +13,14 @@ describe("ChangeDetector", () => {
     assert.deepEqual(d.detect("garage", { powerW: 7000, operationState: "charging" }, 1000), []);
   });
 
+  it("a null field is no value: nothing is published for it, and the last real value stays the reference", () => {
+    const d = new ChangeDetector();
+    assert.deepEqual(fields(d.detect("n", { powerW: null, operationState: "charging" }, 0)), ["operationState"]);
+    assert.deepEqual(fields(d.detect("n", { powerW: 7000 }, 1)), ["powerW"]);
+    assert.deepEqual(fields(d.detect("n", { powerW: null }, 2)), []);
+    assert.deepEqual(fields(d.detect("n", { powerW: 7000 }, 3)), []);
+  });
+
   it("keeps chargers apart", () => {
     const d = new ChangeDetector();
     d.detect("a", { powerW: 1 }, 0);

@@ -58,6 +58,8 @@ export class AmtronClient {
       retries: options.retries ?? 0,
       backoff: { initialMs: 1000, maxMs: 5000, factor: 2, jitter: 0.2 },
       secrets: () => [this.devKey],
+      // An AMTRON answer is a few kB; anything near a megabyte is not a wallbox talking.
+      maxResponseBytes: 1024 * 1024,
     });
   }
 

@@ -37,8 +37,8 @@ const CHARGE_STATE_MAP: Record<string, OperationState> = {
 };
 
 /** IEC 61851 letter at the start of HCCP: A no car, B connected, C/D charging, E/F fault. */
-export function controlPilotHint(hccp: string | undefined): ControlPilotHint | undefined {
-  if (hccp === undefined) return undefined;
+export function controlPilotHint(hccp: string | null | undefined): ControlPilotHint | undefined {
+  if (!present(hccp)) return undefined;
   switch (hccp.trim().charAt(0).toUpperCase()) {
     case "A":
       return "no_vehicle";
@@ -56,7 +56,7 @@ export function controlPilotHint(hccp: string | undefined): ControlPilotHint | u
 }
 
 export function operationState(chargeData: ChargeData, devInfo?: DevInfo): OperationState {
-  if (devInfo?.Err !== undefined && devInfo.Err !== 0) return "fault";
+  if (present(devInfo?.Err) && devInfo.Err !== 0) return "fault";
   return CHARGE_STATE_MAP[chargeData.ChgState] ?? "unknown";
 }
 
@@ -64,6 +64,16 @@ export interface MapOptions {
   chargerId: string;
   /** Sampling time; defaults to now. */
   now?: Date;
+  /**
+   * Also set `totalEnergyWh` (to the session energy, which resets every session), as
+   * versions before 0.2 did. Nodes saved before the option existed keep it; new nodes do not.
+   */
+  legacyTotalEnergy?: boolean;
+}
+
+/** A field the wallbox sent with a value: `null` (sent by some firmware for "not measured") counts as absent. */
+function present<T>(value: T | null | undefined): value is T {
+  return value !== undefined && value !== null;
 }
 
 export function toChargerState(chargeData: ChargeData, devInfo: DevInfo | undefined, options: MapOptions): AmtronChargerState {
@@ -76,23 +86,23 @@ export function toChargerState(chargeData: ChargeData, devInfo: DevInfo | undefi
     samplingTime: (options.now ?? new Date()).toISOString(),
     raw: chargeData,
   };
-  // The MHCP API has no meter register, so the total falls back to the session energy (see ChargerState).
-  if (chargeData.ChgNrg !== undefined) {
-    state.totalEnergyWh = chargeData.ChgNrg;
+  // ChgNrg is the energy of the session (it resets when a new one starts); the MHCP API has no meter register.
+  if (present(chargeData.ChgNrg)) {
     state.sessionEnergyWh = chargeData.ChgNrg;
+    if (options.legacyTotalEnergy) state.totalEnergyWh = chargeData.ChgNrg;
   }
-  if (chargeData.ActPwr !== undefined) state.powerW = chargeData.ActPwr;
-  if (chargeData.ActCurr !== undefined) state.maxCurrentA = chargeData.ActCurr;
-  if (chargeData.RemoteCurr !== undefined) state.remoteCurrentA = chargeData.RemoteCurr;
-  if (chargeData.Tariff !== undefined) state.tariff = chargeData.Tariff;
-  if (chargeData.HCCP !== undefined) {
+  if (present(chargeData.ActPwr)) state.powerW = chargeData.ActPwr;
+  if (present(chargeData.ActCurr)) state.maxCurrentA = chargeData.ActCurr;
+  if (present(chargeData.RemoteCurr)) state.remoteCurrentA = chargeData.RemoteCurr;
+  if (present(chargeData.Tariff)) state.tariff = chargeData.Tariff;
+  if (present(chargeData.HCCP)) {
     state.controlPilot = chargeData.HCCP;
     state.controlPilotHint = hint;
   }
   const connected = vehicleConnected(chargeData.ChgState, hint);
   if (connected !== undefined) state.vehicleConnected = connected;
-  if (devInfo?.DevMode !== undefined) state.devMode = devInfo.DevMode;
-  if (devInfo?.Err !== undefined) state.errorCode = devInfo.Err;
+  if (present(devInfo?.DevMode)) state.devMode = devInfo.DevMode;
+  if (present(devInfo?.Err)) state.errorCode = devInfo.Err;
   return state;
 }
 

@@ -175,6 +175,8 @@ function check(doc: unknown, what: string, fields: Record<string, Kind>, require
 }
 
 function describe(value: unknown): string {
+  // An empty body parses to undefined: say so, not "undefined undefined".
+  if (value === undefined) return "an empty answer";
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "string") return `"${value.length > 20 ? `${value.slice(0, 19)}…` : value}"`;

@@ -12,6 +12,13 @@ import { createGenericJsonProvider, isRecordMap } from "./providers/generic-json
 import { OcpiLocationProvider, OcpiProvider } from "./providers/ocpi";
 import { Datex2Provider } from "./providers/datex2";
 
+function staleDays(value: string | number | undefined): number {
+  if (value === undefined || value === "") return 7;
+  const days = Number(value);
+  if (!Number.isFinite(days) || days < 0) throw new ConfigError("Stale after must be a number of days (0 = never)");
+  return days;
+}
+
 export const PROVIDER_KINDS = ["chargefinder", "ocpi", "chargy", "json", "datex2"] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
@@ -32,6 +39,10 @@ export interface AvailabilitySettings {
   ocpiPageLimit?: string | number;
   /** "list": crawl all locations; "site": GET each listed location on its own. */
   ocpiFetch?: string;
+  /** Absent in flows saved before the option existed: false (skip publish: false). */
+  ocpiUnpublished?: boolean;
+  /** Days; absent: 7; 0: never stale. */
+  ocpiStaleDays?: string | number;
   headers?: string;
   jsonSites?: string;
   jsonSiteId?: string;
@@ -166,6 +177,8 @@ export function createProvider(
         tokenEncoding: settings.ocpiEncoding === "raw" ? "raw" : "base64",
         pageLimit: limit && limit > 0 ? Math.floor(limit) : undefined,
         cacheTtlMs: ttl,
+        includeUnpublished: settings.ocpiUnpublished === true,
+        staleAfterMs: staleDays(settings.ocpiStaleDays) * 86_400_000,
       } as const;
       return settings.ocpiFetch === "site" ? new OcpiLocationProvider(http, ocpiOptions) : new OcpiProvider(http, ocpiOptions);
     }

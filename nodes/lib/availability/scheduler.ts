@@ -5,7 +5,7 @@
  * failing site never holds back the others, and its outcome says why.
  */
 import { setMaxListeners } from "node:events";
-import { AbortedError, sleep } from "../backoff";
+import { AbortedError, sleep, timerDelay } from "../backoff";
 import { anySignal } from "../http-client";
 import { toError } from "../errors";
 
@@ -43,7 +43,7 @@ export async function runScheduled<T, R>(
   const concurrency = Math.max(1, Math.floor(options.concurrency) || 1);
   const stagger = Math.max(0, options.staggerMs ?? DEFAULT_STAGGER_MS);
   const budget = new AbortController();
-  const budgetTimer = setTimeout(() => budget.abort(), Math.max(0, options.budgetMs));
+  const budgetTimer = setTimeout(() => budget.abort(), timerDelay(options.budgetMs));
   const stop = anySignal([budget.signal, options.signal]);
   // Every running task (and each of its requests) listens on this one signal.
   setMaxListeners(0, stop);

@@ -18,6 +18,7 @@ export function shortReason(err: unknown): string {
       case "timeout": return "timeout";
       case "unreachable": return "unreachable";
       case "bad_response": return "bad answer";
+      case "too_large": return "answer too large";
       case "aborted": return "stopped";
       default: return `HTTP ${err.status ?? "error"}`;
     }

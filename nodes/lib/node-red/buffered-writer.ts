@@ -5,17 +5,21 @@
  * editor), reports rejected items with their original msg (so Catch nodes
  * see them), and flushes on close within a bounded time.
  */
+import fs from "node:fs";
+import path from "node:path";
 import type { Node, NodeMessage } from "node-red";
 import { WriteBuffer, type BatchWriter, type WriteBufferOptions, type WriteBufferStats } from "../write-buffer";
+import { FileSpool, spoolName, type SpoolCodec } from "../spool";
 import type { Lifecycle } from "./lifecycle";
 import { Status } from "./status";
+import { formatDelay } from "../backoff";
 
 /** What the buffer holds: an item that remembers the message it came from, for error reports. */
 export interface FromMessage {
   msg?: NodeMessage;
 }
 
-export interface BufferedWriterOptions<T> extends WriteBufferOptions {
+export interface BufferedWriterOptions<T> extends Omit<WriteBufferOptions<T>, "spool"> {
   /** A short description of an item for error messages (a line, a row). */
   describe: (value: T) => string;
   /** Longest a final flush on close/redeploy may take. */
@@ -26,6 +30,27 @@ export interface BufferedWriterOptions<T> extends WriteBufferOptions {
   note?: () => string | undefined;
   /** Told (synchronously, when closing starts) of the last flush, e.g. to keep a shared pool open until it ends. */
   onClosing?: (lastFlush: Promise<number>) => void;
+  /** Keeps what waits for the database on disk (spoolDir() gives the folder); undefined keeps it in memory only. */
+  disk?: { dir: string; codec: SpoolCodec<T> };
+}
+
+/** The folder in the Node-RED user directory where the writers keep rows while the database is away. */
+export const SPOOL_FOLDER = "evkit-spool";
+
+/**
+ * `<userDir>/evkit-spool` when the node's option is on (absent counts as on) and
+ * Node-RED has a user directory we may write to; otherwise undefined (memory only).
+ */
+export function spoolDir(userDir: string | undefined, enabled: boolean | undefined): string | undefined {
+  if (enabled === false || !userDir) return undefined;
+  const dir = path.join(userDir, SPOOL_FOLDER);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    return dir;
+  } catch {
+    return undefined;
+  }
 }
 
 function compact(n: number): string {
@@ -62,7 +87,8 @@ export class BufferedWriter<T extends FromMessage> {
     this.node = node;
     this.life = life;
     this.options = options;
-    this.buffer = new WriteBuffer<T>(write, options, {
+    const spool = options.disk ? new FileSpool<T>(options.disk.dir, spoolName(node.type, node.id), options.disk.codec) : undefined;
+    this.buffer = new WriteBuffer<T>(write, { ...options, spool }, {
       onStats: () => this.scheduleStatus(),
       onRejected: (item, error) => {
         life.reportError(`${error.message} — ${options.describe(item)}`, item.msg);
@@ -77,16 +103,36 @@ export class BufferedWriter<T extends FromMessage> {
       onRetry: (error, retryInMs) => {
         if (error.message !== this.lastReportedError) {
           this.lastReportedError = error.message;
-          node.warn(`${error.message} — keeping ${this.buffer.getStats().buffered} item(s), retrying in ${Math.round(retryInMs / 1000)} s`);
+          const where = this.buffer.spoolLocation ? ` (also on disk in ${this.buffer.spoolLocation})` : "";
+          node.warn(`${error.message} — keeping ${this.buffer.getStats().buffered} item(s)${where}, retrying in ${formatDelay(retryInMs)}`);
         }
       },
+      onSpoolError: (error) => {
+        node.warn(`Cannot keep items on disk any more (${error.message}); they are kept in memory only`);
+      },
     });
-    life.onClose(async () => {
+    if (this.buffer.restored > 0) {
+      node.log(`Writing ${this.buffer.restored} item(s) kept on disk from before the restart (${this.buffer.spoolLocation})`);
+    }
+    if (spool && spool.unreadable > 0) node.warn(`${spool.unreadable} item(s) kept on disk could not be read back and are skipped`);
+    life.onClose(async (removed) => {
       this.clearStatusTimer();
       const lastFlush = this.buffer.close(options.closeTimeoutMs ?? 5000);
       options.onClosing?.(lastFlush);
       const left = await lastFlush;
-      if (left > 0) node.warn(`Stopped with ${left} item(s) not written: ${this.buffer.getStats().lastError ?? "no time left to write them"}`);
+      if (removed && spool) {
+        // A deleted node's rows have nowhere to go: nothing is left behind on disk.
+        try {
+          spool.remove();
+        } catch {
+          // already gone
+        }
+        if (left > 0) node.warn(`Deleted with ${left} item(s) not written: ${this.buffer.getStats().lastError ?? "no time left to write them"}`);
+      } else if (left > 0) {
+        const where = this.buffer.spoolLocation;
+        const kept = where ? `; they are kept in ${where} and written after the next start` : "";
+        node.warn(`Stopped with ${left} item(s) not written: ${this.buffer.getStats().lastError ?? "no time left to write them"}${kept}`);
+      }
     });
     node.status(Status.idle("✓0"));
     // Read by the benchmarks (and handy in a debugger): what the status shows, unthrottled.

@@ -7,6 +7,7 @@
  * emits after a redeploy.
  */
 import type { Node, NodeMessage, NodeMessageInFlow } from "node-red";
+import { timerDelay } from "../backoff";
 import { toError } from "../errors";
 import { Status } from "./status";
 
@@ -139,7 +140,7 @@ export class Lifecycle {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (!this.closing) fn();
-    }, ms);
+    }, timerDelay(ms));
     this.timers.add(timer);
     return timer;
   }
@@ -153,7 +154,7 @@ export class Lifecycle {
   setInterval(fn: () => void, ms: number): NodeJS.Timeout {
     const timer = setInterval(() => {
       if (!this.closing) fn();
-    }, ms);
+    }, Math.max(1, timerDelay(ms)));
     this.intervals.add(timer);
     return timer;
   }

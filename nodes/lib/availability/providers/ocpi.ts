@@ -6,7 +6,8 @@
  * one charger however many plugs it has.
  */
 import { randomUUID } from "node:crypto";
-import type { HttpClient, HttpResponse } from "../../http-client";
+import { HttpError, type HttpClient, type HttpResponse } from "../../http-client";
+import { formatDelay, sleep } from "../../backoff";
 import type { ConnectorAvailability } from "../../types";
 import { FeedFormatError, type FeedProvider, type SiteProvider, type SiteSnapshot, asNumber, asString, isRecord } from "../model";
 import { ocpiStatus } from "../status";
@@ -23,6 +24,23 @@ export interface OcpiOptions {
   /** Stop after this many pages, in case a server links in a circle. */
   maxPages?: number;
   cacheTtlMs?: number;
+  /** Pause between two pages, so a crawl does not hammer the operator's server (default 100 ms). */
+  pageDelayMs?: number;
+  /** Count locations marked `publish: false` (not for the public) too; default: skip them. */
+  includeUnpublished?: boolean;
+  /** An EVSE whose last_updated is older than this is stale: its status counts as UNKNOWN (0 = never). */
+  staleAfterMs?: number;
+  now?: () => number;
+}
+
+export const DEFAULT_OCPI_PAGE_DELAY_MS = 100;
+/** A week without any update: the status most likely no longer describes the charger. */
+export const DEFAULT_OCPI_STALE_MS = 7 * 86_400_000;
+
+export interface LocationOptions {
+  includeUnpublished?: boolean;
+  staleAfterMs?: number;
+  now?: number;
 }
 
 const PLUGS: Record<string, string> = {
@@ -63,10 +81,15 @@ export function nextLink(header: string | undefined): string | undefined {
   return undefined;
 }
 
-export function locationToSnapshot(location: unknown): SiteSnapshot | undefined {
+export function locationToSnapshot(location: unknown, options: LocationOptions = {}): SiteSnapshot | undefined {
   if (!isRecord(location)) return undefined;
   const id = asString(location.id);
   if (!id) return undefined;
+  // publish: false means the operator does not want the location shown to the public.
+  if (location.publish === false && !options.includeUnpublished) return undefined;
+  const staleAfter = options.staleAfterMs ?? DEFAULT_OCPI_STALE_MS;
+  const now = options.now ?? Date.now();
+  let stale = 0;
   const connectors: ConnectorAvailability[] = [];
   const evses = Array.isArray(location.evses) ? location.evses : [];
   for (const evse of evses) {
@@ -88,17 +111,25 @@ export function locationToSnapshot(location: unknown): SiteSnapshot | undefined 
     const labels: Record<string, string> = { current: dc ? "DC" : "AC" };
     const evseId = asString(evse.evse_id);
     if (evseId) labels.evse_id = evseId;
+    const updated = typeof evse.last_updated === "string" ? Date.parse(evse.last_updated) : Number.NaN;
+    const isStale = staleAfter > 0 && Number.isFinite(updated) && now - updated > staleAfter;
+    if (isStale) {
+      stale++;
+      labels.stale = "true";
+    }
     connectors.push({
       id: uid,
       name: evseId ?? uid,
-      status: ocpiStatus(evse.status),
+      // A status nobody has confirmed for longer than the stale age is not reported as current.
+      status: isStale ? "UNKNOWN" : ocpiStatus(evse.status),
       raw: evse.status ?? null,
       plug: plugs.size > 0 ? [...plugs].join(", ") : undefined,
       powerKw,
       labels,
     });
   }
-  return { site: id, siteName: asString(location.name), connectors };
+  const warnings = stale > 0 ? [`${id}: ${stale} EVSE status(es) not updated for more than ${formatDelay(staleAfter)}; counted as UNKNOWN`] : undefined;
+  return { site: id, siteName: asString(location.name), connectors, warnings };
 }
 
 /** Unwraps the OCPI envelope; a bare array (common in open data) is accepted as is. */
@@ -121,6 +152,8 @@ export class OcpiProvider implements FeedProvider {
   private readonly http: HttpClient;
   private readonly options: OcpiOptions;
   private locationsUrl: string | undefined;
+  /** Set once the version is known: OCPI 2.1.1 sends the token raw, 2.2+ Base64-encoded. */
+  private encoding: "base64" | "raw" | undefined;
 
   constructor(http: HttpClient, options: OcpiOptions) {
     this.http = http;
@@ -133,10 +166,15 @@ export class OcpiProvider implements FeedProvider {
     const headers: Record<string, string> = { "X-Request-ID": randomUUID(), "X-Correlation-ID": correlationId };
     const token = this.options.token;
     if (token) {
-      const value = this.options.tokenEncoding === "raw" ? token : Buffer.from(token, "utf8").toString("base64");
+      const encoding = this.encoding ?? this.options.tokenEncoding ?? "base64";
+      const value = encoding === "raw" ? token : Buffer.from(token, "utf8").toString("base64");
       headers.Authorization = `Token ${value}`;
     }
     return headers;
+  }
+
+  locationOptions(): LocationOptions {
+    return { includeUnpublished: this.options.includeUnpublished, staleAfterMs: this.options.staleAfterMs, now: (this.options.now ?? Date.now)() };
   }
 
   get(url: string, correlationId: string, signal: AbortSignal, params?: Record<string, number>): Promise<HttpResponse<unknown>> {
@@ -146,7 +184,21 @@ export class OcpiProvider implements FeedProvider {
   /** versions → version details → the locations SENDER endpoint. */
   async discover(signal: AbortSignal, correlationId: string): Promise<string> {
     if (this.locationsUrl) return this.locationsUrl;
-    const versions = unwrapOcpi((await this.get(this.options.url, correlationId, signal)).data, "the versions list");
+    let versionsResponse: HttpResponse<unknown>;
+    try {
+      versionsResponse = await this.get(this.options.url, correlationId, signal);
+    } catch (err) {
+      // A 2.1.1-only server refuses the Base64 form on its versions endpoint: try the raw token once.
+      if (!(err instanceof HttpError && err.status === 401 && this.options.token && (this.encoding ?? this.options.tokenEncoding ?? "base64") === "base64")) throw err;
+      this.encoding = "raw";
+      try {
+        versionsResponse = await this.get(this.options.url, correlationId, signal);
+      } catch (again) {
+        this.encoding = undefined;
+        throw again;
+      }
+    }
+    const versions = unwrapOcpi(versionsResponse.data, "the versions list");
     if (!Array.isArray(versions) || versions.length === 0) {
       throw new FeedFormatError("The OCPI versions URL did not return a list of versions");
     }
@@ -156,6 +208,8 @@ export class OcpiProvider implements FeedProvider {
       usable.find((v) => v.version === "2.2") ??
       [...usable].sort((a, b) => String(b.version).localeCompare(String(a.version), undefined, { numeric: true }))[0];
     if (!preferred) throw new FeedFormatError("The OCPI versions list has no version with a URL");
+    // OCPI 2.1.1 expects the token as it is; 2.2 and later Base64-encoded (the node's setting).
+    this.encoding = /^2\.[01](\.|$)/.test(String(preferred.version)) ? "raw" : this.options.tokenEncoding ?? "base64";
     const details = unwrapOcpi((await this.get(String(preferred.url), correlationId, signal)).data, "the version details");
     const endpoints = isRecord(details) && Array.isArray(details.endpoints) ? details.endpoints : [];
     const locations = endpoints.find(
@@ -174,14 +228,30 @@ export class OcpiProvider implements FeedProvider {
     const base = await this.discover(signal, correlationId);
     const limit = this.options.pageLimit;
     const maxPages = this.options.maxPages ?? 1000;
+    const pageDelay = this.options.pageDelayMs ?? DEFAULT_OCPI_PAGE_DELAY_MS;
     const all: unknown[] = [];
+    const seenRequests = new Set<string>();
+    const seenPages = new Set<string>();
     let url: string | undefined = base;
     let params: Record<string, number> | undefined = limit ? { offset: 0, limit } : undefined;
     for (let page = 0; url; page++) {
       if (page >= maxPages) throw new FeedFormatError(`The OCPI server kept sending pages (more than ${maxPages}); giving up`);
+      const request = `${url} ${JSON.stringify(params ?? {})}`;
+      if (seenRequests.has(request)) {
+        throw new FeedFormatError(`The OCPI server's paging leads back to a page already read (after ${page} pages: ${url.split("?")[0]}); stopped paging`);
+      }
+      seenRequests.add(request);
+      // Paced: a crawl of many pages must not look like an attack on the operator's server.
+      if (page > 0 && pageDelay > 0) await sleep(pageDelay, signal);
       const response: HttpResponse<unknown> = await this.get(url, correlationId, signal, params);
       const data = unwrapOcpi(response.data, "the locations list");
       if (!Array.isArray(data)) throw new FeedFormatError("The OCPI locations endpoint did not return a list of locations");
+      // A server that ignores offset sends the same page again and again.
+      const signature = data.length > 0 ? data.map((l) => (isRecord(l) ? asString(l.id) ?? "" : "")).join("\u0000") : "";
+      if (signature !== "" && seenPages.has(signature)) {
+        throw new FeedFormatError(`The OCPI server sent the same page of locations again (page ${page + 1}); stopped paging (does it ignore offset?)`);
+      }
+      if (signature !== "") seenPages.add(signature);
       all.push(...data);
       const next = nextLink(response.headers.link);
       if (next) {
@@ -201,8 +271,9 @@ export class OcpiProvider implements FeedProvider {
     }
     // Pages can shift while we crawl (a location added or removed); keep each location once, the newest copy.
     const byId = new Map<string, SiteSnapshot>();
+    const locationOptions = this.locationOptions();
     for (const location of all) {
-      const snapshot = locationToSnapshot(location);
+      const snapshot = locationToSnapshot(location, locationOptions);
       if (snapshot) byId.set(snapshot.site, snapshot);
     }
     return [...byId.values()];
@@ -228,7 +299,11 @@ export class OcpiLocationProvider implements SiteProvider {
     const correlationId = randomUUID();
     const base = (await this.list.discover(signal, correlationId)).replace(/\/+$/, "");
     const response = await this.list.get(`${base}/${encodeURIComponent(siteId)}`, correlationId, signal);
-    const snapshot = locationToSnapshot(unwrapOcpi(response.data, `location "${siteId}"`));
+    const location = unwrapOcpi(response.data, `location "${siteId}"`);
+    if (isRecord(location) && location.publish === false && !this.list.locationOptions().includeUnpublished) {
+      throw new FeedFormatError(`Location "${siteId}" is marked publish: false (not for the public); tick "include unpublished locations" to count it`);
+    }
+    const snapshot = locationToSnapshot(location, this.list.locationOptions());
     if (!snapshot) throw new FeedFormatError(`The OCPI server's answer for location "${siteId}" is not a location`);
     return snapshot;
   }

@@ -7,6 +7,7 @@
  */
 import type { ChargerDirectory, ChargerLink } from "./contract";
 import { CommandError } from "./command-error";
+import { timerDelay } from "../../backoff";
 
 export interface OfflinePolicy {
   mode: "fail" | "queue";
@@ -79,7 +80,7 @@ export class CommandQueue {
         timer: setTimeout(() => {
           this.remove(chargerId, item);
           reject(new CommandError("expired", `${why} and did not reconnect within ${ttlMs >= 1000 ? `${Math.round(ttlMs / 1000)} s` : `${ttlMs} ms`}; ${action} was not sent`, { chargerId, action }));
-        }, ttlMs),
+        }, timerDelay(ttlMs)),
       };
       queue.push(item);
       this.queues.set(chargerId, queue);
