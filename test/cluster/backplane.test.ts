@@ -226,6 +226,7 @@ describe("cluster backplane over Mosquitto", { skip }, () => {
     await until(() => late.chargerState("CP7") !== undefined && late.session("CP7", "tx-1") !== undefined, "late joiner has the records");
     assert.deepEqual(late.chargerState("CP7"), { connectors: [{ connectorId: 1, status: "Charging" }] });
     assert.deepEqual(late.session("CP7", "tx-1"), { transactionId: "tx-1", meterStartWh: 1000 });
+    assert.deepEqual(late.sessionsOf("CP7"), [{ origin: "a", session: { transactionId: "tx-1", meterStartWh: 1000 } }]);
     a.publishSession("CP7", "tx-1", undefined);
     await until(() => late.session("CP7", "tx-1") === undefined, "ended session cleared");
   });

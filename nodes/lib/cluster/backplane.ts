@@ -57,6 +57,12 @@ export interface ClusterEvent {
   event: unknown;
 }
 
+/** A retained session record and the instance that wrote it. */
+export interface SessionRecord {
+  origin: string;
+  session: unknown;
+}
+
 export interface BackplaneStatus {
   connected: boolean;
   /** Instances seen online, this one included. */
@@ -151,7 +157,8 @@ export class ClusterBackplane {
   private droppedEvents = 0;
   private eventSeq = 0;
   private readonly chargerStates: BoundedMap<unknown>;
-  private readonly sessions: BoundedMap<unknown>;
+  private readonly sessions: BoundedMap<SessionRecord>;
+  private readonly sessionListeners = new Set<(identity: string, key: string, record: SessionRecord | undefined) => void>();
 
   private callHandler?: OwnedCallHandler;
   private readonly supersededListeners = new Set<(identity: string, by: OwnerRecord) => void>();
@@ -159,6 +166,7 @@ export class ClusterBackplane {
   private readonly statusListeners = new Set<(status: BackplaneStatus) => void>();
   private readonly ownerListeners = new Set<(identity: string) => void>();
   private eventSubscribers = 0;
+  private foreignSelfRecords = 0;
 
   constructor(options: BackplaneOptions) {
     this.cluster = options.cluster;
@@ -420,16 +428,32 @@ export class ClusterBackplane {
   }
 
   /** A retained per-session record (undefined clears it), so the next owner of the charger can end the session. */
-  publishSession(identity: string, key: string, record: unknown): void {
+  publishSession(identity: string, key: string, session: unknown): void {
     const topicKey = `${identity}\u0000${key}`;
+    const record: SessionRecord | undefined = session === undefined ? undefined : { origin: this.instance, session };
     if (record === undefined) this.sessions.delete(topicKey);
     else this.sessions.set(topicKey, record);
     if (!this.connected) return;
     this.publish(this.topics.session(identity, key), record === undefined ? "" : JSON.stringify(record), { qos: 1, retain: true });
   }
 
+  /** The session record last seen for a charger's session, from any instance. */
   session(identity: string, key: string): unknown {
-    return this.sessions.get(`${identity}\u0000${key}`);
+    return this.sessions.get(`${identity}\u0000${key}`)?.session;
+  }
+
+  /** Every session record known for one charger. */
+  sessionsOf(identity: string): SessionRecord[] {
+    const prefix = `${identity}\u0000`;
+    const out: SessionRecord[] = [];
+    for (const [key, record] of this.sessions) if (key.startsWith(prefix)) out.push(record);
+    return out;
+  }
+
+  /** Session records written by other instances (a charger moved, or its session ended there). */
+  onSessionRecord(listener: (identity: string, key: string, record: SessionRecord | undefined) => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
   }
 
   /** Events of chargers held by the other instances. */
@@ -519,7 +543,9 @@ export class ClusterBackplane {
     this.pendingStates.clear();
     for (const [key, record] of this.sessions) {
       const [identity, sessionKey] = key.split("\u0000");
-      if (this.mine.has(identity)) this.publish(this.topics.session(identity, sessionKey), JSON.stringify(record), { qos: 1, retain: true });
+      if (this.mine.has(identity) && record.origin === this.instance) {
+        this.publish(this.topics.session(identity, sessionKey), JSON.stringify(record), { qos: 1, retain: true });
+      }
     }
     clearTimeout(this.flushTimer);
     if (this.queue.length > 0) this.flushTimer = setTimeout(() => this.flushQueue(), this.options.flushDelayMs);
@@ -587,7 +613,9 @@ export class ClusterBackplane {
       const state = parseNodeState(payload);
       if (!state) return;
       if (instance === this.instance) {
-        if (state.boot && state.boot !== this.boot && state.online) {
+        // A record of an earlier run arrives once (retained) and is then overwritten by ours;
+        // another live process with our name keeps publishing its own.
+        if (state.boot && state.boot !== this.boot && state.online && ++this.foreignSelfRecords === 2) {
           this.warn(`cluster ${this.cluster}: another Node-RED also calls itself instance "${this.instance}"; give every instance its own name`);
         }
         return;
@@ -720,10 +748,15 @@ export class ClusterBackplane {
   private onSession(identity: string, key: string, payload: Buffer): void {
     const topicKey = `${identity}\u0000${key}`;
     if (payload.length === 0) {
+      const had = this.sessions.get(topicKey);
       this.sessions.delete(topicKey);
+      if (had && had.origin !== this.instance) for (const listener of this.sessionListeners) listener(identity, key, undefined);
       return;
     }
     const value = parseJsonObject(payload);
-    if (value) this.sessions.set(topicKey, value);
+    if (!value || typeof value.origin !== "string" || !isObject(value.session)) return;
+    const record: SessionRecord = { origin: value.origin, session: value.session };
+    this.sessions.set(topicKey, record);
+    if (record.origin !== this.instance) for (const listener of this.sessionListeners) listener(identity, key, record);
   }
 }

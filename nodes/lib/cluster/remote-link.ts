@@ -4,7 +4,7 @@
  * can send (friendly or raw, any OCPP version) is built here and runs on
  * the owner as plain CALLs.
  */
-import type { ChargerLink } from "../ocpp/contract";
+import type { ChargerLink } from "../ocpp/core/contract";
 import type { ClusterBackplane } from "./backplane";
 
 const DEFAULT_TIMEOUT_MS = 30_000;
