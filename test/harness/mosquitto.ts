@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "./net";
+import { startMqttBroker } from "./engines";
 
 export interface Mosquitto {
   url: string;
@@ -62,4 +63,33 @@ export async function startMosquitto(): Promise<Mosquitto> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ClusterBroker {
+  kind: "mosquitto" | "aedes";
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The broker for cluster tests, owned by the test so it can be stopped:
+ * Mosquitto (MQTT 5) when installed, as in CI; otherwise embedded aedes,
+ * which speaks MQTT 3.1.1 only (the cluster then falls back to replies
+ * addressed in the payload). TEST_CLUSTER_BROKER=aedes forces aedes.
+ */
+export async function startClusterBroker(kind: "mosquitto" | "aedes" = clusterBrokerKind()): Promise<ClusterBroker> {
+  if (kind === "mosquitto") return { kind, ...(await startMosquitto()) };
+  const aedes = await startMqttBroker({ owned: true });
+  return { kind, url: aedes.url, stop: aedes.stop, start: aedes.start, close: aedes.close };
+}
+
+export function clusterBrokerKind(): "mosquitto" | "aedes" {
+  return process.env.TEST_CLUSTER_BROKER !== "aedes" && mosquittoInstalled() ? "mosquitto" : "aedes";
+}
+
+/** Every broker kind a cluster test can run against here: both when Mosquitto is installed. */
+export function clusterBrokerKinds(): Array<"mosquitto" | "aedes"> {
+  return mosquittoInstalled() ? ["mosquitto", "aedes"] : ["aedes"];
 }

@@ -86,9 +86,13 @@ interface CommandMessage {
   payload: unknown;
   timeoutMs: number;
   from: string;
+  /** The reply address again, for brokers without MQTT 5 properties. */
+  replyTo: string;
+  corr: string;
 }
 
 interface ReplyMessage {
+  corr?: string;
   ok: boolean;
   result?: unknown;
   error?: { name?: string; message?: string; rpcErrorCode?: string };
@@ -167,6 +171,8 @@ export class ClusterBackplane {
   private readonly ownerListeners = new Set<(identity: string) => void>();
   private eventSubscribers = 0;
   private foreignSelfRecords = 0;
+  /** MQTT 5 unless the broker refuses it (aedes, Mosquitto 1.x): then 3.1.1, with the reply address in the payload. */
+  private protocolVersion: 4 | 5 = 5;
 
   constructor(options: BackplaneOptions) {
     this.cluster = options.cluster;
@@ -193,12 +199,17 @@ export class ClusterBackplane {
 
   start(): void {
     if (this.client || this.stopped) return;
+    this.openClient();
+  }
+
+  private openClient(): void {
     const nodeTopic = this.topics.nodeState(this.instance);
+    const v5 = this.protocolVersion === 5;
     const client = this.connectFn({
-      protocolVersion: 5,
+      protocolVersion: this.protocolVersion,
       // A session that outlives a short network blip: the broker keeps what was sent to us meanwhile.
       clean: false,
-      properties: { sessionExpiryInterval: 300 },
+      ...(v5 ? { properties: { sessionExpiryInterval: 300 } } : {}),
       clientId: `evkit-${this.instance.slice(0, 40)}-${this.boot}`,
       reconnectPeriod: this.options.reconnectPeriodMs,
       connectTimeout: 10_000,
@@ -215,7 +226,18 @@ export class ClusterBackplane {
     client.on("connect", () => this.onConnect());
     client.on("close", () => this.onDisconnect());
     client.on("offline", () => this.onDisconnect());
-    client.on("error", (err: Error) => {
+    client.on("error", (err: Error & { code?: number }) => {
+      if (err.code === 1 && this.protocolVersion === 5 && this.client === client) {
+        // "Unacceptable protocol version": an MQTT 3.1.1 broker. Everything works there too, through payload fields.
+        this.protocolVersion = 4;
+        this.warn(`cluster ${this.cluster}: the broker speaks MQTT 3.1.1 only; the cluster works, but an MQTT 5 broker (Mosquitto 2, EMQX, HiveMQ) is recommended`);
+        client.removeAllListeners();
+        client.on("error", () => undefined);
+        client.end(true);
+        this.client = undefined;
+        if (!this.stopped) this.openClient();
+        return;
+      }
       this.lastError = err.message;
       this.emitStatus();
     });
@@ -377,7 +399,8 @@ export class ClusterBackplane {
     const correlation = randomBytes(12).toString("hex");
     // The owner gives up after timeoutMs; wait a little longer for its answer to travel back.
     const waitMs = timeoutMs + 2000;
-    const message: CommandMessage = { target: owner.instance, action, payload, timeoutMs, from: this.instance };
+    const replyTo = this.topics.reply(this.instance);
+    const message: CommandMessage = { target: owner.instance, action, payload, timeoutMs, from: this.instance, replyTo, corr: correlation };
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlation);
@@ -387,7 +410,7 @@ export class ClusterBackplane {
       this.publish(this.topics.command(identity), JSON.stringify(message), {
         qos: 1,
         properties: {
-          responseTopic: this.topics.reply(this.instance),
+          responseTopic: replyTo,
           correlationData: Buffer.from(correlation),
           messageExpiryInterval: Math.max(1, Math.ceil(waitMs / 1000)),
           contentType: "application/json",
@@ -480,7 +503,8 @@ export class ClusterBackplane {
   private publish(topic: string, payload: string, options: { qos: 0 | 1; retain?: boolean; properties?: IPublishPacket["properties"] }): void {
     const client = this.client;
     if (!client) return;
-    client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false, properties: options.properties }, (err) => {
+    const properties = this.protocolVersion === 5 ? options.properties : undefined;
+    client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false, properties }, (err) => {
       if (err && !this.stopped) this.warn(`cluster: publishing to ${topic.slice(0, 200)} failed: ${err.message}`);
     });
   }
@@ -674,11 +698,12 @@ export class ClusterBackplane {
   }
 
   private async onCommand(identity: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
-    const responseTopic = packet.properties?.responseTopic;
-    const correlationData = packet.properties?.correlationData;
     const value = parseJsonObject(payload);
     if (!value || typeof value.action !== "string" || value.target !== this.instance) return;
-    if (!responseTopic || !correlationData) return;
+    const responseTopic = packet.properties?.responseTopic ?? (typeof value.replyTo === "string" ? value.replyTo : undefined);
+    const correlationData = packet.properties?.correlationData ?? (typeof value.corr === "string" ? Buffer.from(value.corr) : undefined);
+    // Answers go only to reply topics of this cluster, never where a stranger on the broker points.
+    if (!responseTopic || !correlationData || !responseTopic.startsWith(`${this.topics.prefix}/node/`)) return;
     const timeoutMs = typeof value.timeoutMs === "number" && value.timeoutMs > 0 ? Math.min(value.timeoutMs, 300_000) : 30_000;
     let reply: ReplyMessage;
     if (!this.mine.has(identity) || !this.callHandler) {
@@ -692,21 +717,18 @@ export class ClusterBackplane {
       }
     }
     if (!this.connected) return;
+    reply.corr = correlationData.toString();
     this.publish(responseTopic, JSON.stringify(reply), { qos: 1, properties: { correlationData } });
   }
 
   private onReply(payload: Buffer, packet: IPublishPacket): void {
-    const correlation = packet.properties?.correlationData?.toString();
-    if (!correlation) return;
+    const value = parseJsonObject(payload);
+    const correlation = packet.properties?.correlationData?.toString() ?? (typeof value?.corr === "string" ? value.corr : undefined);
+    if (!correlation || !value) return;
     const pending = this.pending.get(correlation);
     if (!pending) return;
     this.pending.delete(correlation);
     clearTimeout(pending.timer);
-    const value = parseJsonObject(payload);
-    if (!value) {
-      pending.reject(new Error(`instance ${pending.instance} sent an answer that is not JSON`));
-      return;
-    }
     if (value.ok === true) {
       pending.resolve(value.result);
       return;
