@@ -303,28 +303,37 @@ function readTls(RED: NodeAPI, tlsNodeId: string | undefined, profile: number): 
  */
 function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralSystem, bridge?: ClusterBridge): void } {
   type Listener = Parameters<ChargerDirectory["onConnected"]>[0];
+  type Subscription = { reachable: boolean; off?: () => void };
   let central: CentralSystem | undefined;
   /** With a cluster: this instance's chargers first, then those held by other instances. */
   let view: ChargerDirectory | undefined;
-  const listeners = new Map<Listener, (() => void) | undefined>();
+  const listeners = new Map<Listener, Subscription>();
+  const subscribe = (listener: Listener, subscription: Subscription): void => {
+    if (!central || !view) return;
+    subscription.off = subscription.reachable && view.onReachable ? view.onReachable(listener) : central.directory.onConnected(listener);
+  };
+  const add = (listener: Listener, reachable: boolean): (() => void) => {
+    const subscription: Subscription = { reachable };
+    listeners.set(listener, subscription);
+    subscribe(listener, subscription);
+    return () => {
+      subscription.off?.();
+      listeners.delete(listener);
+    };
+  };
   return {
     start(c, bridge) {
       central = c;
       view = bridge ? bridge.directory(c.directory) : c.directory;
-      for (const listener of listeners.keys()) listeners.set(listener, c.directory.onConnected(listener));
+      for (const [listener, subscription] of listeners) subscribe(listener, subscription);
     },
     directory: {
       link: (id) => view?.link(id),
       snapshot: (id) => view?.snapshot(id),
       list: () => view?.list() ?? [],
       recordConfiguration: (id, cfg) => central?.directory.recordConfiguration(id, cfg),
-      onConnected(listener) {
-        listeners.set(listener, central?.directory.onConnected(listener));
-        return () => {
-          listeners.get(listener)?.();
-          listeners.delete(listener);
-        };
-      },
+      onConnected: (listener) => add(listener, false),
+      onReachable: (listener) => add(listener, true),
     },
   };
 }

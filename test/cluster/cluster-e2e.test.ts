@@ -195,16 +195,18 @@ describe("OCPP cluster: three Node-RED processes, Mosquitto and HAProxy", { skip
   /** Where chargers connect: HAProxy, or (without it) the first instance. */
   const entryPort = (): number => proxy?.port ?? instances[0].ocppPort;
   const owner = async (identity: string): Promise<Instance> => {
-    // The instance whose collected events say it holds the charger: its own "connected" event has no origin.
+    // The one instance whose own events (no origin) end with "connected" for the charger; while a
+    // replaced socket's "disconnected" is still on its way, two instances claim it: wait.
     return until(async () => {
+      const holders: Instance[] = [];
       for (const instance of instances) {
         if (instance.child.exitCode !== null || instance.child.signalCode !== null) continue;
         const list = await events(instance).catch(() => []);
         const mine = list.filter((e) => e.identity === identity && e.origin === null && (e.kind === "connected" || e.kind === "disconnected"));
-        if (mine.at(-1)?.kind === "connected") return instance;
+        if (mine.at(-1)?.kind === "connected") holders.push(instance);
       }
-      return undefined;
-    }, `an instance holding ${identity}`);
+      return holders.length === 1 ? holders[0] : undefined;
+    }, `one instance holding ${identity}`);
   };
 
   before(async () => {
@@ -286,6 +288,19 @@ describe("OCPP cluster: three Node-RED processes, Mosquitto and HAProxy", { skip
     } finally {
       point.close();
     }
+  });
+
+  it("sends a queued command when its charger connects to another instance", async () => {
+    const [a, b] = instances;
+    const pending = command(a, { chargerId: "LATE", command: "raw", action: "Reset", input: { type: "Soft" }, queue: true });
+    await new Promise((r) => setTimeout(r, 500));
+    const late = charger(b.ocppPort, "LATE");
+    clients.push(late);
+    await late.connect();
+    await boot(late);
+    const result = await pending;
+    assert.equal(result.ok, true, result.error);
+    assert.deepEqual(result.answer, { status: "Accepted" });
   });
 
   it("serves only the newest of two connections with one identity on two instances", async () => {

@@ -125,6 +125,17 @@ export class ClusterBridge {
         return own;
       },
       onConnected: (listener) => local.onConnected(listener),
+      onReachable: (listener) => {
+        const offLocal = local.onConnected(listener);
+        const offOwner = this.backplane.onOwnerChange((identity) => {
+          const link = local.link(identity) ? undefined : this.remoteLink(identity);
+          if (link) listener(link);
+        });
+        return () => {
+          offLocal();
+          offOwner();
+        };
+      },
       recordConfiguration: (identity, configuration) => local.recordConfiguration(identity, configuration),
     };
   }

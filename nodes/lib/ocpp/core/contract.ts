@@ -55,6 +55,12 @@ export interface ChargerDirectory {
   list(): ChargerSnapshot[];
   /** Called each time a charger (re)connects and its link is usable; returns an unsubscribe function. */
   onConnected(listener: (link: ChargerLink) => void): () => void;
+  /**
+   * Like onConnected, and also when the charger becomes reachable through
+   * another instance of a cluster (for commands waiting for it). Without a
+   * cluster it is onConnected.
+   */
+  onReachable?(listener: (link: ChargerLink) => void): () => void;
   /** Merges discovered configuration into the charger's state (kept across reconnects). */
   recordConfiguration(identity: string, configuration: Record<string, string>): void;
 }
