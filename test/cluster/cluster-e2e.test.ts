@@ -13,154 +13,18 @@
  * instances (only the newest is served).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RPCClient } from "ocpp-rpc";
 import { ChargePoint } from "@voltbras/ts-ocpp";
-import { freePort, waitForPort } from "../harness/net";
+import { freePort } from "../harness/net";
+import { command, events, startHaproxy, startInstance, stopInstance, until, type Instance, type Proxy } from "./support";
 import { startClusterBroker, type ClusterBroker } from "../harness/mosquitto";
 
 const root = path.join(__dirname, "..", "..");
 const built = fs.existsSync(path.join(root, "dist", "nodes", "ev-ocpp-cluster.js"));
-const haproxyInstalled = spawnSync("haproxy", ["-v"], { stdio: "ignore" }).error === undefined;
 const skip = built ? false : "dist/ is not built (npm run build)";
-
-interface Instance {
-  name: string;
-  index: number;
-  httpPort: number;
-  ocppPort: number;
-  child: ChildProcess;
-  userDir: string;
-}
-
-interface CollectedEvent {
-  topic: string;
-  kind: string;
-  identity: string;
-  origin: string | null;
-  payload: Record<string, unknown>;
-}
-
-async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function startInstance(name: string, index: number, broker: string, cluster: string, ocppPort: number): Promise<Instance> {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), `evkit-cluster-${name}-`));
-  const options = { instance: name, index, broker, cluster, ocppPort, userDir };
-  const child = spawn(process.execPath, [path.join(__dirname, "instance.js"), JSON.stringify(options)], { stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  child.stderr?.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-8000)));
-  const ready = await new Promise<{ httpPort: number; ocppPort: number }>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`instance ${name} did not start:\n${log}`)), 30_000);
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /READY (\d+) (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ httpPort: Number(m[1]), ocppPort: Number(m[2]) });
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`instance ${name} exited (${code}):\n${log}`));
-    });
-  });
-  return { name, index, child, userDir, ...ready };
-}
-
-async function stopInstance(instance: Instance, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (instance.child.exitCode === null && instance.child.signalCode === null) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => instance.child.kill("SIGKILL"), 10_000);
-      instance.child.once("exit", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      instance.child.kill(signal);
-    });
-  }
-  fs.rmSync(instance.userDir, { recursive: true, force: true });
-}
-
-async function command(instance: Instance, body: Record<string, unknown>): Promise<{ ok: boolean; answer?: unknown; error?: string; kind?: string }> {
-  const res = await fetch(`http://127.0.0.1:${instance.httpPort}/cmd`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return (await res.json()) as { ok: boolean; answer?: unknown; error?: string; kind?: string };
-}
-
-async function events(instance: Instance): Promise<CollectedEvent[]> {
-  const res = await fetch(`http://127.0.0.1:${instance.httpPort}/events`);
-  return (await res.json()) as CollectedEvent[];
-}
-
-interface Proxy {
-  port: number;
-  close(): Promise<void>;
-}
-
-/** HAProxy routing by the charger id in the path (the README's configuration), or undefined when haproxy is not installed. */
-async function startHaproxy(backends: Instance[]): Promise<Proxy | undefined> {
-  if (!haproxyInstalled) return undefined;
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "evkit-haproxy-"));
-  const cfg = path.join(dir, "haproxy.cfg");
-  fs.writeFileSync(
-    cfg,
-    [
-      "global",
-      "  maxconn 4096",
-      "defaults",
-      "  mode http",
-      "  timeout connect 2s",
-      "  timeout client 1h",
-      "  timeout server 1h",
-      "  timeout tunnel 1h",
-      "frontend ocpp",
-      `  bind 127.0.0.1:${port}`,
-      "  default_backend central_systems",
-      "backend central_systems",
-      "  balance uri path-only",
-      "  hash-type consistent",
-      ...backends.map((b) => `  server ${b.name} 127.0.0.1:${b.ocppPort} check inter 300 fall 1 rise 2`),
-      "",
-    ].join("\n"),
-  );
-  const child = spawn("haproxy", ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  child.stderr?.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
-  try {
-    await waitForPort(port);
-  } catch (err) {
-    throw new Error(`haproxy did not start: ${log}`, { cause: err });
-  }
-  return {
-    port,
-    close: async () => {
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once("exit", () => resolve());
-          child.kill("SIGKILL");
-        });
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 type Client = InstanceType<typeof RPCClient>;
 

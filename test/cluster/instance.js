@@ -3,7 +3,8 @@
 // config node, a central system on its own OCPP port, an OCPP in node with
 // cluster scope collecting every event into global context, and HTTP
 // endpoints for the test: POST /cmd runs an ev-ocpp-command, GET /events
-// returns the collected events.
+// returns the collected events (when KEEP_EVENTS is set), GET /counts counts
+// per kind and the sessions that ended, GET /chargers the charger list.
 // Usage: node test/cluster/instance.js '<json options>'; prints "READY <httpPort> <ocppPort>".
 "use strict";
 const fs = require("fs");
@@ -33,7 +34,8 @@ function flow() {
       id: "collect",
       type: "function",
       z: "t1",
-      func: "const ev = global.get('events') || []; ev.push({ topic: msg.topic, kind: msg.ocpp.kind, identity: msg.ocpp.identity, origin: msg.ocpp.origin || null, payload: msg.payload }); global.set('events', ev); return null;",
+      // The bench sends thousands of events: it asks only for counts (keepEvents false).
+      func: "const c = global.get('counts') || {}; const k = (msg.ocpp.origin ? 'cluster:' : 'local:') + msg.ocpp.kind; c[k] = (c[k] || 0) + 1; global.set('counts', c); if (msg.ocpp.kind === 'session.ended') { const e = global.get('ended') || []; e.push({ identity: msg.ocpp.identity, transactionId: msg.payload.transactionId, energyWh: msg.payload.energyWh, unknownTransaction: msg.payload.unknownTransaction || false }); global.set('ended', e); } if (!env.get('KEEP_EVENTS')) return null; const ev = global.get('events') || []; ev.push({ topic: msg.topic, kind: msg.ocpp.kind, identity: msg.ocpp.identity, origin: msg.ocpp.origin || null, payload: msg.payload }); global.set('events', ev); return null;",
       outputs: 0,
       wires: [],
     },
@@ -60,6 +62,11 @@ function flow() {
     },
     { id: "res", type: "http response", z: "t1", statusCode: "", headers: {}, wires: [] },
     { id: "evIn", type: "http in", z: "t1", url: "/events", method: "get", wires: [["evOut"]] },
+    { id: "countIn", type: "http in", z: "t1", url: "/counts", method: "get", wires: [["countOut"]] },
+    { id: "countOut", type: "function", z: "t1", func: "msg.payload = { counts: global.get('counts') || {}, ended: global.get('ended') || [] }; return msg;", outputs: 1, wires: [["res"]] },
+    { id: "listIn", type: "http in", z: "t1", url: "/chargers", method: "get", wires: [["list"]] },
+    // Any input asks an OCPP in node for the charger list (with a cluster: also the chargers held elsewhere, with their instance).
+    { id: "list", type: "ev-ocpp-in", z: "t1", server: "cs", chargers: "", kinds: "firmwareStatus", scope: "local", wires: [["res"]] },
     { id: "evOut", type: "function", z: "t1", func: "msg.payload = global.get('events') || []; return msg;", outputs: 1, wires: [["res"]] },
   ];
 }
