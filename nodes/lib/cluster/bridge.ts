@@ -54,8 +54,17 @@ class RecentIds {
   }
 }
 
-function sessionKey(transactionId: unknown): string {
-  return String(transactionId);
+/** OCPP 1.6 ids are ours (numbers), 2.0.1 ids the charger's (text): the key keeps which, so "7" and 7 stay apart. */
+function sessionKey(transactionId: number | string): string {
+  return typeof transactionId === "number" ? `n${transactionId}` : `s${transactionId}`;
+}
+
+function transactionIdOf(key: string): number | string | undefined {
+  if (key.startsWith("n")) {
+    const id = Number(key.slice(1));
+    return Number.isFinite(id) ? id : undefined;
+  }
+  return key.startsWith("s") ? key.slice(1) : undefined;
 }
 
 export class ClusterBridge {
@@ -196,7 +205,7 @@ export class ClusterBridge {
           this.publishSession(identity, event.transactionId);
           break;
         case "session.updated": {
-          const key = `${identity}\u0000${sessionKey(event.transactionId)}`;
+          const key = `${identity}\u0000${sessionKey(event.transactionId as number | string)}`;
           const last = this.sessionPublished.get(key) ?? 0;
           if (this.now() - last >= (this.options.sessionRefreshMs ?? 30_000)) this.publishSession(identity, event.transactionId);
           break;
@@ -228,7 +237,7 @@ export class ClusterBridge {
     if (typeof transactionId !== "number" && typeof transactionId !== "string") return;
     const session = this.central.transactions.session(identity, transactionId as number);
     if (!session) return;
-    const key = sessionKey(transactionId);
+    const key = sessionKey(transactionId as number | string);
     if (session.end) this.sessionPublished.delete(`${identity}\u0000${key}`);
     else this.sessionPublished.set(`${identity}\u0000${key}`, this.now());
     // An ended session stays as a record until the charger's next session starts, so a Stop retransmitted to another instance is still a duplicate there.
@@ -238,7 +247,7 @@ export class ClusterBridge {
   private clearEndedRecords(identity: string): void {
     for (const record of this.backplane.sessionsOf(identity)) {
       const session = record.session as Partial<Session>;
-      if (session.end && session.transactionId !== undefined) this.backplane.publishSession(identity, sessionKey(session.transactionId), undefined);
+      if (session.end && session.transactionId !== undefined) this.backplane.publishSession(identity, sessionKey(session.transactionId as number | string), undefined);
     }
   }
 
@@ -258,10 +267,10 @@ export class ClusterBridge {
   /** Another instance wrote a session of a charger not held here: drop the local copy, that instance ends it. */
   private onRemoteSession(identity: string, key: string, record: SessionRecord | undefined): void {
     if (this.backplane.holds(identity)) return;
-    const transactionId = record ? (record.session as Partial<Session>).transactionId : Number(key);
-    if (typeof transactionId !== "number" || !Number.isFinite(transactionId)) return;
+    const transactionId = transactionIdOf(key);
+    if (transactionId === undefined) return;
     try {
-      this.central.transactions.forget(identity, transactionId);
+      this.central.transactions.forget(identity, transactionId as number);
     } catch (err) {
       this.onError(`cluster: could not hand over session ${key} of charger ${identity}: ${errorMessage(err)}`);
     }
