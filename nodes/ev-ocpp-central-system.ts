@@ -20,12 +20,17 @@ import { JsonFileStore } from "./lib/ocpp/core/json-file-store";
 import { TransactionStore } from "./lib/ocpp/core/transactions";
 import { IdTagList, parseIdTagList } from "./lib/ocpp/core/id-tags";
 import { startAutoDiscovery } from "./lib/ocpp/v16/discovery";
+import { ClusterBridge } from "./lib/cluster/bridge";
+import type { ClusterEvent } from "./lib/cluster/backplane";
+import type { ClusterNode } from "./lib/cluster/node-types";
 
 interface Def extends NodeDef, CentralSystemDef {
   tls?: string;
   /** Certificate and key files on disk (reloaded when they change), instead of a TLS configuration. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** An ev-ocpp-cluster config node: one central system over several Node-RED instances. */
+  cluster?: string;
 }
 
 interface TlsConfigNode extends Node {
@@ -53,6 +58,29 @@ export = (RED: NodeAPI) => {
     let settings: CentralSettings | undefined;
     let lastProblem: string | undefined;
     const cleanup: Array<() => unknown> = [];
+    const clusterNode = def.cluster ? (RED.nodes.getNode(def.cluster) as ClusterNode | null) : null;
+    let clusterText: string | undefined;
+    let clusterDown = false;
+    const clusterListeners = new Set<(event: ClusterEvent) => void>();
+    let bridge: ClusterBridge | undefined;
+    let offClusterEvents: (() => void) | undefined;
+    const followClusterEvents = (): void => {
+      if (!bridge || offClusterEvents || clusterListeners.size === 0) return;
+      offClusterEvents = bridge.onClusterEvent((event) => {
+        for (const listener of clusterListeners) listener(event);
+      });
+    };
+    this.onClusterEvent = (listener) => {
+      clusterListeners.add(listener);
+      followClusterEvents();
+      return () => {
+        clusterListeners.delete(listener);
+        if (clusterListeners.size === 0 && offClusterEvents) {
+          offClusterEvents();
+          offClusterEvents = undefined;
+        }
+      };
+    };
     const report = (problem: Problem): void => {
       lastProblem = problemWord(problem.status ?? (problem.identity ? `${problem.identity}: ${problem.message}` : problem.message));
       refresh();
@@ -80,14 +108,15 @@ export = (RED: NodeAPI) => {
       // Key fact first: the latest problem, else how many chargers are connected.
       const parts = lastProblem ? [lastProblem, `${connected} connected`] : [`${connected} connected`];
       if (settings.port !== undefined) parts.push(`:${central.port ?? settings.port}`);
+      if (clusterText) parts.push(clusterText);
       const onboardingOpen = settings.profile > 0 && settings.acceptUnknown;
       if (settings.profile === 0) parts.push("no security");
       else if (onboardingOpen) parts.push("onboarding open");
       const text = parts.join(" · ");
       let status: NodeStatus;
       // Profile 0 is a choice (a trusted home network), not a fault: a healthy server shows no warning colour.
-      // Onboarding open with passwords is a hole in the chosen protection, so it stays a warning.
-      if (onboardingOpen || lastProblem) status = Status.warning(text);
+      // Onboarding open with passwords is a hole in the chosen protection, so it stays a warning; so does a cluster whose broker is away.
+      if (onboardingOpen || lastProblem || clusterDown) status = Status.warning(text);
       else status = connected > 0 ? Status.connected(text) : Status.idle(text);
       // Full text, not the 32-char cut: it is the only place users see it.
       fanout.set({ ...status, text });
@@ -108,9 +137,14 @@ export = (RED: NodeAPI) => {
       const tls = settings.profile >= 2 && !tlsFiles ? readTls(RED, def.tls, settings.profile) : undefined;
       const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), ".node-red");
       const file = new JsonFileStore(path.join(userDir, "evkit-ocpp", `${this.id.replace(/[^\w.-]/g, "_")}-transactions.json`));
+      if (def.cluster && !clusterNode) throw new Error("The OCPP cluster chosen in this central system is missing; choose one, or none");
+      if (clusterNode && !clusterNode.backplane) throw new Error(`The OCPP cluster is not running: ${clusterNode.failure ?? "see its error in the debug sidebar"}`);
+      const stripe = clusterNode?.ids;
       const transactions = await TransactionStore.open({
         persistence: file,
         onError: (err) => life.reportError(err),
+        // In a cluster every instance hands out only its own stripe of 1.6 transaction ids.
+        allocateId: stripe ? (last) => stripe.next(last) : undefined,
       });
       cleanup.push(() => transactions.close());
       const current = settings;
@@ -153,6 +187,26 @@ export = (RED: NodeAPI) => {
       });
       // Closed before the store so the last Stop is saved before the final flush.
       cleanup.push(() => server.close());
+      const backplane = clusterNode?.backplane;
+      if (clusterNode && backplane) {
+        const joined = new ClusterBridge(server, backplane, {
+          publishEvents: clusterNode.settings?.publishEvents !== false,
+          callTimeoutMs: current.callTimeoutMs,
+          onError: (text) => this.warn(text),
+        });
+        bridge = joined;
+        // Closed before the server: the chargers' owner records are withdrawn first.
+        cleanup.push(() => joined.close());
+        cleanup.push(
+          clusterNode.onStatus((status, clusterSettings) => {
+            clusterDown = !status.connected;
+            const name = clusterSettings ? `${clusterSettings.cluster}/${clusterSettings.instance}` : "cluster";
+            clusterText = status.connected ? `${name}: ${status.instances} instances` : `${name}: broker offline${status.error ? ` (${status.error})` : ""}`;
+            refresh();
+          }),
+        );
+        followClusterEvents();
+      }
       server.onEvent((event, decision) => {
         if (event.kind === "connected" || event.kind === "disconnected") {
           lastProblem = undefined;
@@ -178,7 +232,7 @@ export = (RED: NodeAPI) => {
       central = server;
       this.central = server;
       this.settings = current;
-      lazy.start(server);
+      lazy.start(server, bridge);
       if (current.discovery) {
         const wanted = current.discovery;
         cleanup.push(
@@ -261,27 +315,39 @@ function readTls(RED: NodeAPI, tlsNodeId: string | undefined, profile: number): 
  * A directory that forwards to the server once it runs, so command nodes
  * can hold it (and add connect listeners) before the port is up.
  */
-function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralSystem): void } {
+function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralSystem, bridge?: ClusterBridge): void } {
   type Listener = Parameters<ChargerDirectory["onConnected"]>[0];
+  type Subscription = { reachable: boolean; off?: () => void };
   let central: CentralSystem | undefined;
-  const listeners = new Map<Listener, (() => void) | undefined>();
+  /** With a cluster: this instance's chargers first, then those held by other instances. */
+  let view: ChargerDirectory | undefined;
+  const listeners = new Map<Listener, Subscription>();
+  const subscribe = (listener: Listener, subscription: Subscription): void => {
+    if (!central || !view) return;
+    subscription.off = subscription.reachable && view.onReachable ? view.onReachable(listener) : central.directory.onConnected(listener);
+  };
+  const add = (listener: Listener, reachable: boolean): (() => void) => {
+    const subscription: Subscription = { reachable };
+    listeners.set(listener, subscription);
+    subscribe(listener, subscription);
+    return () => {
+      subscription.off?.();
+      listeners.delete(listener);
+    };
+  };
   return {
-    start(c) {
+    start(c, bridge) {
       central = c;
-      for (const listener of listeners.keys()) listeners.set(listener, c.directory.onConnected(listener));
+      view = bridge ? bridge.directory(c.directory) : c.directory;
+      for (const [listener, subscription] of listeners) subscribe(listener, subscription);
     },
     directory: {
-      link: (id) => central?.directory.link(id),
-      snapshot: (id) => central?.directory.snapshot(id),
-      list: () => central?.directory.list() ?? [],
+      link: (id) => view?.link(id),
+      snapshot: (id) => view?.snapshot(id),
+      list: () => view?.list() ?? [],
       recordConfiguration: (id, cfg) => central?.directory.recordConfiguration(id, cfg),
-      onConnected(listener) {
-        listeners.set(listener, central?.directory.onConnected(listener));
-        return () => {
-          listeners.get(listener)?.();
-          listeners.delete(listener);
-        };
-      },
+      onConnected: (listener) => add(listener, false),
+      onReachable: (listener) => add(listener, true),
     },
   };
 }

@@ -19,6 +19,8 @@ interface Def extends NodeDef {
   kinds?: string;
   decide?: boolean;
   raw?: boolean;
+  /** "local" (chargers connected to this Node-RED) or "cluster" (also those on the other instances of its cluster). */
+  scope?: string;
 }
 
 /** Not in the kind list: only the charger filter applies to them. */
@@ -68,6 +70,16 @@ export = (RED: NodeAPI) => {
       },
     };
     life.onClose(server.subscribe(sub));
+    if (def.scope === "cluster" && typeof server.onClusterEvent === "function") {
+      // Chargers held by other instances: their events, without decisions (those are made on the instance that holds the charger).
+      life.onClose(
+        server.onClusterEvent((clusterEvent) => {
+          if (!sub.wants(clusterEvent.kind, clusterEvent.identity)) return;
+          const ocpp: OcppMsgInfo = { identity: clusterEvent.identity, kind: clusterEvent.kind, centralSystem: server.id, origin: clusterEvent.origin };
+          life.send({ _msgid: nextMessageId(), topic: `${clusterEvent.identity}/${clusterEvent.kind}`, payload: clusterEvent.event, ocpp } as NodeMessage);
+        }),
+      );
+    }
 
     life.onInput((msg: NodeMessageInFlow & { charger?: unknown }, send) => {
       const wanted = typeof msg.charger === "string" ? msg.charger : undefined;

@@ -113,6 +113,9 @@ async function main() {
   process.on("SIGTERM", () => shutdown(0));
 
   try {
+    // The cluster example reads this instance's name and number from these; each real instance sets its own.
+    process.env.EVKIT_INSTANCE ??= "dev-1";
+    process.env.EVKIT_INSTANCE_INDEX ??= "0";
     red = await startNodeRed({ target: targets["4.1"], userDir, port, echo: true, waitForFlows: true, onSpawn: (c) => (child = c) });
   } catch (err) {
     if (stopping) return;

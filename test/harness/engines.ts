@@ -29,9 +29,12 @@ export interface MqttEngine {
   close(): Promise<void>;
 }
 
-/** TEST_MQTT_URL (e.g. mqtt://127.0.0.1:1883) or an embedded aedes broker on a free port. */
-export async function startMqttBroker(): Promise<MqttEngine> {
-  const external = process.env.TEST_MQTT_URL;
+/**
+ * TEST_MQTT_URL (e.g. mqtt://127.0.0.1:1883) or an embedded aedes broker on a free port.
+ * `owned`: always an embedded broker, for tests that stop and start it.
+ */
+export async function startMqttBroker(options: { owned?: boolean } = {}): Promise<MqttEngine> {
+  const external = options.owned ? undefined : process.env.TEST_MQTT_URL;
   if (external) {
     const noop = async (): Promise<void> => undefined;
     const refuse = async (): Promise<void> => {

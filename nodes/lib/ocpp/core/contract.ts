@@ -61,6 +61,12 @@ export interface ChargerDirectory {
   list(): ChargerSnapshot[];
   /** Called each time a charger (re)connects and its link is usable; returns an unsubscribe function. */
   onConnected(listener: (link: ChargerLink) => void): () => void;
+  /**
+   * Like onConnected, and also when the charger becomes reachable through
+   * another instance of a cluster (for commands waiting for it). Without a
+   * cluster it is onConnected.
+   */
+  onReachable?(listener: (link: ChargerLink) => void): () => void;
   /** Merges discovered configuration into the charger's state (kept across reconnects). */
   recordConfiguration(identity: string, configuration: Record<string, string>): void;
   /** OCPP 2.0.1: called when the last part of a device-model report (NotifyReport) arrived. */

@@ -7,6 +7,7 @@ import type { ChargerDirectory, IdTagDirectory } from "./contract";
 import type { DecisionKind, PendingDecision } from "./decisions";
 import type { CentralEvent, CentralSystem, Problem, RawFrame } from "./server";
 import type { CentralSettings } from "./settings";
+import type { ClusterEvent } from "../../cluster/backplane";
 
 /** What an events node tells the central system about itself. */
 export interface CentralSubscriber {
@@ -41,6 +42,8 @@ export interface CentralSystemNode extends Node<CentralCredentials> {
   reply(decisionId: string, answer: unknown): boolean;
   /** The URL to type into the wallbox, e.g. ws://<host>:9220/ocpp/<chargerId>. */
   chargerUrl(): string;
+  /** Events of chargers held by other instances of its cluster (none without a cluster). */
+  onClusterEvent(listener: (event: ClusterEvent) => void): () => void;
 }
 
 /** The `msg.ocpp` of an events-node message. */
@@ -54,4 +57,6 @@ export interface OcppMsgInfo {
   decisionTimeoutMs?: number;
   /** The central-system config node id, so a reply reaches the right server. */
   centralSystem: string;
+  /** The cluster instance that holds the charger, for events from other instances. */
+  origin?: string;
 }

@@ -34,7 +34,9 @@ export class CommandQueue {
     private readonly directory: ChargerDirectory,
     private readonly policy: OfflinePolicy,
   ) {
-    this.unsubscribe = directory.onConnected((link) => this.flush(link));
+    // In a cluster a waiting command also goes out when the charger connects to another instance.
+    const flush = (link: ChargerLink): void => this.flush(link);
+    this.unsubscribe = directory.onReachable ? directory.onReachable(flush) : directory.onConnected(flush);
   }
 
   /** Commands waiting for `chargerId` (or for all chargers). */

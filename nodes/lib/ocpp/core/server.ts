@@ -334,6 +334,17 @@ export class CentralSystem implements CentralCore {
     return `${scheme}://${host}:${port}${this.prefix}/<chargerId>`;
   }
 
+  /**
+   * Closes one charger's live socket (a newer connection on another instance
+   * of the cluster took over); its events stop with the close.
+   */
+  closeCharger(identity: string, code = 4000, reason = "Replaced by a newer connection"): boolean {
+    const client = this.current.get(identity);
+    if (!client) return false;
+    void client.close({ code, reason }).catch(() => undefined);
+    return true;
+  }
+
   /** Closes every charger socket and the port; resolves when the port is free again. */
   async close(): Promise<void> {
     if (this.closed) return;

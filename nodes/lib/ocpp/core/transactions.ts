@@ -166,6 +166,11 @@ export interface TransactionStoreOptions {
   meterSaveDelayMs?: number;
   /** Clock, for tests. */
   clock?: () => Date;
+  /**
+   * Picks the next transaction id above `last` (default last + 1). A cluster
+   * of central systems gives each instance its own stripe of ids this way.
+   */
+  allocateId?: (last: number) => number;
 }
 
 export interface PersistedState {
@@ -284,6 +289,7 @@ export class TransactionStore {
   private readonly meterSaveDelayMs: number;
   private readonly clock: () => Date;
   private readonly firstTransactionId: number | undefined;
+  private readonly allocateId: (last: number) => number;
 
   private lastId = 0;
   /** key(identity, id) → session, open ones. */
@@ -319,6 +325,7 @@ export class TransactionStore {
     this.meterSaveDelayMs = Math.max(0, options.meterSaveDelayMs ?? 5000);
     this.clock = options.clock ?? (() => new Date());
     this.firstTransactionId = options.firstTransactionId;
+    this.allocateId = options.allocateId ?? ((last) => last + 1);
     this.loaded = this.persistence === undefined;
     if (this.loaded) this.lastId = this.seed() - 1;
   }
@@ -370,6 +377,50 @@ export class TransactionStore {
     const k = key(identity, transactionId);
     const found = this.open.get(k) ?? this.ended.get(k);
     return found ? copySession(found) : undefined;
+  }
+
+  /**
+   * Takes over a session another central system of the cluster recorded (the
+   * charger moved here): its Stop, MeterValues and retransmits are then
+   * handled as if it had started here. A session already known is kept.
+   * Returns whether it was added.
+   */
+  adopt(record: Session): boolean {
+    this.assertLoaded();
+    const id: unknown = record.transactionId;
+    const validId = typeof id === "string" ? id.length > 0 : finite(id) !== undefined;
+    if (!validId || typeof record.identity !== "string") return false;
+    const k = key(record.identity, record.transactionId);
+    if (this.open.has(k) || this.ended.has(k)) return false;
+    const session = copy(record) as Session;
+    if (session.end) {
+      this.ended.set(k, session);
+      this.trimEnded();
+    } else this.addOpen(k, session);
+    this.useId(session.transactionId);
+    // Only our own (1.6, numeric) ids move the counter; 2.0.1 ids are the charger's.
+    if (!session.unknownTransaction && typeof session.transactionId === "number") this.lastId = Math.max(this.lastId, session.transactionId);
+    if (typeof session.transactionId === "number" && session.connectorId !== undefined && session.idTag !== undefined && session.startTime !== undefined) {
+      const req = { connectorId: session.connectorId, idTag: session.idTag, timestamp: session.startTime, meterStart: session.meterStartWh } as StartTransactionRequest;
+      this.starts.set(startKey(session.identity, req), k);
+    }
+    void this.persist(false);
+    return true;
+  }
+
+  /**
+   * Drops an open session without ending it: another central system of the
+   * cluster took the charger over and will end it there. No event.
+   */
+  forget(identity: string, transactionId: TransactionId): boolean {
+    this.assertLoaded();
+    const k = key(identity, transactionId);
+    if (!this.open.has(k)) return false;
+    this.removeOpen(k);
+    this.releaseId(transactionId);
+    for (const [sk, sessionKey] of this.starts) if (sessionKey === k) this.starts.delete(sk);
+    void this.persist(false);
+    return true;
   }
 
   /** The session a retransmitted Start refers to, if this Start was seen before (ask before deciding on the id tag again). */
@@ -746,8 +797,8 @@ export class TransactionStore {
   }
 
   private nextId(): number {
-    let id = this.lastId + 1;
-    while (this.usedIds.has(id)) id++;
+    let id = this.allocateId(this.lastId);
+    while (this.usedIds.has(id)) id = this.allocateId(id);
     this.lastId = id;
     return id;
   }
