@@ -5,9 +5,12 @@
  * flight on close, and errors that say in plain words what went wrong.
  */
 import { setMaxListeners } from "node:events";
-import axios, { type AxiosResponse, type Method } from "axios";
+import type { AxiosResponse, Method } from "axios";
 import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep } from "./backoff";
 import { redact, shortText } from "./errors";
+import { lazyRequire } from "./lazy";
+
+const loadAxios = lazyRequire<typeof import("axios")>("axios");
 
 export type HttpErrorKind =
   | "timeout"
@@ -96,9 +99,12 @@ const DEFAULT_HTTP_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000, fa
 export class HttpClient {
   private readonly options: HttpClientOptions;
   private readonly lifetime = new AbortController();
+  private readonly axios: typeof import("axios");
 
   constructor(options: HttpClientOptions) {
     this.options = options;
+    // Loaded with the node that makes the client (see lazy.ts); throws DependencyError if axios is missing.
+    this.axios = loadAxios();
     // Each request in flight listens here; parallel polls of many sites are normal, not a leak.
     setMaxListeners(0, this.lifetime.signal);
   }
@@ -170,7 +176,7 @@ export class HttpClient {
     const signal = linked.signal;
     let response: AxiosResponse<string>;
     try {
-      response = await axios.request<string>({
+      response = await this.axios.request<string>({
         method,
         baseURL: this.options.baseURL,
         url: request.url,
