@@ -11,8 +11,9 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { RPCServer, createRPCError } from "ocpp-rpc";
+import type { RPCServer } from "ocpp-rpc";
 import { errorMessage } from "../../errors";
+import { lazyRequire } from "../../lazy";
 import { ChargerRegistry } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
@@ -129,6 +130,9 @@ interface ConnectionState {
   announced: boolean;
 }
 
+/** ocpp-rpc (with ws and its ajv schema validator), loaded by the first central system (see lazy.ts). */
+const loadOcppRpc = lazyRequire<typeof import("ocpp-rpc")>("ocpp-rpc");
+
 export class CentralSystem implements CentralCore {
   readonly directory = new ChargerRegistry();
   readonly decisions = new DecisionBroker();
@@ -148,7 +152,7 @@ export class CentralSystem implements CentralCore {
   constructor(private readonly options: CentralSystemOptions) {
     this.prefix = normalizePrefix(options.path);
     this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
-    this.rpc = new RPCServer({
+    this.rpc = new (loadOcppRpc().RPCServer)({
       protocols: options.protocols,
       strictMode: options.strict ? options.protocols : false,
       callTimeoutMs: options.callTimeoutMs,
@@ -467,7 +471,7 @@ export class CentralSystem implements CentralCore {
     if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
     // Our failure, not the charger's: tell the user, and give the charger the code that says so.
     this.problem({ identity, level: "error", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
-    throw createRPCError("InternalError", `The central system could not process ${action}`);
+    throw loadOcppRpc().createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
   get heartbeatIntervalS(): number {
