@@ -21,7 +21,7 @@ export class DependencyError extends Error {
     // Node's "Cannot find module" message continues with the require stack: only the first line says something.
     const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0].replace(/\.$/, "");
     super(
-      `Missing or broken package "${dependency}": ${reason}. This node needs it: ` +
+      `Cannot load ${dependency}: ${reason}. This node needs it: ` +
         "reinstall @evkit/node-red-ev (Manage palette, or npm install in the Node-RED user directory) and restart Node-RED.",
       { cause },
     );
