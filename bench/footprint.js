@@ -154,7 +154,7 @@ async function startRounds(bareDir, withDir) {
       into.start.push(red.startMs);
       into.cpu.push(red.startCpuMs);
       into.rss.push(rssMb(red.child.pid));
-      red.child.kill("SIGUSR2");
+      red.child.kill("SIGURG");
       await sleep(500);
       into.rssGc.push(rssMb(red.child.pid));
       await red.stop();
