@@ -46,6 +46,8 @@ process.on("exit", () => {
   if (!out) return;
   const packages = new Set();
   for (const file of Object.keys(require.cache)) {
+    // Node-RED reads the package.json of every package in the user dir's node_modules: that loads no code.
+    if (file.endsWith("package.json")) continue;
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(file);
     if (m) packages.add(m[1]);
   }
