@@ -48,6 +48,8 @@ process.on("exit", () => {
   for (const file of Object.keys(require.cache)) {
     // Node-RED reads the package.json of every package in the user dir's node_modules: that loads no code.
     if (file.endsWith("package.json")) continue;
+    // Only the user dir's packages: Node-RED also loads node modules installed beside itself (here the repo's devDependencies).
+    if (!file.startsWith(process.cwd())) continue;
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(file);
     if (m) packages.add(m[1]);
   }
