@@ -151,7 +151,7 @@ async function smoke(key, tarball, work) {
 }
 
 async function main() {
-  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(targets);
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ["4.1", "5", "4.1-node24"];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "evkit-palette-"));
   const started = Date.now();
   try {
