@@ -35,10 +35,12 @@ Module._load = function (request, parent, isMain) {
 // The bench asks for a full collection before reading RSS (node --expose-gc), so garbage
 // left from the start, which V8 collects whenever it likes, does not count as cost.
 // (Not SIGUSR2: Node-RED stops on it, for nodemon.)
+let heapAfterGcMb;
 process.on("SIGURG", () => {
   if (typeof global.gc === "function") {
     global.gc();
     global.gc();
+    heapAfterGcMb = process.memoryUsage().heapUsed / 1048576;
   }
 });
 
@@ -53,5 +55,5 @@ process.on("exit", () => {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(file);
     if (m) packages.add(m[1]);
   }
-  fs.writeFileSync(out, JSON.stringify({ files, wallMs: Number(wallNs) / 1e6, cpuMs: cpuUs / 1000, packages: [...packages].sort() }));
+  fs.writeFileSync(out, JSON.stringify({ files, wallMs: Number(wallNs) / 1e6, cpuMs: cpuUs / 1000, heapAfterGcMb, packages: [...packages].sort() }));
 });
