@@ -17,6 +17,23 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED requires every node file at start: heavy packages load when a node needs them
+    // (nodes/lib/lazy.ts), so the node code takes only their types by import.
+    files: ["nodes/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: ["ocpp-rpc", "ws", "ajv", "pg", "pg-copy-streams", "@influxdata/influxdb-client", "fast-xml-parser", "axios"].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: "Heavy dependency: use `import type` for its types and lazyRequire (nodes/lib/lazy.ts) for its values.",
+          })),
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },

@@ -26,6 +26,7 @@ import {
 } from "./lib/amtron";
 import { errorMessage } from "./lib/errors";
 import { HttpError } from "./lib/http-client";
+import { DependencyError } from "./lib/lazy";
 import { Lifecycle, type SendFn } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { Poller } from "./lib/poller";
@@ -130,7 +131,7 @@ export = (RED: NodeAPI): void => {
     } catch (err) {
       // A missing setting is permanent until the user edits the node: say so once, fail every input clearly.
       const message = errorMessage(err);
-      node.status(Status.error(host ? "no DevKey" : "no address"));
+      node.status(Status.error(err instanceof DependencyError ? message : host ? "no DevKey" : "no address"));
       node.error(message);
       life.onInput(() => {
         throw new Error(message);

@@ -10,6 +10,7 @@ import { type AvailabilitySettings, ConfigError, PROVIDER_NAMES, checkTimeZone, 
 import type { ExpressionEvaluator } from "./lib/availability/model";
 import { buildOutput, isOutputMode, type OutputMode } from "./lib/availability/output";
 import { HttpClient } from "./lib/http-client";
+import { DependencyError } from "./lib/lazy";
 import { Poller } from "./lib/poller";
 import { failureStatusText } from "./lib/availability/failure-status";
 import { errorMessage, redact } from "./lib/errors";
@@ -123,7 +124,7 @@ export = (RED: NodeAPI): void => {
       });
     } catch (err) {
       const message = errorMessage(err);
-      this.status(Status.error("configuration"));
+      this.status(Status.error(err instanceof DependencyError ? message : "configuration"));
       this.error(`Not started: ${message}`);
       life.onInput(() => {
         throw new Error(`Not started: ${message}`);

@@ -4,10 +4,10 @@
  * all writer and query nodes that use it share.
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { Pool } from "pg";
+import type { Pool } from "pg";
 import { errorMessage, redact } from "./lib/errors";
 import type { TimescaleConfigCredentials, TimescaleConfigNode } from "./lib/timescale/config-node";
-import { poolConfig, type SslMode } from "./lib/timescale/pool";
+import { loadPg, poolConfig, type SslMode } from "./lib/timescale/pool";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 
 interface TimescaleConfigDef extends NodeDef {
@@ -36,7 +36,8 @@ export = (RED: NodeAPI): void => {
     node.getPool = () => {
       if (pool) return pool;
       try {
-        const created = new Pool(
+        // pg is loaded here, when the first writer or query node is deployed (see lib/lazy.ts).
+        const created = new (loadPg().Pool)(
           poolConfig({
             host: def.host,
             port: def.port,

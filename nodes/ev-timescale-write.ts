@@ -14,7 +14,7 @@ import { BufferedWriter, spoolDir } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { backoffDelay, type BackoffOptions } from "./lib/backoff";
-import { shortText } from "./lib/errors";
+import { errorMessage, shortText, toError } from "./lib/errors";
 
 interface TimescaleWriteDef extends NodeDef {
   timescale: string;
@@ -99,7 +99,12 @@ export = (RED: NodeAPI): void => {
     }
 
     const method: WriteMethod = def.method && WRITE_METHODS.includes(def.method) ? def.method : "auto";
-    const writer = new TimescaleWriter(pool, { create, method, timeColumn, target: config.target, password: config.credentials?.password });
+    let writer: TimescaleWriter;
+    try {
+      writer = new TimescaleWriter(pool, { create, method, timeColumn, target: config.target, password: config.credentials?.password });
+    } catch (err) {
+      return fail(errorMessage(err), toError(err));
+    }
     const batchSize = positive(def.batchSize, 10_000);
     const buffered = new BufferedWriter<QueuedRow>(this, life, (items) => writer.write(items), {
       batchSize,

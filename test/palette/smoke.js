@@ -4,14 +4,14 @@
 // palette manager does (--omit=dev --engine-strict) -> start Node-RED -> check
 // over the admin API that every node set loads without error, the examples
 // are listed, the icons and locales are ours. Runs on every target in
-// test/lib/node-red-runner.js (Node-RED 4.1 on this Node, 5 on Node 22).
-// Usage: node test/palette/smoke.js [4.1] [5]     (default: all targets)
+// test/lib/node-red-runner.js (Node-RED 4.1 on this Node, 5 on Node 22, 4.1 on Node 24).
+// Usage: node test/palette/smoke.js [4.1] [5] [4.1-node24]     (default: all targets)
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { root, targets, freePort, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep } = require("../lib/node-red-runner");
+const { root, targets, freePort, writeSettings, startNodeRed, packageInfo, exampleFiles, sleep, packInto, installTarball } = require("../lib/node-red-runner");
 const { combineExampleDir } = require("../../scripts/lib/combine-examples");
 const devCredentials = require("../servers/dev-credentials.json");
 
@@ -20,22 +20,6 @@ const results = [];
 function check(name, ok, detail = "") {
   results.push({ name, ok: Boolean(ok) });
   console.log(`${ok ? "ok    " : "FAILED"} ${name}${!ok && detail ? `\n       ${detail}` : ""}`);
-}
-
-function npmCli() {
-  if (process.env.npm_execpath && process.env.npm_execpath.endsWith(".js")) return process.env.npm_execpath;
-  const guess = path.join(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
-  if (fs.existsSync(guess)) return guess;
-  throw new Error("Cannot find npm-cli.js; run this through npm");
-}
-
-/** Runs npm with the given Node binary (so --engine-strict checks that Node). */
-function npm(nodeBin, args, cwd) {
-  const env = { ...process.env, PATH: `${path.dirname(nodeBin)}${path.delimiter}${process.env.PATH}` };
-  for (const key of Object.keys(env)) if (key.startsWith("npm_config_") || key.startsWith("npm_package_")) delete env[key];
-  const run = spawnSync(nodeBin, [npmCli(), ...args], { cwd, env, encoding: "utf8" });
-  if (run.status !== 0) throw new Error(`npm ${args.join(" ")} failed in ${cwd}:\n${run.stdout}\n${run.stderr}`);
-  return run.stdout;
 }
 
 async function get(url, accept = "application/json") {
@@ -61,11 +45,9 @@ async function smoke(key, tarball, work) {
   console.log(`\n# ${target.label}: ${spawnSync(target.nodeBin, ["-v"], { encoding: "utf8" }).stdout.trim()} at ${target.nodeBin}`);
   const { pkg, sets, types } = packageInfo(root);
   const userDir = path.join(work, `user-${key}`);
-  fs.mkdirSync(userDir, { recursive: true });
-  fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true }));
   let t = Date.now();
   try {
-    npm(target.nodeBin, ["install", "--no-audit", "--no-update-notifier", "--no-fund", "--save", "--save-prefix=~", "--omit=dev", "--engine-strict", "--", tarball], userDir);
+    installTarball(target.nodeBin, userDir, tarball);
     check(`${tag} npm install --omit=dev --engine-strict of the tarball (${((Date.now() - t) / 1000).toFixed(1)} s)`, true);
   } catch (err) {
     check(`${tag} npm install --omit=dev --engine-strict of the tarball`, false, err.message);
@@ -169,14 +151,12 @@ async function smoke(key, tarball, work) {
 }
 
 async function main() {
-  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ["4.1", "5"];
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ["4.1", "5", "4.1-node24"];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "evkit-palette-"));
   const started = Date.now();
   try {
     console.log("# npm pack (runs the build through prepack)");
-    const out = npm(targets["4.1"].nodeBin, ["pack", "--json", "--pack-destination", work], root);
-    const packed = JSON.parse(out.slice(out.indexOf("[")))[0];
-    const tarball = path.join(work, packed.filename);
+    const { tarball, packed } = packInto(work);
     const files = packed.files.map((f) => f.path);
     check(`tarball ${packed.filename} (${packed.entryCount} files, ${(packed.size / 1024).toFixed(0)} kB)`, fs.existsSync(tarball));
     check("tarball holds dist/nodes, examples/, LICENSE, README.md and no sources, tests or maps", files.some((f) => f.startsWith("dist/nodes/")) && files.some((f) => f.startsWith("examples/")) && files.includes("LICENSE") && files.includes("README.md") && !files.some((f) => /^(test|nodes|flows|scripts)\/|\.map$|\.ts$/.test(f)), `files: ${files.join(", ")}`);

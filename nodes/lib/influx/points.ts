@@ -18,7 +18,8 @@
  * "whole numbers as integers" option is on, because InfluxDB refuses a field
  * that changes type (3 then 3.5) and a float field never hits that.
  */
-import { dateToProtocolTimestamp, Point, type WritePrecisionType } from "@influxdata/influxdb-client";
+import type { Point, WritePrecisionType } from "@influxdata/influxdb-client";
+import { loadInfluxClient } from "./writer";
 import { localTimeParts } from "../time";
 
 export type FieldValue = number | string | boolean | { int: number } | { uint: number } | { float: number };
@@ -142,7 +143,7 @@ function addTag(point: Point, name: string, tagValue: unknown): void {
 
 /** The library's line settings per precision, made once (toLine runs for every point). */
 const LINE_SETTINGS = Object.fromEntries(
-  (["ns", "us", "ms", "s"] as const).map((p) => [p, { convertTime: (t: string | number | Date | undefined) => dateToProtocolTimestamp[p](t as Date) }]),
+  (["ns", "us", "ms", "s"] as const).map((p) => [p, { convertTime: (t: string | number | Date | undefined) => loadInfluxClient().dateToProtocolTimestamp[p](t as Date) }]),
 ) as Record<WritePrecisionType, { convertTime: (t: string | number | Date | undefined) => string | undefined }>;
 
 /** One line of line protocol for one payload element. */
@@ -150,7 +151,7 @@ export function toLine(value: unknown, defaults: PointDefaults): string {
   const input = toPointInput(value, defaults.topic);
   const measurement = input.measurement || defaults.measurement;
   if (!measurement) throw new Error("No measurement: set one in the node or send msg.measurement / payload.measurement");
-  const point = new Point(measurement);
+  const point = new (loadInfluxClient().Point)(measurement);
   const when = toDate(input.timestamp ?? defaults.timestamp ?? (defaults.now ?? (() => new Date()))());
   // A point's own tags win over the message's, and both over the time tags.
   const own = input.tags;

@@ -5,9 +5,10 @@
  * transport; retries and batching are the shared WriteBuffer's job, so
  * every writer in the package behaves the same.
  */
-import { HttpError, InfluxDB, RequestTimedOutError, type WritePrecisionType } from "@influxdata/influxdb-client";
+import type { HttpError, InfluxDB, WritePrecisionType } from "@influxdata/influxdb-client";
 import { parseRetryAfter } from "../backoff";
 import { redact, shortText } from "../errors";
+import { lazyRequire } from "../lazy";
 import type { RetryHint } from "../write-buffer";
 
 export interface InfluxConnection {
@@ -20,6 +21,9 @@ export interface InfluxConnection {
   /** False accepts self-signed certificates. */
   rejectUnauthorized?: boolean;
 }
+
+/** The Influx client library, loaded by the first writer (at deploy, see lazy.ts). */
+export const loadInfluxClient = lazyRequire<typeof import("@influxdata/influxdb-client")>("@influxdata/influxdb-client");
 
 export const PRECISIONS: readonly WritePrecisionType[] = ["ns", "us", "ms", "s"];
 
@@ -50,12 +54,13 @@ function serverMessage(error: HttpError): string {
 /** Maps whatever the transport threw to an InfluxWriteError with plain words. */
 export function describeInfluxError(err: unknown, conn: Pick<InfluxConnection, "url" | "org" | "bucket" | "token" | "timeoutMs">): InfluxWriteError {
   const described = describe(err, conn);
-  if (err instanceof HttpError && !described.permanent) described.retryAfterMs = parseRetryAfter(err.headers?.["retry-after"]);
+  if (err instanceof loadInfluxClient().HttpError && !described.permanent) described.retryAfterMs = parseRetryAfter(err.headers?.["retry-after"]);
   return described;
 }
 
 function describe(err: unknown, conn: Pick<InfluxConnection, "url" | "org" | "bucket" | "token" | "timeoutMs">): InfluxWriteError {
   const secrets = [conn.token];
+  const { HttpError, RequestTimedOutError } = loadInfluxClient();
   if (err instanceof HttpError) {
     const detail = redact(serverMessage(err), secrets);
     const said = detail ? `: ${detail}` : "";
@@ -107,7 +112,7 @@ export class InfluxLineWriter {
     if (!conn.bucket) throw new Error("No bucket set in the InfluxDB config node");
     if (!PRECISIONS.includes(conn.precision)) throw new Error(`Unknown precision "${conn.precision}" (use ns, us, ms or s)`);
     this.conn = conn;
-    this.client = new InfluxDB({
+    this.client = new (loadInfluxClient().InfluxDB)({
       url: conn.url,
       token: conn.token || undefined,
       timeout: conn.timeoutMs ?? 10_000,

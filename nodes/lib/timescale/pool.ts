@@ -1,6 +1,10 @@
 /** Pool settings from the config node's fields, checked in plain words. */
 import type { PoolConfig } from "pg";
+import { lazyRequire } from "../lazy";
 import { checkIdentifier } from "./sql";
+
+/** The PostgreSQL driver, loaded with the first pool (see lazy.ts). */
+export const loadPg = lazyRequire<typeof import("pg")>("pg");
 
 export type SslMode = "disable" | "require" | "verify";
 

@@ -8,8 +8,8 @@
  * data's fault (permanent) or the connection's (transient).
  */
 import type { Pool, PoolClient } from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { redact } from "../errors";
+import { lazyRequire } from "../lazy";
 import { copyData, copySql } from "./copy";
 import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
 import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
@@ -156,6 +156,9 @@ export function groupRows(items: readonly RowItem[]): Group[] {
   return [...groups.values()];
 }
 
+/** COPY support for pg, loaded by the first writer (see lazy.ts). */
+const loadCopyStreams = lazyRequire<typeof import("pg-copy-streams")>("pg-copy-streams");
+
 export class TimescaleWriter {
   private readonly pool: Pool;
   private readonly options: TimescaleWriterOptions;
@@ -169,6 +172,8 @@ export class TimescaleWriter {
   constructor(pool: Pool, options: TimescaleWriterOptions) {
     this.pool = pool;
     this.options = options;
+    // Loaded now, so a missing package shows when the node is deployed, not at the first batch.
+    loadCopyStreams();
   }
 
   /** How batches go in: "copy" or "insert"; undefined until "auto" has asked the server. */
@@ -276,7 +281,7 @@ export class TimescaleWriter {
   }
 
   private async copyGroup(client: PoolClient, group: Group): Promise<void> {
-    const stream = client.query(copyFrom(copySql(group.table, group.columns)));
+    const stream = client.query(loadCopyStreams().from(copySql(group.table, group.columns)));
     const { columns, rows } = group;
     try {
       await new Promise<void>((resolve, reject) => {

@@ -5,8 +5,9 @@
  * throws (the original exporter crashed there). A malformed device is
  * skipped with a warning instead of losing the whole station.
  */
-import { XMLParser } from "fast-xml-parser";
+import type { XMLParser } from "fast-xml-parser";
 import type { HttpClient } from "../../http-client";
+import { lazyRequire } from "../../lazy";
 import type { ConnectorAvailability } from "../../types";
 import { FeedFormatError, type FeedProvider, type SiteSnapshot, asNumber, asString, isRecord } from "../model";
 import { chargyClass, chargyStatus } from "../status";
@@ -24,13 +25,20 @@ export interface ChargyOptions {
   cacheTtlMs?: number;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@_",
-  parseTagValue: false,
-  trimValues: true,
-  isArray: (name) => name === "Placemark" || name === "Data" || name === "Folder",
-});
+const loadXmlParser = lazyRequire<typeof import("fast-xml-parser")>("fast-xml-parser");
+let sharedParser: XMLParser | undefined;
+
+/** The parser, made on first use (the provider makes it at deploy, see lazy.ts). */
+function parser(): XMLParser {
+  sharedParser ??= new (loadXmlParser().XMLParser)({
+    ignoreAttributes: false,
+    attributeNamePrefix: "@_",
+    parseTagValue: false,
+    trimValues: true,
+    isArray: (name) => name === "Placemark" || name === "Data" || name === "Folder",
+  });
+  return sharedParser;
+}
 
 function text(value: unknown): string | undefined {
   if (typeof value === "string") return value;
@@ -49,8 +57,9 @@ function collectPlacemarks(node: unknown, out: Record<string, unknown>[]): void 
 /** Parses a Chargy KML document into one snapshot per station. */
 export function parseChargyKml(xml: string): SiteSnapshot[] {
   let doc: unknown;
+  const xmlParser = parser();
   try {
-    doc = parser.parse(xml, true);
+    doc = xmlParser.parse(xml, true);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new FeedFormatError(`The Chargy feed is not valid XML/KML: ${reason}`);
@@ -122,6 +131,8 @@ export class ChargyProvider implements FeedProvider {
     this.http = http;
     this.options = options;
     this.defaultCacheTtlMs = options.cacheTtlMs ?? CHARGY_CACHE_TTL_MS;
+    // Made now, so a missing XML parser shows when the node is deployed, not at the first poll.
+    parser();
   }
 
   async fetchFeed(signal: AbortSignal): Promise<SiteSnapshot[]> {

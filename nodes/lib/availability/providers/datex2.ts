@@ -4,8 +4,9 @@
  * prefixes differ between feeds (egi/fac, aegi/afac), so only local names
  * are matched.
  */
-import { XMLParser } from "fast-xml-parser";
+import type { XMLParser } from "fast-xml-parser";
 import type { HttpClient } from "../../http-client";
+import { lazyRequire } from "../../lazy";
 import type { ConnectorAvailability } from "../../types";
 import { FeedFormatError, type FeedProvider, type SiteSnapshot, asString, isRecord } from "../model";
 import { datexStatus } from "../status";
@@ -16,14 +17,21 @@ export interface Datex2Options {
   cacheTtlMs?: number;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@_",
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: true,
-  isArray: (name) => ["energyInfrastructureSiteStatus", "energyInfrastructureStationStatus", "refillPointStatus"].includes(name),
-});
+const loadXmlParser = lazyRequire<typeof import("fast-xml-parser")>("fast-xml-parser");
+let sharedParser: XMLParser | undefined;
+
+/** The parser, made on first use (the provider makes it at deploy, see lazy.ts). */
+function parser(): XMLParser {
+  sharedParser ??= new (loadXmlParser().XMLParser)({
+    ignoreAttributes: false,
+    attributeNamePrefix: "@_",
+    removeNSPrefix: true,
+    parseTagValue: false,
+    trimValues: true,
+    isArray: (name) => ["energyInfrastructureSiteStatus", "energyInfrastructureStationStatus", "refillPointStatus"].includes(name),
+  });
+  return sharedParser;
+}
 
 function text(value: unknown): string | undefined {
   if (typeof value === "string") return value;
@@ -52,8 +60,9 @@ function findSites(node: unknown, out: Record<string, unknown>[], depth = 0): vo
 
 export function parseDatex2Status(xml: string): SiteSnapshot[] {
   let doc: unknown;
+  const xmlParser = parser();
   try {
-    doc = parser.parse(xml, true);
+    doc = xmlParser.parse(xml, true);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new FeedFormatError(`The DATEX II feed is not valid XML: ${reason}`);
@@ -91,6 +100,8 @@ export class Datex2Provider implements FeedProvider {
     this.http = http;
     this.options = options;
     this.defaultCacheTtlMs = options.cacheTtlMs ?? 60_000;
+    // Made now, so a missing XML parser shows when the node is deployed, not at the first poll.
+    parser();
   }
 
   async fetchFeed(signal: AbortSignal): Promise<SiteSnapshot[]> {

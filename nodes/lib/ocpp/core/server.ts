@@ -11,8 +11,9 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { RPCServer, createRPCError } from "ocpp-rpc";
+import type { RPCServer } from "ocpp-rpc";
 import { errorMessage } from "../../errors";
+import { lazyRequire } from "../../lazy";
 import { ChargerRegistry } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
@@ -158,6 +159,9 @@ interface ConnectionState {
   announced: boolean;
 }
 
+/** ocpp-rpc (with ws and its ajv schema validator), loaded by the first central system (see lazy.ts). */
+const loadOcppRpc = lazyRequire<typeof import("ocpp-rpc")>("ocpp-rpc");
+
 export class CentralSystem implements CentralCore {
   readonly directory = new ChargerRegistry();
   readonly decisions = new DecisionBroker();
@@ -190,7 +194,7 @@ export class CentralSystem implements CentralCore {
     if (options.maxChargers !== undefined) this.directory.maxEntries = options.maxChargers;
     this.logins = new LoginBackoff(options.abuse?.logins);
     this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
-    this.rpc = new RPCServer({
+    this.rpc = new (loadOcppRpc().RPCServer)({
       protocols: options.protocols,
       // ocpp2.1 is never validated (ocpp-rpc's 2.1 schemas cannot be found by its own validator);
       // "": a charger that offered no subprotocol is validated as OCPP 1.6 too (unless listed as lenient).
@@ -614,7 +618,7 @@ export class CentralSystem implements CentralCore {
     if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
     // Our failure, not the charger's: tell the user, and give the charger the code that says so.
     this.problem({ identity, level: "error", topic: "call", message: `Could not answer ${action} from "${identity}": ${errorMessage(err)}` });
-    throw createRPCError("InternalError", `The central system could not process ${action}`);
+    throw loadOcppRpc().createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
   get heartbeatIntervalS(): number {

@@ -10,9 +10,14 @@
  * head) pass untouched; the rest are answered here, short, and counted
  * with ocpp-rpc's own garbage counter.
  */
-import { createRPCError } from "ocpp-rpc";
-import standardValidators from "ocpp-rpc/lib/standard-validators";
+import type standardValidatorsType from "ocpp-rpc/lib/standard-validators";
 import type { RpcServerClient } from "../core/rpc-link";
+import { lazyRequire } from "../../lazy";
+
+// Loaded with the central system that uses them (see lazy.ts), not when Node-RED loads the package.
+const loadOcppRpc = lazyRequire<typeof import("ocpp-rpc")>("ocpp-rpc");
+const loadStandardValidators = lazyRequire<typeof standardValidatorsType>("ocpp-rpc/lib/standard-validators");
+const createRPCError: (typeof import("ocpp-rpc"))["createRPCError"] = (...args) => loadOcppRpc().createRPCError(...args);
 
 /** OCPP-J message ids are at most 36 characters (a UUID). */
 export const MAX_MESSAGE_ID = 36;
@@ -28,7 +33,7 @@ const RESPONSE_HEAD = /^\s*\[\s*[34]\s*,\s*"[^"\\]{1,36}"\s*,/;
 const ID_GUESS = /^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"/;
 const HEAD_BYTES = 128;
 
-type Validator = (typeof standardValidators)[number];
+type Validator = (typeof standardValidatorsType)[number];
 type CallError = [4, string, string, string, Record<string, never>];
 
 /** Cuts text for an answer or a log line (whatever a charger sent may be megabytes). */
@@ -43,7 +48,7 @@ export function cut(text: string, max: number): string {
  * (errata spellings), NotImplemented for an action without a schema.
  */
 export function ocpp16Validators(): Validator[] {
-  const base = standardValidators.find((v) => v.subprotocol === "ocpp1.6");
+  const base = loadStandardValidators().find((v) => v.subprotocol === "ocpp1.6");
   if (!base) throw new Error("ocpp-rpc has no OCPP 1.6 schemas");
   const make = (subprotocol: string): Validator =>
     ({

@@ -1,0 +1,59 @@
+// Preloaded into Node-RED by bench/footprint.js (node --require): measures the
+// time (wall and CPU) Node-RED spends requiring our node files, and which
+// packages they pull in, and writes it to $EVKIT_FOOTPRINT_OUT on exit. The
+// wall time of a whole Node-RED start swings by seconds on a busy machine; this
+// is the part that is ours. On SIGURG it runs a full garbage collection.
+"use strict";
+const fs = require("fs");
+const Module = require("module");
+
+const out = process.env.EVKIT_FOOTPRINT_OUT;
+const ours = `${require("path").sep}@evkit${require("path").sep}node-red-ev${require("path").sep}`;
+const realLoad = Module._load;
+let depth = 0;
+let wallNs = 0n;
+let cpuUs = 0;
+let files = 0;
+
+Module._load = function (request, parent, isMain) {
+  // Only Node-RED's require of one of our node files counts (with whatever that file requires).
+  if (depth > 0 || !request.includes(ours)) return realLoad.call(this, request, parent, isMain);
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  depth = 1;
+  try {
+    return realLoad.call(this, request, parent, isMain);
+  } finally {
+    depth = 0;
+    wallNs += process.hrtime.bigint() - t0;
+    const c = process.cpuUsage(c0);
+    cpuUs += c.user + c.system;
+    files++;
+  }
+};
+
+// The bench asks for a full collection before reading RSS (node --expose-gc), so garbage
+// left from the start, which V8 collects whenever it likes, does not count as cost.
+// (Not SIGUSR2: Node-RED stops on it, for nodemon.)
+let heapAfterGcMb;
+process.on("SIGURG", () => {
+  if (typeof global.gc === "function") {
+    global.gc();
+    global.gc();
+    heapAfterGcMb = process.memoryUsage().heapUsed / 1048576;
+  }
+});
+
+process.on("exit", () => {
+  if (!out) return;
+  const packages = new Set();
+  for (const file of Object.keys(require.cache)) {
+    // Node-RED reads the package.json of every package in the user dir's node_modules: that loads no code.
+    if (file.endsWith("package.json")) continue;
+    // Only the user dir's packages: Node-RED also loads node modules installed beside itself (here the repo's devDependencies).
+    if (!file.startsWith(process.cwd())) continue;
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(file);
+    if (m) packages.add(m[1]);
+  }
+  fs.writeFileSync(out, JSON.stringify({ files, wallMs: Number(wallNs) / 1e6, cpuMs: cpuUs / 1000, heapAfterGcMb, packages: [...packages].sort() }));
+});
