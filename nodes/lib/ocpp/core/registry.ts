@@ -78,6 +78,9 @@ export class ChargerRegistry implements ChargerDirectory {
     if (!entry || entry.connectionId !== connectionId || !entry.link) return false;
     entry.link = undefined;
     this.connectedCount--;
+    // An id that connected and left without a trace (no boot, status, configuration or bad frame) is forgotten
+    // at once: scans and typos do not fill the charger list (issue 13 item 11).
+    if (!entry.boot && entry.connectors.size === 0 && !entry.configuration && entry.badMessages === 0) this.chargers.delete(identity);
     return true;
   }
 
