@@ -24,7 +24,7 @@ export default tseslint.config(
       "@typescript-eslint/no-restricted-imports": [
         "error",
         {
-          paths: ["ocpp-rpc", "ws", "ajv", "pg", "pg-copy-streams", "@influxdata/influxdb-client", "fast-xml-parser", "axios"].map((name) => ({
+          paths: ["ocpp-rpc", "ws", "ajv", "pg", "pg-copy-streams", "@influxdata/influxdb-client", "fast-xml-parser", "axios", "mqtt"].map((name) => ({
             name,
             allowTypeImports: true,
             message: "Heavy dependency: use `import type` for its types and lazyRequire (nodes/lib/lazy.ts) for its values.",

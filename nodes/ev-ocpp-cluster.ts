@@ -12,6 +12,7 @@ import { readClusterSettings, type ClusterDef, type ClusterSettings } from "./li
 import { StripedIds } from "./lib/cluster/striped-ids";
 import { errorMessage } from "./lib/errors";
 import { Lifecycle } from "./lib/node-red/lifecycle";
+import { lazyRequire } from "./lib/lazy";
 
 interface Def extends NodeDef, ClusterDef {
   tls?: string;
@@ -21,20 +22,8 @@ interface TlsConfigNode extends Node {
   addTLSOptions(opts: Record<string, unknown>): Record<string, unknown>;
 }
 
-type MqttModule = { connect(url: string, options: IClientOptions): MqttClient };
-
-function loadMqtt(): MqttModule {
-  try {
-    // Loaded only when a cluster is deployed: single-instance users never pay for the MQTT client.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("mqtt") as MqttModule;
-  } catch (err) {
-    throw new Error(
-      `The MQTT client library ("mqtt") is missing or broken: ${errorMessage(err).split("\n")[0]}. Reinstall @evkit/node-red-ev (Manage palette) and restart Node-RED.`,
-      { cause: err },
-    );
-  }
-}
+// Loaded only when a cluster is deployed: single-instance users never pay for the MQTT client (an optional dependency).
+const loadMqtt = lazyRequire<{ connect(url: string, options: IClientOptions): MqttClient }>("mqtt");
 
 export = (RED: NodeAPI) => {
   function OcppCluster(this: ClusterNode, def: Def) {

@@ -15,7 +15,7 @@ import { DependencyError, lazyRequire } from "../../nodes/lib/lazy";
 const root = path.join(__dirname, "..", "..");
 const distNodes = path.join(root, "dist", "nodes");
 /** Every runtime dependency that costs start time or memory, and what they bring along. */
-export const HEAVY_PACKAGES = ["ocpp-rpc", "ws", "ajv", "pg", "pg-copy-streams", "@influxdata/influxdb-client", "fast-xml-parser", "axios"];
+export const HEAVY_PACKAGES = ["ocpp-rpc", "ws", "ajv", "pg", "pg-copy-streams", "@influxdata/influxdb-client", "fast-xml-parser", "axios", "mqtt"];
 
 describe("lazy loading of heavy dependencies", () => {
   it("loading every dist/nodes/*.js (as Node-RED does at start) loads none of the heavy packages", () => {

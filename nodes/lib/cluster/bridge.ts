@@ -266,7 +266,7 @@ export class ClusterBridge {
   }
 
   /** Another instance wrote a session of a charger not held here: drop the local copy, that instance ends it. */
-  private onRemoteSession(identity: string, key: string, record: SessionRecord | undefined): void {
+  private onRemoteSession(identity: string, key: string, _record: SessionRecord | undefined): void {
     if (this.backplane.holds(identity)) return;
     const transactionId = transactionIdOf(key);
     if (transactionId === undefined) return;
