@@ -9,6 +9,7 @@ import type { TimescaleConfigNode } from "./lib/timescale/config-node";
 import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
 import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
 import { evReadingRows, toRows } from "./lib/timescale/rows";
+import { ocppRows, OCPP_TABLES } from "./lib/timescale/ocpp";
 import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type WriteMethod } from "./lib/timescale/writer";
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
@@ -108,8 +109,19 @@ export = (RED: NodeAPI): void => {
     };
     life.run(() => check(0));
 
+    // One TableName object per preset table: the writer groups rows of a run by identity.
+    const ocppTables = new Map<string, TableName>(Object.values(OCPP_TABLES).map((name) => [name, { table: name }]));
+
     life.onInput<TimescaleWriteMsg>((msg) => {
       if (msg.payload === undefined || msg.payload === null) throw new Error("msg.payload is empty: send a row (an object of column names to values) or an array of rows");
+      if (create === "ocpp") {
+        // An ev-ocpp-in event: its rows go to the preset's tables; kinds that are not stored are passed over.
+        const rows = ocppRows(msg.payload);
+        if (rows) {
+          if (rows.length > 0) buffered.push(rows.map(({ table, row }) => ({ table: ocppTables.get(table)!, row, msg })));
+          return;
+        }
+      }
       const table = msg.table !== undefined ? parseTableName(msg.table) : defaultTable;
       if (!table) throw new Error("No table: set one in the node or send msg.table");
       const timestamp = msg.timestamp;

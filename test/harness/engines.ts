@@ -142,17 +142,17 @@ export interface PostgresVariant {
 }
 
 /**
- * With TEST_PG_URL: a TimescaleDB database (when the server has the
- * extension, or TEST_PG_TIMESCALE=1 says it must) and a plain PostgreSQL one.
- * Without: PGlite. Asks the server once per process.
+ * With TEST_PG_URL: a database with TimescaleDB and a plain PostgreSQL one.
+ * Without: PGlite. The "TimescaleDB" one falls back to plain PostgreSQL
+ * (engine.timescale false) when the server lacks the extension, unless
+ * TEST_PG_TIMESCALE=1 says it must be there (CI).
  */
-export async function postgresVariants(): Promise<PostgresVariant[]> {
-  const external = process.env.TEST_PG_URL;
-  if (!external) return [{ name: "PGlite", options: {} }];
-  const variants: PostgresVariant[] = [];
-  if (process.env.TEST_PG_TIMESCALE === "1" || (await timescaleAvailable(external))) variants.push({ name: "TimescaleDB", options: { timescale: true } });
-  variants.push({ name: "plain PostgreSQL", options: {} });
-  return variants;
+export function postgresVariants(): PostgresVariant[] {
+  if (!process.env.TEST_PG_URL) return [{ name: "PGlite", options: {} }];
+  return [
+    { name: "TimescaleDB", options: { timescale: true } },
+    { name: "plain PostgreSQL", options: {} },
+  ];
 }
 
 let timescaleKnown: Promise<boolean> | undefined;

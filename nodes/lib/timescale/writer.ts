@@ -14,6 +14,10 @@ import { copyData, copySql } from "./copy";
 import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
 import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
 import { sameKeys, toParameter, type Row } from "./rows";
+import { mergeUpsertRows, OCPP_TABLES as OCPP_TABLE_NAMES, ocppHypertableSql, ocppTableSql, upsertSql, UPSERTS, type UpsertSpec } from "./ocpp";
+
+/** Marks the ocpp preset's tables as made (a name no table can have). */
+const OCPP_PRESET = "\u0000ocpp";
 
 export interface RowItem {
   table: TableName;
@@ -235,14 +239,16 @@ export class TimescaleWriter {
       await this.ensureTables(client, items);
       const method = this.method ?? (await this.detectMethod(client));
       const groups = groupRows(items);
-      if (method === "copy" && groups.length === 1) {
+      if (method === "copy" && groups.length === 1 && !this.upsertFor(groups[0].table)) {
         // One COPY is one transaction of its own: no BEGIN/COMMIT round trips needed.
         await this.copyGroup(client, groups[0]);
       } else {
         await client.query("BEGIN");
         try {
           for (const group of groups) {
-            if (method === "copy") await this.copyGroup(client, group);
+            const upsert = this.upsertFor(group.table);
+            if (upsert) await this.upsertGroup(client, group, upsert);
+            else if (method === "copy") await this.copyGroup(client, group);
             else await this.insertGroup(client, group);
           }
           await client.query("COMMIT");
@@ -330,6 +336,23 @@ export class TimescaleWriter {
     }
   }
 
+  /** Tables kept by an upsert rather than appended to (the ocpp preset's sessions and latest status). */
+  private upsertFor(table: TableName): UpsertSpec | undefined {
+    return this.options.create === "ocpp" && !table.schema ? UPSERTS[table.table] : undefined;
+  }
+
+  private async upsertGroup(client: PoolClient, group: Group, spec: UpsertSpec): Promise<void> {
+    const known = await this.typesOf(client, group.table);
+    const types = group.columns.map((c) => known.get(c));
+    if (!types.every((t): t is string => t !== undefined)) {
+      const missing = group.columns.filter((c) => !known.has(c));
+      throw new PgWriteError(`Table ${tableKey(group.table)} is missing the column(s) ${missing.join(", ")}`, true, "42703");
+    }
+    const rows = mergeUpsertRows(group.rows, spec);
+    const params = group.columns.map((column) => rows.map((row) => toParameter(row[column])));
+    await client.query(upsertSql(quoteTable(group.table), group.columns, types, spec), params);
+  }
+
   private async typesOf(client: PoolClient, table: TableName): Promise<Map<string, string>> {
     const key = tableKey(table);
     const cached = this.columnTypes.get(key);
@@ -351,6 +374,10 @@ export class TimescaleWriter {
 
   private async ensureTables(client: PoolClient, items: readonly RowItem[]): Promise<void> {
     if (this.options.create === "none") return;
+    if (this.options.create === "ocpp" && !this.ensured.has(OCPP_PRESET)) {
+      await this.ensureOcppTables(client);
+      this.ensured.add(OCPP_PRESET);
+    }
     const pending = new Map<string, { table: TableName; rows: Row[] }>();
     for (const item of items) {
       const key = tableKey(item.table);
@@ -362,6 +389,28 @@ export class TimescaleWriter {
       await this.ensureTable(client, table, rows);
       this.ensured.add(key);
     }
+  }
+
+  /** The ocpp preset's tables, indexes and (on TimescaleDB) hypertables, all at once. */
+  private async ensureOcppTables(client: PoolClient): Promise<void> {
+    for (const statement of ocppTableSql()) await client.query(statement);
+    for (const table of Object.values(OCPP_TABLE_NAMES)) this.ensured.add(table);
+    if (await this.hasTimescale(client)) {
+      for (const statement of ocppHypertableSql()) await client.query(statement);
+      this.note = undefined;
+    } else {
+      this.note = "plain PostgreSQL";
+    }
+  }
+
+  private async hasTimescale(client: PoolClient): Promise<boolean> {
+    if (this.timescale === undefined) {
+      // Looked up as the function we will call (visible on the search_path), not
+      // through pg_extension, so whatever schema TimescaleDB lives in works.
+      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' AND pg_function_is_visible(oid) LIMIT 1");
+      this.timescale = (found.rowCount ?? 0) > 0;
+    }
+    return this.timescale;
   }
 
   private presetColumns(table: TableName): ColumnDef[] | undefined {
@@ -378,13 +427,7 @@ export class TimescaleWriter {
     await client.query(`CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (${columnSql(typed)})`);
     const timeColumn = preset ? "time" : this.options.timeColumn;
     if (!timeColumn || !columns.some((c) => c.name === timeColumn)) return;
-    if (this.timescale === undefined) {
-      // Looked up as the function we will call (visible on the search_path), not
-      // through pg_extension, so whatever schema TimescaleDB lives in works.
-      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' AND pg_function_is_visible(oid) LIMIT 1");
-      this.timescale = (found.rowCount ?? 0) > 0;
-    }
-    if (this.timescale) {
+    if (await this.hasTimescale(client)) {
       await client.query("SELECT create_hypertable($1::regclass, $2::name, if_not_exists => TRUE, migrate_data => TRUE)", [quoteTable(table), timeColumn]);
       this.note = undefined;
     } else {
