@@ -15,7 +15,7 @@ import centralNode from "../../nodes/ev-ocpp-central-system";
 import inNode from "../../nodes/ev-ocpp-in";
 import influxConfigNode from "../../nodes/ev-influx-config";
 import influxWriteNode from "../../nodes/ev-influx-write";
-import type { CentralSystemNode } from "../../nodes/lib/ocpp/node-types";
+import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { startInflux, type InfluxEngine, type InfluxSample } from "../harness/engines";
 import type { Client } from "../ocpp-cs/support/clients";
 import { chargeOnce, type Event } from "./support/ocpp-charger";

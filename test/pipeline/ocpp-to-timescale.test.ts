@@ -18,7 +18,7 @@ import centralNode from "../../nodes/ev-ocpp-central-system";
 import inNode from "../../nodes/ev-ocpp-in";
 import timescaleConfigNode from "../../nodes/ev-timescale-config";
 import timescaleWriteNode from "../../nodes/ev-timescale-write";
-import type { CentralSystemNode } from "../../nodes/lib/ocpp/node-types";
+import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { postgresVariants, startPostgres, type PostgresEngine } from "../harness/engines";
 import type { Client } from "../ocpp-cs/support/clients";
 import { chargeOnce, type Event } from "./support/ocpp-charger";
