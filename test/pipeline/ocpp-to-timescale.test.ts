@@ -188,10 +188,10 @@ for (const variant of variants) {
       );
 
       if (pg.timescale) {
-        const hypertables = await pg.query<{ hypertable_name: string }>("SELECT hypertable_name FROM timescaledb_information.hypertables ORDER BY 1");
+        const hypertables = await pg.query<{ hypertable_name: string }>("SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_name LIKE 'ocpp%' ORDER BY 1");
         assert.deepEqual(hypertables.map((h) => h.hypertable_name), ["ocpp_meter_values", "ocpp_status"]);
         const intervals = await pg.query<{ hypertable_name: string; time_interval: { days?: number } }>(
-          "SELECT hypertable_name, time_interval FROM timescaledb_information.dimensions ORDER BY 1",
+          "SELECT hypertable_name, time_interval FROM timescaledb_information.dimensions WHERE hypertable_name LIKE 'ocpp%' ORDER BY 1",
         );
         assert.deepEqual(intervals.map((d) => [d.hypertable_name, d.time_interval.days]), [["ocpp_meter_values", 1], ["ocpp_status", 7]]);
       }

@@ -14,10 +14,8 @@ import { copyData, copySql } from "./copy";
 import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
 import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
 import { sameKeys, toParameter, type Row } from "./rows";
+import { maintenanceSql, OCPP_AGGREGATES, plainAggregateSql, timescaleAggregateSql, type AggregateSettings } from "./ocpp-aggregates";
 import { mergeUpsertRows, OCPP_TABLES as OCPP_TABLE_NAMES, ocppHypertableSql, ocppTableSql, upsertSql, UPSERTS, type UpsertSpec } from "./ocpp";
-
-/** Marks the ocpp preset's tables as made (a name no table can have). */
-const OCPP_PRESET = "\u0000ocpp";
 
 export interface RowItem {
   table: TableName;
@@ -54,6 +52,8 @@ export interface TimescaleWriterOptions {
   /** For messages: where we write, without secrets. */
   target: string;
   password?: string;
+  /** The ocpp preset's daily figures and retention (defaults: UTC, keep forever). */
+  ocpp?: AggregateSettings;
 }
 
 export class PgWriteError extends Error {
@@ -167,6 +167,7 @@ export class TimescaleWriter {
   /** Column types per table, from the catalogue, for the unnest INSERT. */
   private readonly columnTypes = new Map<string, Map<string, string>>();
   private timescale: boolean | undefined;
+  private ocppReady: Promise<void> | undefined;
   /** A remark for the status, e.g. that tables are plain PostgreSQL tables. */
   note: string | undefined;
 
@@ -374,10 +375,7 @@ export class TimescaleWriter {
 
   private async ensureTables(client: PoolClient, items: readonly RowItem[]): Promise<void> {
     if (this.options.create === "none") return;
-    if (this.options.create === "ocpp" && !this.ensured.has(OCPP_PRESET)) {
-      await this.ensureOcppTables(client);
-      this.ensured.add(OCPP_PRESET);
-    }
+    if (this.options.create === "ocpp") await this.ensureOcppOnce(client);
     const pending = new Map<string, { table: TableName; rows: Row[] }>();
     for (const item of items) {
       const key = tableKey(item.table);
@@ -391,15 +389,80 @@ export class TimescaleWriter {
     }
   }
 
-  /** The ocpp preset's tables, indexes and (on TimescaleDB) hypertables, all at once. */
+  /** One run of ensureOcppTables at a time, and none once it worked (upkeep and the first batch may both ask at deploy). */
+  private ensureOcppOnce(client: PoolClient): Promise<void> {
+    this.ocppReady ??= this.ensureOcppTables(client).catch((err: unknown) => {
+      this.ocppReady = undefined;
+      throw err;
+    });
+    return this.ocppReady;
+  }
+
+  /** The ocpp preset's tables, indexes, daily figures and, on TimescaleDB, hypertables and policies, all at once. */
   private async ensureOcppTables(client: PoolClient): Promise<void> {
     for (const statement of ocppTableSql()) await client.query(statement);
     for (const table of Object.values(OCPP_TABLE_NAMES)) this.ensured.add(table);
+    const settings = this.ocppSettings();
     if (await this.hasTimescale(client)) {
       for (const statement of ocppHypertableSql()) await client.query(statement);
+      const existing = await client.query<{ name: string }>("SELECT relname AS name FROM pg_class WHERE relname = ANY($1) AND pg_table_is_visible(oid)", [
+        [OCPP_AGGREGATES.energy, OCPP_AGGREGATES.faults],
+      ]);
+      const created = [OCPP_AGGREGATES.energy, OCPP_AGGREGATES.faults].filter((view) => !existing.rows.some((r) => r.name === view));
+      for (const statement of timescaleAggregateSql(settings, created)) await client.query(statement);
       this.note = undefined;
     } else {
+      for (const statement of plainAggregateSql(settings)) await client.query(statement);
       this.note = "plain PostgreSQL";
+    }
+  }
+
+  private ocppSettings(): AggregateSettings {
+    return this.options.ocpp ?? { timeZone: "UTC", retentionDays: 0 };
+  }
+
+  /**
+   * For the ocpp preset, at deploy and then hourly: makes the tables (so the
+   * daily figures and policies exist before the first event) and, on plain
+   * PostgreSQL, deletes meter values older than the retention after keeping
+   * their daily energy. TimescaleDB does the same with its own policies.
+   * Resolves with how many meter values were deleted.
+   */
+  async maintain(): Promise<number> {
+    if (this.options.create !== "ocpp") return 0;
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.describe(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on("error", onError);
+    try {
+      await this.ensureOcppOnce(client);
+      if (await this.hasTimescale(client)) return 0;
+      const statements = maintenanceSql(this.ocppSettings());
+      if (statements.length === 0) return 0;
+      await client.query("BEGIN");
+      try {
+        let deleted = 0;
+        for (const statement of statements) deleted = (await client.query(statement)).rowCount ?? 0;
+        await client.query("COMMIT");
+        return deleted;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      const described = this.describe(err);
+      if (!described.permanent) broken = described;
+      throw described;
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
     }
   }
 
