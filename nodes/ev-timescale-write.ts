@@ -10,6 +10,7 @@ import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
 import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
 import { evReadingRows, toRows } from "./lib/timescale/rows";
 import { ocppRows, OCPP_TABLES } from "./lib/timescale/ocpp";
+import { isOcppInMessage } from "./lib/ocpp-records/records";
 import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type WriteMethod } from "./lib/timescale/writer";
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
@@ -40,6 +41,7 @@ interface TimescaleWriteMsg extends NodeMessageInFlow {
   timestamp?: unknown;
   charger?: unknown;
   reading?: unknown;
+  ocpp?: unknown;
 }
 
 function positive(value: unknown, fallback: number): number {
@@ -159,6 +161,8 @@ export = (RED: NodeAPI): void => {
           if (rows.length > 0) buffered.push(rows.map(({ table, row }) => ({ table: ocppTables.get(table)!, row, msg })));
           return;
         }
+        // Other messages of ev-ocpp-in (connection decisions, raw frames, the charger list) hold nothing to store.
+        if (isOcppInMessage(msg)) return;
       }
       const table = msg.table !== undefined ? parseTableName(msg.table) : defaultTable;
       if (!table) throw new Error("No table: set one in the node or send msg.table");

@@ -89,6 +89,7 @@ export const devSimulators: DevSimulator[] = [
     name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
     port: 9220,
     afterNodeRed: true,
-    start: (port) => startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true }),
+    // Meter values every 10 s while a session runs, so the OCPP example's database writer has them.
+    start: (port) => startChargePointSimulator({ url: `ws://127.0.0.1:${port}/ocpp`, identity: "garage", reconnect: true, meterIntervalMs: 10_000 }),
   },
 ];

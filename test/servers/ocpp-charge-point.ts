@@ -141,6 +141,11 @@ export async function startChargePointSimulator(options: {
   /** Send BootNotification and StatusNotification Available after connecting (default true). */
   boot?: boolean;
   reconnect?: boolean;
+  /**
+   * While a session runs, send MeterValues this often (energy register in Wh,
+   * power in W at 7.4 kW), and stop with the register's reading. Off by default.
+   */
+  meterIntervalMs?: number;
 }): Promise<ChargePointSimulator> {
   const behaviour: ChargePointBehaviour = { ...defaultBehaviour(), ...options.behaviour };
   const state: ChargePointState = {
@@ -192,15 +197,44 @@ export async function startChargePointSimulator(options: {
       .catch(() => undefined);
   };
 
+  // Energy register per connector (Wh) and the timers sending MeterValues, when meterIntervalMs is set.
+  const registers = new Map<number, number>();
+  const meterTimers = new Map<number, NodeJS.Timeout>();
+  const powerW = 7400;
+  const sendMeterValues = (connectorId: number, transactionId: number): void => {
+    const interval = options.meterIntervalMs ?? 0;
+    const wh = Math.round((registers.get(connectorId) ?? 0) + (powerW * interval) / 3_600_000);
+    registers.set(connectorId, wh);
+    client
+      .call("MeterValues", {
+        connectorId,
+        transactionId,
+        meterValue: [
+          {
+            timestamp: new Date().toISOString(),
+            sampledValue: [
+              { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+              { value: String(powerW), measurand: "Power.Active.Import", unit: "W" },
+            ],
+          },
+        ],
+      })
+      .catch(() => undefined);
+  };
+
   const startSession = async (connectorId: number, idTag: string): Promise<number> => {
     const answer = (await client.call("StartTransaction", {
       connectorId,
       idTag,
-      meterStart: 0,
+      meterStart: registers.get(connectorId) ?? 0,
       timestamp: new Date().toISOString(),
     })) as { transactionId: number };
     state.transactions.set(connectorId, answer.transactionId);
     sendStatus(connectorId, "Charging");
+    if (options.meterIntervalMs) {
+      clearInterval(meterTimers.get(connectorId));
+      meterTimers.set(connectorId, setInterval(() => sendMeterValues(connectorId, answer.transactionId), options.meterIntervalMs));
+    }
     return answer.transactionId;
   };
 
@@ -208,9 +242,11 @@ export async function startChargePointSimulator(options: {
     const transactionId = state.transactions.get(connectorId);
     if (transactionId === undefined) return;
     state.transactions.delete(connectorId);
+    clearInterval(meterTimers.get(connectorId));
+    meterTimers.delete(connectorId);
     state.profiles = state.profiles.filter((p) => p.profile.transactionId !== transactionId);
     await client
-      .call("StopTransaction", { transactionId, meterStop: 1000, timestamp: new Date().toISOString(), reason })
+      .call("StopTransaction", { transactionId, meterStop: options.meterIntervalMs ? (registers.get(connectorId) ?? 0) : 1000, timestamp: new Date().toISOString(), reason })
       .catch(() => undefined);
     sendStatus(connectorId, "Finishing");
   };
@@ -431,6 +467,8 @@ export async function startChargePointSimulator(options: {
     calls: (action) => state.received.filter((c) => c.action === action).map((c) => c.payload),
     compositeLimit,
     close: async () => {
+      for (const timer of meterTimers.values()) clearInterval(timer);
+      meterTimers.clear();
       await client.close({ force: true });
     },
   };

@@ -71,6 +71,12 @@ export function looksLikeOcppEvent(value: unknown): value is { kind: string; ide
   return isRecord(value) && isOcppEventKind(value.kind) && typeof value.identity === "string" && typeof value.time === "string";
 }
 
+/** A message ev-ocpp-in sent (it sets msg.ocpp.kind): also its connection decisions, raw frames and charger list. */
+export function isOcppInMessage(msg: { ocpp?: unknown }): boolean {
+  const info = msg.ocpp;
+  return typeof info === "object" && info !== null && typeof (info as { kind?: unknown }).kind === "string";
+}
+
 /** Kinds that become records; the others (boot, rtt, connected, …) are not stored. */
 export const STORED_OCPP_KINDS: readonly string[] = ["status", "meter", "session.started", "session.ended"];
 
