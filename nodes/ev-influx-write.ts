@@ -11,6 +11,8 @@ import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { isValidTimeZone } from "./lib/time";
 import { shortText } from "./lib/errors";
+import { isOcppInMessage } from "./lib/ocpp-records/records";
+import { ocppPoints } from "./lib/influx/ocpp";
 
 interface InfluxWriteDef extends NodeDef {
   influx: string;
@@ -29,6 +31,7 @@ interface InfluxWriteMsg extends NodeMessageInFlow {
   measurement?: unknown;
   tags?: unknown;
   timestamp?: unknown;
+  ocpp?: unknown;
 }
 
 function positive(value: unknown, fallback: number): number {
@@ -108,6 +111,8 @@ export = (RED: NodeAPI): void => {
         precision: writer.precision,
         topic: typeof msg.topic === "string" ? msg.topic : undefined,
       };
+      // ev-ocpp-in's messages that are not events to store (connection decisions, raw frames, the charger list): nothing to write.
+      if (isOcppInMessage(msg) && ocppPoints(msg.payload) === undefined) return;
       // Converted now so a bad payload fails this msg at once (done(err)), not a later batch.
       buffered.push(toLines(msg.payload, defaults).map((line) => ({ line, msg })));
     });

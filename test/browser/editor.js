@@ -13,7 +13,7 @@ const os = require("os");
 const path = require("path");
 const { chromium } = require("playwright-core");
 const { root, targets, freePort, writeSettings, startNodeRed, packageInfo, exampleFiles } = require("../lib/node-red-runner");
-const { combineExampleDir } = require("../../scripts/lib/combine-examples");
+const { combineExampleDir, combineExamples, requiredModules } = require("../../scripts/lib/combine-examples");
 const { showsStatus, layoutProblems } = require("../lib/flow-layout");
 
 const results = [];
@@ -81,6 +81,97 @@ async function openAndCloseDialog(page, type, shot) {
   await page.evaluate(() => window.RED.tray.close());
   await page.waitForSelector(".red-ui-tray", { state: "detached", timeout: 10_000 }).catch(() => undefined);
   return inputs;
+}
+
+const DASHBOARD_MODULE = "@flowfuse/node-red-dashboard";
+
+/**
+ * The Dashboard 2.0 examples, in a Node-RED of their own with the dashboard
+ * module (a devDependency) installed beside our package: each imports into
+ * the editor with every node type known, deploys, and its dashboard page
+ * renders its groups and charts, without a browser console error.
+ */
+async function dashboardExamples(pkg, shots) {
+  const files = exampleFiles().filter((file) => requiredModules(JSON.parse(fs.readFileSync(path.join(root, "examples", `${file}.json`), "utf8"))).includes(DASHBOARD_MODULE));
+  if (files.length === 0) return;
+  let moduleDir;
+  try {
+    moduleDir = path.dirname(require.resolve(`${DASHBOARD_MODULE}/package.json`, { paths: [root] }));
+  } catch {
+    check(`${DASHBOARD_MODULE} is installed for the dashboard examples (npm install)`, false);
+    return;
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "evkit-dashboard-"));
+  const userDir = path.join(work, "user");
+  for (const [name, target] of [[pkg.name, root], [DASHBOARD_MODULE, moduleDir]]) {
+    const link = path.join(userDir, "node_modules", ...name.split("/"));
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(target, link, "dir");
+  }
+  const port = await freePort();
+  writeSettings(userDir, { port });
+  let red;
+  let context;
+  const consoleErrors = [];
+  try {
+    red = await startNodeRed({ target: targets["4.1"], userDir, port });
+    context = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
+      executablePath: findChromium(),
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1400, height: 1000 },
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(`console.error: ${m.text()} ${m.location()?.url ?? ""}`);
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.stack ?? e.message}`));
+    await context.route((url) => !url.href.startsWith(red.url), (route) => {
+      consoleErrors.push(`blocked request to ${route.request().url()}`);
+      return route.abort();
+    });
+    await page.goto(red.url, { waitUntil: "load" });
+    await page.waitForFunction(() => window.RED && window.RED.nodes && window.RED.nodes.getType("ui-chart") && window.RED.nodes.getType("ev-timescale-query"), null, { timeout: 30_000 });
+    for (const file of files) {
+      const url = `${red.url}/library/examples/flows/${pkg.name}/${file.split("/").map(encodeURIComponent).join("/")}`;
+      const imported = await page.evaluate(async (u) => {
+        const flow = await (await fetch(u, { headers: { Accept: "application/json" } })).json();
+        const unknown = flow.filter((n) => !["tab", "global-config"].includes(n.type) && !window.RED.nodes.getType(n.type)).map((n) => n.type);
+        window.RED.view.importNodes(flow, { addFlow: true, generateIds: true });
+        return { flow, unknown };
+      }, url);
+      check(`dashboard example "${file}" imports with every node type known`, imported.unknown.length === 0, `unknown: ${imported.unknown.join(", ")}`);
+      const flows = combineExamples([{ file: file.replace(/\.json$/, ""), nodes: imported.flow }]);
+      const deploy = await fetch(`${red.url}/flows`, { method: "POST", headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" }, body: JSON.stringify(flows) });
+      check(`dashboard example "${file}" deploys`, deploy.status === 204 || deploy.status === 200, `HTTP ${deploy.status}: ${await deploy.text()}`);
+      const pages = imported.flow.filter((n) => n.type === "ui-page");
+      const base = imported.flow.find((n) => n.type === "ui-base");
+      for (const uiPage of pages) {
+        const groupNodes = imported.flow.filter((n) => n.type === "ui-group" && n.page === uiPage.id);
+        const groups = groupNodes.map((n) => n.name);
+        const charts = imported.flow.filter((n) => n.type === "ui-chart" && groupNodes.some((g) => g.id === n.group)).length;
+        const pageUrl = `${red.url}${base.path}${uiPage.path}`;
+        await page.goto(pageUrl, { waitUntil: "load" });
+        const rendered = await page
+          .waitForFunction(
+            ({ names, chartCount }) => names.every((name) => document.body.innerText.includes(name)) && document.querySelectorAll("canvas").length >= chartCount,
+            { names: groups, chartCount: charts },
+            { timeout: 30_000 },
+          )
+          .then(() => true, () => false);
+        const shot = path.join(shots, `browser-dashboard-${path.basename(file, ".json").replace(/[^A-Za-z0-9]+/g, "-")}.png`);
+        await page.screenshot({ path: shot });
+        check(`dashboard page ${base.path}${uiPage.path} renders its groups (${groups.join(", ")}) and ${charts} chart(s)`, rendered, `see ${shot}`);
+      }
+    }
+    check("dashboard examples: no browser console error or page error", consoleErrors.length === 0, consoleErrors.join("\n       "));
+  } catch (err) {
+    check("dashboard examples ran to the end", false, err.stack);
+  } finally {
+    if (context) await context.close().catch(() => undefined);
+    if (red) await red.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 async function main() {
@@ -376,6 +467,7 @@ async function main() {
     if (red) await red.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
+  await dashboardExamples(pkg, shots);
   const failed = results.filter((r) => !r.ok).length;
   console.log(`\n${results.length - failed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in .tmp/)`);
   process.exitCode = failed ? 1 : 0;

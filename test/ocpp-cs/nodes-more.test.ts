@@ -14,6 +14,9 @@ import helper from "node-red-node-test-helper";
 import centralNode from "../../nodes/ev-ocpp-central-system";
 import inNode from "../../nodes/ev-ocpp-in";
 import replyNode from "../../nodes/ev-ocpp-reply";
+import timescaleConfigNode from "../../nodes/ev-timescale-config";
+import timescaleWriteNode from "../../nodes/ev-timescale-write";
+import { startPostgres } from "../harness/engines";
 import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import type { ChargerLink } from "../../nodes/lib/ocpp/core/contract";
 import { makePki } from "./support/certs";
@@ -147,28 +150,70 @@ describe("OCPP nodes: directory hook, raw frames, TLS config, example flow", () 
     await assert.rejects((helper.getNode("cs") as CentralSystemNode).ready, /needs a TLS configuration/);
   });
 
-  it("runs the example flow: guest card accepted for a day, other cards left to the id-tag list", async () => {
+  it("runs the example flow: guest card accepted for a day, other cards left to the id-tag list; statuses, sessions and meter values land in the database", async () => {
     const file = path.join(__dirname, "../../flows/OCPP/Home central system.json");
     const flow = JSON.parse(readFileSync(file, "utf8")) as Array<Record<string, unknown>>;
     assert.equal(flow[0].type, "comment");
-    const tab = { id: "tab", type: "tab" };
-    const nodes = flow.map((n) => (n.type === "ev-ocpp-central-system" ? { ...n, port: "0", host: "127.0.0.1" } : { ...n, z: "tab" }));
-    await load(
-      [centralNode, inNode, replyNode, coreNode("function/10-switch.js"), coreNode("function/15-change.js"), coreNode("common/21-debug.js"), coreNode("common/20-inject.js"), coreNode("common/90-comment.js")],
-      [tab, ...nodes],
-      { cs00000000000001: { idTags: "MINE\nLOST, Blocked" } },
-    );
-    const cs = helper.getNode("cs00000000000001") as CentralSystemNode;
-    await cs.ready;
-    const c = await charger(`ws://127.0.0.1:${cs.central!.port}/ocpp`, "garage");
-    const guest = (await c.call("Authorize", { idTag: "GUEST01" })) as { idTagInfo: { status: string; expiryDate: string } };
-    assert.equal(guest.idTagInfo.status, "Accepted");
-    const inADay = Date.parse(guest.idTagInfo.expiryDate) - Date.now();
-    assert.ok(inADay > 86_000_000 && inADay <= 86_400_000, `expiry about a day ahead (${inADay} ms)`);
-    const t0 = Date.now();
-    assert.deepEqual(await c.call("Authorize", { idTag: "LOST" }), { idTagInfo: { status: "Blocked" } });
-    assert.deepEqual(await c.call("Authorize", { idTag: "MINE" }), { idTagInfo: { status: "Accepted" } });
-    assert.ok(Date.now() - t0 < 2000, "'fallback' answers at once instead of waiting for the timeout");
+    const pg = await startPostgres();
+    try {
+      const tab = { id: "tab", type: "tab" };
+      const nodes = flow.map((n) => {
+        if (n.type === "ev-ocpp-central-system") return { ...n, port: "0", host: "127.0.0.1" };
+        if (n.type === "ev-timescale-config") return { ...n, port: pg.port, database: pg.database, schema: pg.schema ?? "", user: pg.user };
+        return { ...n, z: "tab" };
+      });
+      const dbConfig = String(flow.find((n) => n.type === "ev-timescale-config")?.id);
+      await load(
+        [centralNode, inNode, replyNode, timescaleConfigNode, timescaleWriteNode, coreNode("function/10-switch.js"), coreNode("function/15-change.js"), coreNode("common/21-debug.js"), coreNode("common/20-inject.js"), coreNode("common/90-comment.js")],
+        [tab, ...nodes],
+        { cs00000000000001: { idTags: "MINE\nLOST, Blocked" }, [dbConfig]: { password: pg.password } },
+      );
+      const cs = helper.getNode("cs00000000000001") as CentralSystemNode;
+      await cs.ready;
+      const c = await charger(`ws://127.0.0.1:${cs.central!.port}/ocpp`, "garage");
+      const guest = (await c.call("Authorize", { idTag: "GUEST01" })) as { idTagInfo: { status: string; expiryDate: string } };
+      assert.equal(guest.idTagInfo.status, "Accepted");
+      const inADay = Date.parse(guest.idTagInfo.expiryDate) - Date.now();
+      assert.ok(inADay > 86_000_000 && inADay <= 86_400_000, `expiry about a day ahead (${inADay} ms)`);
+      const t0 = Date.now();
+      assert.deepEqual(await c.call("Authorize", { idTag: "LOST" }), { idTagInfo: { status: "Blocked" } });
+      assert.deepEqual(await c.call("Authorize", { idTag: "MINE" }), { idTagInfo: { status: "Accepted" } });
+      assert.ok(Date.now() - t0 < 2000, "'fallback' answers at once instead of waiting for the timeout");
+
+      // The example's writer: statuses, the session and its meter values in the database.
+      await c.call("StatusNotification", { connectorId: 1, status: "Preparing", errorCode: "NoError", timestamp: "2026-11-21T09:59:00Z" });
+      const tx = (await c.call("StartTransaction", { connectorId: 1, idTag: "MINE", meterStart: 500, timestamp: "2026-11-21T10:00:00Z" })) as { transactionId: number };
+      await c.call("MeterValues", { connectorId: 1, transactionId: tx.transactionId, meterValue: [{ timestamp: "2026-11-21T10:15:00Z", sampledValue: [{ value: "1.5", unit: "kWh" }, { value: "11000", measurand: "Power.Active.Import", unit: "W" }] }] });
+      await c.call("StopTransaction", { transactionId: tx.transactionId, meterStop: 2500, timestamp: "2026-11-21T10:30:00Z" });
+      const stored = async () => {
+        try {
+          return {
+            sessions: await pg.query("SELECT energy_wh, id_tag FROM ocpp_sessions WHERE stop_time IS NOT NULL"),
+            latest: await pg.query("SELECT status FROM ocpp_status_latest WHERE charger = 'garage'"),
+            meters: await pg.query("SELECT measurand, value FROM ocpp_meter_values ORDER BY measurand"),
+          };
+        } catch {
+          return undefined;
+        }
+      };
+      const expected = {
+        sessions: [{ energy_wh: 2000, id_tag: "MINE" }],
+        latest: [{ status: "Preparing" }],
+        meters: [
+          { measurand: "Energy.Active.Import.Register", value: 1500 },
+          { measurand: "Power.Active.Import", value: 11000 },
+        ],
+      };
+      const deadline = Date.now() + 10_000;
+      while (JSON.stringify(await stored()) !== JSON.stringify(expected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await stored(), expected);
+      // ev-ocpp-in's other messages (the connection decision, ...) are passed over, not reported.
+      const writerErrors = (helper.log() as unknown as { args: Array<Array<{ id?: string; level?: number }>> }).args.filter(([e]) => e?.id === "tsw0000000000001" && e.level === 20);
+      assert.deepEqual(writerErrors, []);
+    } finally {
+      await helper.unload();
+      await pg.close();
+    }
   });
 });
 

@@ -147,6 +147,11 @@ export async function startChargePointSimulator(options: {
   /** Send BootNotification and StatusNotification Available after connecting (default true). */
   boot?: boolean;
   reconnect?: boolean;
+  /**
+   * While a session runs, send MeterValues this often (energy register in Wh,
+   * power in W at 7.4 kW), and stop with the register's reading. Off by default.
+   */
+  meterIntervalMs?: number;
 }): Promise<ChargePointSimulator> {
   const behaviour: ChargePointBehaviour = { ...defaultBehaviour(), ...options.behaviour };
   const state: ChargePointState = {
@@ -200,6 +205,30 @@ export async function startChargePointSimulator(options: {
   };
 
   const sessionStartWh = new Map<number, number>();
+  // The timers sending MeterValues while a session runs, when meterIntervalMs is set; they advance the energy register.
+  const meterTimers = new Map<number, NodeJS.Timeout>();
+  const powerW = 7400;
+  const sendMeterValues = (connectorId: number, transactionId: number): void => {
+    const interval = options.meterIntervalMs ?? 0;
+    state.meterWh += (powerW * interval) / 3_600_000;
+    const wh = Math.round(state.meterWh);
+    client
+      .call("MeterValues", {
+        connectorId,
+        transactionId,
+        meterValue: [
+          {
+            timestamp: new Date().toISOString(),
+            sampledValue: [
+              { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+              { value: String(powerW), measurand: "Power.Active.Import", unit: "W" },
+            ],
+          },
+        ],
+      })
+      .catch(() => undefined);
+  };
+
   const startSession = async (connectorId: number, idTag: string): Promise<number> => {
     sessionStartWh.set(connectorId, Math.round(state.meterWh));
     const answer = (await client.call("StartTransaction", {
@@ -210,6 +239,10 @@ export async function startChargePointSimulator(options: {
     })) as { transactionId: number };
     state.transactions.set(connectorId, answer.transactionId);
     sendStatus(connectorId, "Charging");
+    if (options.meterIntervalMs) {
+      clearInterval(meterTimers.get(connectorId));
+      meterTimers.set(connectorId, setInterval(() => sendMeterValues(connectorId, answer.transactionId), options.meterIntervalMs));
+    }
     return answer.transactionId;
   };
 
@@ -217,6 +250,8 @@ export async function startChargePointSimulator(options: {
     const transactionId = state.transactions.get(connectorId);
     if (transactionId === undefined) return;
     state.transactions.delete(connectorId);
+    clearInterval(meterTimers.get(connectorId));
+    meterTimers.delete(connectorId);
     state.profiles = state.profiles.filter((p) => p.profile.transactionId !== transactionId);
     // A session nobody metered (tests) still charged something: 1 kWh.
     if (Math.round(state.meterWh) === sessionStartWh.get(connectorId)) state.meterWh += 1000;
@@ -449,6 +484,8 @@ export async function startChargePointSimulator(options: {
     calls: (action) => state.received.filter((c) => c.action === action).map((c) => c.payload),
     compositeLimit,
     close: async () => {
+      for (const timer of meterTimers.values()) clearInterval(timer);
+      meterTimers.clear();
       await client.close({ force: true });
     },
   };
