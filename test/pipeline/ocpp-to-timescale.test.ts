@@ -211,7 +211,7 @@ for (const variant of variants) {
       w.receive({ payload: { kind: "session.ended", identity: "CP-Batch", time: at, transactionId: 77, idTag: "T", connectorId: 2, meterStartWh: 10, meterStopWh: 110, energyWh: 100, startTime: "2026-11-22T06:30:00Z", stopTime: "2026-11-22T07:30:00Z", reason: "Local" } });
       w.receive({ payload: { kind: "boot", identity: "CP-Batch", time: at, vendor: "x", model: "y", raw: {} } });
       await until(async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM ocpp_status WHERE charger = 'CP-Batch'").catch(() => [{ n: 0 }]))[0].n === 2, 5000, "two statuses");
-      await until(async () => (await pg.query("SELECT 1 FROM ocpp_sessions WHERE transaction_id = 77")).length === 1, 5000, "session row");
+      await until(async () => (await pg.query("SELECT 1 FROM ocpp_sessions WHERE transaction_id = '77'")).length === 1, 5000, "session row");
       assert.deepEqual(await pg.query("SELECT status, time FROM ocpp_status_latest WHERE charger = 'CP-Batch'"), [{ status: "Charging", time: ts("2026-11-22T07:00:00Z") }]);
       // In a later batch: the upsert itself refuses the older status (as after a restart, when nothing is flagged stale).
       w.receive({ payload: status("Faulted", "2026-11-22T06:59:59Z") });
@@ -219,7 +219,7 @@ for (const variant of variants) {
       assert.deepEqual(await pg.query("SELECT status, time FROM ocpp_status_latest WHERE charger = 'CP-Batch'"), [{ status: "Charging", time: ts("2026-11-22T07:00:00Z") }]);
       w.receive({ payload: status("Finishing", "2026-11-22T07:00:00Z") });
       await until(async () => (await pg.query<{ s: string }>("SELECT status AS s FROM ocpp_status_latest WHERE charger = 'CP-Batch'"))[0].s === "Finishing", 5000, "a newer-or-equal status replaces it");
-      assert.deepEqual(await pg.query("SELECT meter_start_wh, meter_stop_wh, energy_wh, stop_reason, start_time FROM ocpp_sessions WHERE transaction_id = 77"), [
+      assert.deepEqual(await pg.query("SELECT meter_start_wh, meter_stop_wh, energy_wh, stop_reason, start_time FROM ocpp_sessions WHERE transaction_id = '77'"), [
         { meter_start_wh: 10, meter_stop_wh: 110, energy_wh: 100, stop_reason: "Local", start_time: ts("2026-11-22T06:30:00Z") },
       ]);
     });
