@@ -22,6 +22,7 @@ import { toError } from "../../errors";
 import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, MeterEvent } from "./events";
 import { normalizeMeterValues, pickConnectorReadings, type ConnectorReadings, type NormalizedMeterSample } from "./meter-values";
 import { isoTime, parseTime } from "./timestamps";
+import { isIncremental, type RecordChanges } from "./session-persistence";
 import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "../v16/messages";
 
 export interface TransactionPersistence {
@@ -126,7 +127,13 @@ export interface TransactionStoreOptions {
   firstTransactionId?: number;
   /** How many ended sessions to remember for duplicate detection. Default 1000. */
   keepEnded?: number;
-  /** Meter-only changes are saved at most this often (ms); starts and stops are saved at once. Default 5000. */
+  /**
+   * The save window for meter-only changes (ms): they are saved at most this
+   * long after the first unsaved one, together with whatever else changed by
+   * then (a MeterValues that arrives while a save runs waits for the window
+   * too); starts and stops are saved at once. What a `kill -9` can lose is
+   * the meter readings of this window plus one save. Default 5000.
+   */
   meterSaveDelayMs?: number;
   /** Clock, for tests. */
   clock?: () => Date;
@@ -177,6 +184,11 @@ function ms(timestamp: string | undefined): number {
 
 function key(identity: string, transactionId: number): string {
   return `${identity}\u0000${transactionId}`;
+}
+
+/** The key a persistence stores a session record under (the same key the store uses). */
+export function sessionRecordKey(record: { identity?: unknown; transactionId?: unknown }): string | undefined {
+  return typeof record.identity === "string" && finite(record.transactionId) !== undefined ? key(record.identity, finite(record.transactionId)!) : undefined;
 }
 
 /** What makes a retransmitted Start the same Start (normalised the way the session stores it). */
@@ -268,6 +280,16 @@ export class TransactionStore {
   private reportedClosed = false;
   private dirty = false;
   private saving = false;
+  /** A start or stop is waiting to be saved (saved at once, and made durable). */
+  private urgent = false;
+  /** A save should run as soon as the one in flight is done (urgent change, flush, or the meter window ran out). */
+  private due = false;
+  /** For an incremental persistence: sessions to write whole, sessions whose meter fields changed, keys forgotten. */
+  private readonly toPut = new Map<string, Session>();
+  private readonly toPatch = new Set<string>();
+  private readonly toRemove = new Set<string>();
+  /** key → its startKey, so forgetting an ended session does not scan every Start. */
+  private readonly startKeyOf = new Map<string, string>();
   /**
    * The outcome of the next save, shared by every change it covers: a busy
    * charger park changes sessions thousands of times between two saves, and
@@ -385,7 +407,8 @@ export class TransactionStore {
     });
     const k = key(identity, transactionId);
     this.addOpen(k, session);
-    this.starts.set(startKey(identity, req), k);
+    this.rememberStart(startKey(identity, req), k);
+    this.markPut(k, session);
     this.useId(transactionId);
     const event: SessionStartedEvent = clean({
       kind: "session.started",
@@ -544,6 +567,7 @@ export class TransactionStore {
       meterEvent.samples = ordered;
       if (count > 0 && fresh.length === 0) meterEvent.late = true;
     }
+    if (changed) this.markPatch(key(session!.identity, session!.transactionId));
     return new MeterOutcome(session, unknownTransaction, meterEvent, event, readings, changed ? this.persist(true) : RESOLVED_TRUE);
   }
 
@@ -574,6 +598,14 @@ export class TransactionStore {
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.lazyTimer = undefined;
     if (pending || this.saving) await this.flush();
+    const persistence = this.persistence;
+    if (isIncremental(persistence) && persistence.close) {
+      try {
+        await persistence.close();
+      } catch (err) {
+        this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+      }
+    }
   }
 
   /** The persisted form (also what save() receives). */
@@ -754,6 +786,7 @@ export class TransactionStore {
     this.removeOpen(k);
     this.ended.delete(k);
     this.ended.set(k, session);
+    this.markPut(k, session);
     this.trimEnded();
     return clean({
       kind: "session.ended" as const,
@@ -780,8 +813,62 @@ export class TransactionStore {
       const [oldestKey, oldest] = this.ended.entries().next().value as [string, Session];
       this.ended.delete(oldestKey);
       this.releaseId(oldest.transactionId);
-      for (const [sk, k] of this.starts) if (k === oldestKey) this.starts.delete(sk);
+      const sk = this.startKeyOf.get(oldestKey);
+      if (sk !== undefined && this.starts.get(sk) === oldestKey) this.starts.delete(sk);
+      this.startKeyOf.delete(oldestKey);
+      this.markRemove(oldestKey);
     }
+  }
+
+  private rememberStart(sk: string, k: string): void {
+    this.starts.set(sk, k);
+    this.startKeyOf.set(k, sk);
+  }
+
+  // --- change tracking for an incremental persistence (a journal line per changed session, not the whole store) ---
+
+  private markPut(k: string, session: Session): void {
+    if (!this.incremental) return;
+    this.toPut.set(k, session);
+    this.toPatch.delete(k);
+    this.toRemove.delete(k);
+  }
+
+  private markPatch(k: string): void {
+    if (this.incremental && !this.toPut.has(k)) this.toPatch.add(k);
+  }
+
+  private markRemove(k: string): void {
+    if (!this.incremental) return;
+    this.toPut.delete(k);
+    this.toPatch.delete(k);
+    this.toRemove.add(k);
+  }
+
+  /** What changed since the last write, emptied; the records are the live sessions (the persistence serialises them at once). */
+  private takeChanges(durable: boolean): RecordChanges<Session> {
+    const put: Array<[string, Session]> = [...this.toPut];
+    const patch: Array<[string, Partial<Session>]> = [];
+    for (const k of this.toPatch) {
+      const s = this.open.get(k) ?? this.ended.get(k);
+      // Only the fields MeterValues changes: a short journal line per session and save window.
+      if (s) patch.push([k, { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime }]);
+    }
+    const remove = [...this.toRemove];
+    this.toPut.clear();
+    this.toPatch.clear();
+    this.toRemove.clear();
+    return { put, patch, remove, counters: { lastTransactionId: this.lastId }, durable };
+  }
+
+  /** A write failed: what it carried is marked again, to go with the next one. */
+  private retake(changes: RecordChanges<Session>): void {
+    for (const [k] of changes.put) {
+      const s = this.open.get(k) ?? this.ended.get(k);
+      if (s) this.markPut(k, s);
+    }
+    for (const [k] of changes.patch) if (this.open.has(k) || this.ended.has(k)) this.markPatch(k);
+    for (const k of changes.remove) if (!this.open.has(k) && !this.ended.has(k)) this.markRemove(k);
   }
 
   private updatedEvent(session: Session, now: Date, time = now.toISOString()): SessionUpdatedEvent {
@@ -804,6 +891,10 @@ export class TransactionStore {
 
   // --- persistence: one save in flight, later changes coalesced into the next one ---
 
+  private get incremental(): boolean {
+    return isIncremental(this.persistence);
+  }
+
   private persist(lazy: boolean): Promise<boolean> {
     if (!this.persistence) return Promise.resolve(true);
     if (this.closed) {
@@ -815,15 +906,22 @@ export class TransactionStore {
     this.dirty = true;
     const done = this.nextSaved();
     if (!lazy || this.meterSaveDelayMs === 0) {
+      if (!lazy) this.urgent = true;
       this.kick();
-    } else if (!this.lazyTimer && !this.saving) {
-      this.lazyTimer = setTimeout(() => {
-        this.lazyTimer = undefined;
-        this.kick();
-      }, this.meterSaveDelayMs);
-      this.lazyTimer.unref?.();
+    } else {
+      // The window starts at the first unsaved meter change, also while a save runs: that save does not cover it.
+      this.armLazy();
     }
     return done;
+  }
+
+  private armLazy(): void {
+    if (this.lazyTimer || this.closed) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined;
+      this.kick();
+    }, this.meterSaveDelayMs);
+    this.lazyTimer.unref?.();
   }
 
   private nextSaved(): Promise<boolean> {
@@ -840,6 +938,7 @@ export class TransactionStore {
       clearTimeout(this.lazyTimer);
       this.lazyTimer = undefined;
     }
+    this.due = true;
     if (this.saving) return;
     this.saving = true;
     void this.drain();
@@ -847,21 +946,30 @@ export class TransactionStore {
 
   private async drain(): Promise<void> {
     try {
-      while (this.dirty && this.persistence) {
+      while (this.due && this.dirty && this.persistence) {
+        this.due = false;
         this.dirty = false;
+        const durable = this.urgent;
+        this.urgent = false;
         const covered = this.nextSave;
         this.nextSave = undefined;
         let ok = true;
+        const persistence = this.persistence;
+        const changes = isIncremental(persistence) ? this.takeChanges(durable) : undefined;
         try {
-          await this.persistence.save(this.toJSON());
+          if (isIncremental(persistence)) await persistence.write(changes!);
+          else await persistence.save(this.toJSON());
         } catch (err) {
           ok = false;
+          if (changes) this.retake(changes);
           this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
         }
         covered?.resolve(ok);
       }
     } finally {
       this.saving = false;
+      // Meter changes that came during the save wait for their window; a failed save is retried on the next change.
+      if (this.dirty && !this.due) this.armLazy();
     }
   }
 
@@ -893,7 +1001,7 @@ export class TransactionStore {
               timestamp: session.startTime,
               meterStart: session.meterStartWh,
             } as StartTransactionRequest;
-            this.starts.set(startKey(session.identity, req), k);
+            this.rememberStart(startKey(session.identity, req), k);
           }
         }
       }
