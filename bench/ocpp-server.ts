@@ -228,7 +228,10 @@ async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promi
         const name = `${f.functionName || "(anonymous)"} ${where}`.trim();
         self.set(name, (self.get(name) ?? 0) + 1);
       }
-      const total = Math.max(1, profile.samples.length);
+      // Shares of the busy time: "(idle)" is the event loop waiting.
+      const idle = self.get("(idle)") ?? 0;
+      self.delete("(idle)");
+      const total = Math.max(1, profile.samples.length - idle);
       return [...self.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 15)
