@@ -205,6 +205,12 @@ export class SessionJournal implements IncrementalPersistence<Json> {
     return this.chain;
   }
 
+  /** Resolves once every write started so far has reached the file and a running compaction has finished. */
+  async settled(): Promise<void> {
+    await this.compacting;
+    await this.chain;
+  }
+
   // --- internals ---
 
   private journalPath(generation: number): string {
