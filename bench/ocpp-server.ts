@@ -83,7 +83,7 @@ async function startNodeRed(noop: string | undefined): Promise<{ port: number; c
   });
   await RED.start();
   const deadline = Date.now() + 20_000;
-  let cs: { ready?: Promise<void>; central?: { port: number; meterValues: (identity: string) => object; emit(event: object): void } } | undefined;
+  let cs: { ready?: Promise<void>; central?: { port: number } } | undefined;
   while (!(cs = RED.nodes.getNode("cs") as typeof cs)?.ready) {
     if (Date.now() > deadline) throw new Error("the central-system node did not start (run npm run build first)");
     await new Promise((r) => setTimeout(r, 50));
@@ -93,12 +93,16 @@ async function startNodeRed(noop: string | undefined): Promise<{ port: number; c
     // Calibration only. "1": MeterValues answered {} with nothing else done, the ceiling the rest of the node sets.
     // "events": also no work, but the two events a MeterValues makes (meter, session.updated) still go into
     // Node-RED, ready-made: the ceiling while every event kind is sent. "event": the same with one event.
-    const central = cs.central!;
+    // The 1.6 adapter's handler table is read when a charger connects, and none has connected yet.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { V16_HANDLERS } = require(path.join(__dirname, "..", "dist", "nodes", "lib", "ocpp", "v16", "handlers.js")) as {
+      V16_HANDLERS: Record<string, (core: { emit(event: object): void }, ctx: { identity: string }) => object>;
+    };
     const events = noop === "events" ? 2 : noop === "event" ? 1 : 0;
-    central.meterValues = (identity: string) => {
+    V16_HANDLERS.MeterValues = (core, { identity }) => {
       const time = "2026-01-01T00:00:00.000Z";
-      if (events >= 1) central.emit({ kind: "meter", identity, time, connectorId: 1, transactionId: 1, samples: [] });
-      if (events >= 2) central.emit({ kind: "session.updated", identity, time, connectorId: 1, transactionId: 1 });
+      if (events >= 1) core.emit({ kind: "meter", identity, time, connectorId: 1, transactionId: 1, samples: [] });
+      if (events >= 2) core.emit({ kind: "session.updated", identity, time, connectorId: 1, transactionId: 1 });
       return {};
     };
   }
