@@ -35,6 +35,8 @@ export interface RealisticFigures {
   cpuUsPerCall: number;
   /** (highest RSS in the window − RSS before any charger) / N. */
   kbPerCharger: number;
+  /** The same after a forced GC at the end of the window: what the chargers hold, without the garbage in flight. */
+  kbPerChargerAfterGc: number;
   rssMb: number;
   /** Session store: bytes written to storage per second (/proc/<pid>/io write_bytes), and its size on disk at the end. */
   diskKBps: number;
@@ -152,6 +154,7 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
     const after = await probe(server);
     const wallS = (performance.now() - windowStart) / 1000;
     const ended = await server.ask("window-end", "window-ended");
+    const afterGc = Number((await server.ask("rss", "rss")).rss);
     load.push(os.loadavg()[0]);
     rssMax = Math.max(rssMax, after.rss);
     const cpuUs = after.cpuUs - before.cpuUs;
@@ -170,6 +173,7 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
       cpuPct: round1((cpuUs / 1e6 / wallS) * 100),
       cpuUsPerCall: Math.round(cpuUs / Math.max(1, calls)),
       kbPerCharger: round1((rssMax - server.rssBase) / 1024 / o.chargers),
+      kbPerChargerAfterGc: round1((afterGc - server.rssBase) / 1024 / o.chargers),
       rssMb: Math.round(rssMax / 1e6),
       diskKBps: round1((after.writeBytes - before.writeBytes) / 1024 / wallS),
       storeKB: Math.round(after.storeBytes / 1024),
