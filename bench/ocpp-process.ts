@@ -8,8 +8,9 @@ export type ServerMode = "bare" | "ceiling" | "node-red" | "contrib";
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
-  /** RSS after start and a GC, before any charger. */
+  /** RSS and V8 heap in use after start and a GC, before any charger. */
   rssBase: number;
+  heapBase: number;
   ask(type: string, reply: string): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -59,6 +60,7 @@ export async function startServer(mode: ServerMode): Promise<ServerProcess> {
     child,
     port: Number(ready.port),
     rssBase: Number(ready.rss),
+    heapBase: Number(ready.heapUsed),
     ask: (type, reply) => request(child, type, reply),
     stop: async () => {
       if (child.exitCode === null) {

@@ -37,6 +37,8 @@ export interface RealisticFigures {
   kbPerCharger: number;
   /** The same after a forced GC at the end of the window: what the chargers hold, without the garbage in flight. */
   kbPerChargerAfterGc: number;
+  /** V8 heap in use per charger after that GC (the JavaScript objects; the rest of RSS is sockets' buffers, code and allocator slack). */
+  heapKbPerCharger: number;
   rssMb: number;
   /** Session store: bytes written to storage per second (/proc/<pid>/io write_bytes), and its size on disk at the end. */
   diskKBps: number;
@@ -154,7 +156,8 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
     const after = await probe(server);
     const wallS = (performance.now() - windowStart) / 1000;
     const ended = await server.ask("window-end", "window-ended");
-    const afterGc = Number((await server.ask("rss", "rss")).rss);
+    const gcReply = await server.ask("rss", "rss");
+    const afterGc = Number(gcReply.rss);
     load.push(os.loadavg()[0]);
     rssMax = Math.max(rssMax, after.rss);
     const cpuUs = after.cpuUs - before.cpuUs;
@@ -174,6 +177,7 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
       cpuUsPerCall: Math.round(cpuUs / Math.max(1, calls)),
       kbPerCharger: round1((rssMax - server.rssBase) / 1024 / o.chargers),
       kbPerChargerAfterGc: round1((afterGc - server.rssBase) / 1024 / o.chargers),
+      heapKbPerCharger: round1((Number(gcReply.heapUsed) - server.heapBase) / 1024 / o.chargers),
       rssMb: Math.round(rssMax / 1e6),
       diskKBps: round1((after.writeBytes - before.writeBytes) / 1024 / wallS),
       storeKB: Math.round(after.storeBytes / 1024),

@@ -253,7 +253,7 @@ async function main(): Promise<void> {
         ? await startContrib()
         : await startNodeRed(mode === "ceiling" ? "events" : process.env.BENCH_NOOP_METERVALUES);
   global.gc?.();
-  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss });
+  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
   const heap = process.env.BENCH_HEAP && mode !== "bare" ? await heapSampler() : undefined;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let profiler: Awaited<ReturnType<typeof windowProfiler>> | undefined;
@@ -263,7 +263,8 @@ async function main(): Promise<void> {
       // CPU first, so the forced GC below is not counted as work done for the chargers.
       const cpu = process.cpuUsage();
       global.gc?.();
-      send({ type: "rss", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system });
+      const mem = process.memoryUsage();
+      send({ type: "rss", rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu.user + cpu.system, sysUs: cpu.system });
     } else if (msg.type === "probe") {
       // No forced GC: what the process really holds under load.
       const cpu = process.cpuUsage();

@@ -9,6 +9,7 @@ import { TransactionStore, type TransactionPersistence } from "../../nodes/lib/o
 import { JsonFileStore } from "../../nodes/lib/ocpp/core/json-file-store";
 import { transactionFile } from "../../nodes/lib/ocpp/core/session-file";
 import { JournalLineError, SessionJournal } from "../../nodes/lib/ocpp/core/session-journal";
+import type { IncrementalPersistence, RecordChanges } from "../../nodes/lib/ocpp/core/session-persistence";
 import { normalizeMeterValues } from "../../nodes/lib/ocpp/core/meter-values";
 
 const NOW = new Date("2026-11-21T12:00:00.000Z");
@@ -104,6 +105,37 @@ describe("session journal: a save costs what changed", () => {
     await new Promise((r) => setTimeout(r, 300)); // (the store's timer does not keep a process alive)
     assert.equal(saves, 2);
     assert.equal(await meterSaved, true);
+    await store.close();
+  });
+});
+
+describe("session store: large saves", () => {
+  it("writes a big batch in slices with a turn for the event loop between them; a Start that comes meanwhile is fsynced", async () => {
+    const writes: Array<{ size: number; durable: boolean; puts: string[] }> = [];
+    let store!: TransactionStore;
+    let lateStart: Promise<boolean> | undefined;
+    const persistence: IncrementalPersistence = {
+      load: async () => undefined,
+      save: async () => undefined,
+      write: async (c: RecordChanges) => {
+        writes.push({ size: c.put.length + c.patch.length + c.remove.length, durable: c.durable, puts: c.put.map(([k]) => k) });
+        // While the meter batch is being written, a charger starts a session.
+        if (c.patch.length > 0 && !lateStart) lateStart = store.start("late", { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T2 }, NOW).saved;
+        await new Promise((r) => setTimeout(r, 1));
+      },
+    };
+    store = await TransactionStore.open({ persistence, firstTransactionId: 1, meterSaveDelayMs: 30 });
+    for (let i = 0; i < 1200; i++) store.start(`cp${i}`, { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T0 }, NOW);
+    await store.flush();
+    writes.length = 0;
+    for (let i = 0; i < 1200; i++) store.meter(`cp${i}`, 1, i + 1, meter("2", T1, i + 1), NOW);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(writes.length >= 3, `expected slices, got ${writes.length} write(s)`);
+    assert.ok(writes.every((w) => w.size <= 500), `slices of at most 500: ${writes.map((w) => w.size).join(", ")}`);
+    assert.equal(writes.reduce((n, w) => n + w.size, 0), 1201);
+    const withLate = writes.find((w) => w.puts.includes("late\u00001201"));
+    assert.ok(withLate?.durable, "the late Start was written durably");
+    assert.equal(await lateStart, true);
     await store.close();
   });
 });

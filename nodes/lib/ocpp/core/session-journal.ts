@@ -55,7 +55,7 @@ export interface SessionJournalOptions {
   compactFactor?: number;
   /** …but not before they reach this many bytes. Default 1 MiB. */
   minCompactBytes?: number;
-  /** Records serialised per slice during a background compaction. Default 2000. */
+  /** Records serialised per slice during a background compaction. Default 500. */
   sliceRecords?: number;
   /** Problems that do not fail a write (a failed background compaction, a skipped journal line). */
   onError?: (error: Error) => void;
@@ -96,7 +96,7 @@ export class SessionJournal implements IncrementalPersistence<Json> {
     this.base = path.basename(options.file).replace(/\.json$/, "");
     this.factor = options.compactFactor ?? 4;
     this.minCompact = options.minCompactBytes ?? 1024 * 1024;
-    this.slice = Math.max(1, options.sliceRecords ?? 2000);
+    this.slice = Math.max(1, options.sliceRecords ?? 500);
     this.onError = options.onError ?? (() => undefined);
   }
 

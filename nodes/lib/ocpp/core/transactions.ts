@@ -148,6 +148,8 @@ export interface PersistedState {
 
 const FORMAT = "evkit-ocpp-transactions";
 const EPOCH_2020 = Date.UTC(2020, 0, 1);
+/** Changed sessions handed to an incremental persistence per write (the event loop gets a turn between writes). */
+const WRITE_SLICE = 500;
 /** Meter calls that change nothing worth saving share one settled promise. */
 const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true);
 
@@ -846,19 +848,33 @@ export class TransactionStore {
   }
 
   /** What changed since the last write, emptied; the records are the live sessions (the persistence serialises them at once). */
-  private takeChanges(durable: boolean): RecordChanges<Session> {
-    const put: Array<[string, Session]> = [...this.toPut];
+  private takeChanges(durable: boolean, limit: number): RecordChanges<Session> {
+    let room = limit;
+    const put: Array<[string, Session]> = [];
+    for (const entry of this.toPut) {
+      if (room-- <= 0) break;
+      put.push(entry);
+      this.toPut.delete(entry[0]);
+    }
     const patch: Array<[string, Partial<Session>]> = [];
     for (const k of this.toPatch) {
+      if (room-- <= 0) break;
+      this.toPatch.delete(k);
       const s = this.open.get(k) ?? this.ended.get(k);
       // Only the fields MeterValues changes: a short journal line per session and save window.
       if (s) patch.push([k, { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime }]);
     }
-    const remove = [...this.toRemove];
-    this.toPut.clear();
-    this.toPatch.clear();
-    this.toRemove.clear();
+    const remove: string[] = [];
+    for (const k of this.toRemove) {
+      if (room-- <= 0) break;
+      remove.push(k);
+      this.toRemove.delete(k);
+    }
     return { put, patch, remove, counters: { lastTransactionId: this.lastId }, durable };
+  }
+
+  private get pendingChanges(): boolean {
+    return this.toPut.size > 0 || this.toPatch.size > 0 || this.toRemove.size > 0;
   }
 
   /** A write failed: what it carried is marked again, to go with the next one. */
@@ -949,20 +965,42 @@ export class TransactionStore {
       while (this.due && this.dirty && this.persistence) {
         this.due = false;
         this.dirty = false;
-        const durable = this.urgent;
+        let durable = this.urgent;
         this.urgent = false;
         const covered = this.nextSave;
         this.nextSave = undefined;
         let ok = true;
         const persistence = this.persistence;
-        const changes = isIncremental(persistence) ? this.takeChanges(durable) : undefined;
-        try {
-          if (isIncremental(persistence)) await persistence.write(changes!);
-          else await persistence.save(this.toJSON());
-        } catch (err) {
-          ok = false;
-          if (changes) this.retake(changes);
-          this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+        if (isIncremental(persistence)) {
+          // In slices, yielding between them: ten thousand chargers' meter changes of one window would
+          // otherwise hold the event loop (and every charger's answer) for the whole serialisation.
+          // Only what was pending when this save began: later meter changes wait for their own window.
+          let left = this.toPut.size + this.toPatch.size + this.toRemove.size;
+          for (let first = true; first || (left > 0 && this.pendingChanges); first = false) {
+            if (!first) await new Promise((r) => setImmediate(r));
+            left -= WRITE_SLICE;
+            if (this.urgent) {
+              // A Start or Stop that arrived meanwhile goes into this slice or a later one: all of them are fsynced from here on.
+              durable = true;
+              this.urgent = false;
+            }
+            const changes = this.takeChanges(durable, WRITE_SLICE);
+            try {
+              await persistence.write(changes);
+            } catch (err) {
+              ok = false;
+              this.retake(changes);
+              this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+              break;
+            }
+          }
+        } else {
+          try {
+            await persistence.save(this.toJSON());
+          } catch (err) {
+            ok = false;
+            this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+          }
         }
         covered?.resolve(ok);
       }
