@@ -112,7 +112,7 @@ describe("session journal: a save costs what changed", () => {
 describe("session store: large saves", () => {
   it("writes a big batch in slices with a turn for the event loop between them; a Start that comes meanwhile is fsynced", async () => {
     const writes: Array<{ size: number; durable: boolean; puts: string[] }> = [];
-    let store!: TransactionStore;
+    const opened: { store?: TransactionStore } = {};
     let lateStart: Promise<boolean> | undefined;
     const persistence: IncrementalPersistence = {
       load: async () => undefined,
@@ -120,11 +120,12 @@ describe("session store: large saves", () => {
       write: async (c: RecordChanges) => {
         writes.push({ size: c.put.length + c.patch.length + c.remove.length, durable: c.durable, puts: c.put.map(([k]) => k) });
         // While the meter batch is being written, a charger starts a session.
-        if (c.patch.length > 0 && !lateStart) lateStart = store.start("late", { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T2 }, NOW).saved;
+        if (c.patch.length > 0 && !lateStart) lateStart = opened.store!.start("late", { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T2 }, NOW).saved;
         await new Promise((r) => setTimeout(r, 1));
       },
     };
-    store = await TransactionStore.open({ persistence, firstTransactionId: 1, meterSaveDelayMs: 30 });
+    const store = await TransactionStore.open({ persistence, firstTransactionId: 1, meterSaveDelayMs: 30 });
+    opened.store = store;
     for (let i = 0; i < 1200; i++) store.start(`cp${i}`, { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T0 }, NOW);
     await store.flush();
     writes.length = 0;
