@@ -180,7 +180,7 @@ export interface Verdict {
 export interface OcppResults {
   date: string;
   machine: { cores: number; cpu: string; node: string; loadBefore: number[]; loadAfter: number[] };
-  closed?: { chargers: number; seconds: number; rounds: number; best: ClosedFigures[]; all: Record<string, number[]>; skipped: string[] };
+  closed?: { date: string; chargers: number; seconds: number; rounds: number; best: ClosedFigures[]; all: Record<string, number[]>; skipped: string[] };
   realistic?: RealisticFigures[];
   realisticSkipped?: string[];
   verdicts: Verdict[];
@@ -262,7 +262,7 @@ async function runClosed(results: OcppResults): Promise<void> {
   }
   const all: Record<string, number[]> = {};
   for (const m of modes) all[m] = rounds.get(m)!.map((r) => r.callsPerS);
-  results.closed = { chargers: CHARGERS, seconds: SECONDS, rounds: ROUNDS, best: bests, all, skipped };
+  results.closed = { date: results.date, chargers: CHARGERS, seconds: SECONDS, rounds: ROUNDS, best: bests, all, skipped };
 }
 
 async function runRealisticPart(results: OcppResults, sizes: number[]): Promise<void> {
@@ -364,7 +364,7 @@ function keepOtherPart(results: OcppResults, file: string): void {
     results.realistic = previous.realistic;
     results.realisticSkipped = previous.realisticSkipped;
   }
-  const kept = (previous.verdicts ?? []).filter((v) => v.part === other).map((v) => ({ ...v, what: v.what + note }));
+  const kept = (previous.verdicts ?? []).filter((v) => v.part === other).map((v) => (v.what.includes("(from the run of") ? v : { ...v, what: v.what + note }));
   results.verdicts = other === "closed" ? [...kept, ...results.verdicts] : [...results.verdicts, ...kept];
 }
 
