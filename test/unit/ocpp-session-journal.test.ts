@@ -66,6 +66,25 @@ describe("session journal: reading what deployed installs have", () => {
   });
 });
 
+describe("session journal: generic over the session record", () => {
+  it("keeps records it does not interpret, such as a 2.0.1 session with a string transaction id", async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, "g-transactions.json");
+    const journal = transactionFile(file);
+    await journal.load();
+    const record = { transactionId: "9f1c-uuid", identity: "cp201", evseId: 1, seqNo: 4, startedAt: T0 };
+    await journal.write({ put: [["cp201\u00009f1c-uuid", record]], patch: [["cp201\u00009f1c-uuid", { seqNo: 5 }]], remove: [], counters: {}, durable: true });
+    await journal.close();
+    const again = transactionFile(file);
+    const state = (await again.load()) as { sessions: Array<Record<string, unknown>> };
+    assert.deepEqual(state.sessions, [{ ...record, seqNo: 5 }]);
+    await again.close();
+    const reread = transactionFile(file);
+    assert.deepEqual(((await reread.load()) as { sessions: unknown[] }).sessions, [{ ...record, seqNo: 5 }], "also from the compacted snapshot");
+    await reread.close();
+  });
+});
+
 describe("session journal: a save costs what changed", () => {
   it("one meter change among 2000 open sessions appends one short line and leaves the snapshot alone", async (t) => {
     const dir = tempDir(t);

@@ -188,9 +188,15 @@ function key(identity: string, transactionId: number): string {
   return `${identity}\u0000${transactionId}`;
 }
 
-/** The key a persistence stores a session record under (the same key the store uses). */
+/**
+ * The key a persistence stores a session record under (the same key the store uses). A string transaction id
+ * (OCPP 2.0.1) keys the same way, so the journal reads such records without a change.
+ */
 export function sessionRecordKey(record: { identity?: unknown; transactionId?: unknown }): string | undefined {
-  return typeof record.identity === "string" && finite(record.transactionId) !== undefined ? key(record.identity, finite(record.transactionId)!) : undefined;
+  const id = record.transactionId;
+  if (typeof record.identity !== "string") return undefined;
+  if (typeof id === "number" && Number.isFinite(id)) return key(record.identity, id);
+  return typeof id === "string" && id !== "" ? `${record.identity}\u0000${id}` : undefined;
 }
 
 /** What makes a retransmitted Start the same Start (normalised the way the session stores it). */
