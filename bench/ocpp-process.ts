@@ -1,5 +1,6 @@
 /** The benchmark's server child process (bench/ocpp-server.ts) and the messages it answers. */
 import { fork, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
 
@@ -65,9 +66,12 @@ export async function startServer(mode: ServerMode): Promise<ServerProcess> {
     stop: async () => {
       if (child.exitCode === null) {
         child.send({ type: "stop" });
-        await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
+        // Stopping Node-RED with ten thousand sockets open takes a while on a loaded machine.
+        await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 20_000))]);
       }
       child.kill();
+      // If it was killed before it could clean up, its user dir (with the session files) goes here.
+      if (typeof ready.userDir === "string") rmSync(ready.userDir, { recursive: true, force: true });
     },
   };
 }

@@ -31,7 +31,7 @@ let storeDir: string | undefined;
 type Reply = (msg: Record<string, unknown>) => void;
 const send: Reply = (msg) => process.send?.(msg);
 
-async function startBare(): Promise<{ port: number; close(): Promise<void> }> {
+async function startBare(): Promise<{ port: number; userDir?: string; close(): Promise<void> }> {
   const server = new RPCServer({ protocols: ["ocpp1.6"], strictMode: true, pingIntervalMs: 0 });
   server.on("client", (client: { handle(m: string, h: (ctx: { params: unknown }) => unknown): void }) => {
     client.handle("BootNotification", () => ({ status: "Accepted", currentTime: new Date().toISOString(), interval: 300 }));
@@ -58,7 +58,7 @@ async function startBare(): Promise<{ port: number; close(): Promise<void> }> {
  * every call and would distort memory and speed), loading the built nodes
  * from dist/nodes and a flow file from a temporary user dir.
  */
-async function startNodeRed(noop: string | undefined): Promise<{ port: number; close(): Promise<void> }> {
+async function startNodeRed(noop: string | undefined): Promise<{ port: number; userDir?: string; close(): Promise<void> }> {
   const RED = (await import("node-red")).default as unknown as RedModule;
   // On disk (not a tmpfs), so /proc/self/io counts the session store's writes.
   const userDir = mkdtempSync(path.join(os.tmpdir(), "evkit-bench-"));
@@ -108,6 +108,7 @@ async function startNodeRed(noop: string | undefined): Promise<{ port: number; c
   }
   return {
     port: cs.central!.port,
+    userDir,
     close: async () => {
       await RED.stop();
       rmSync(userDir, { recursive: true, force: true });
@@ -135,7 +136,7 @@ const CONTRIB_DIR = path.join(__dirname, "..", "node_modules", "node-red-contrib
  * each action (its documented pattern) and its "server response" node. It
  * validates nothing and keeps no sessions; it answers what the flow says.
  */
-async function startContrib(): Promise<{ port: number; close(): Promise<void> }> {
+async function startContrib(): Promise<{ port: number; userDir?: string; close(): Promise<void> }> {
   if (!existsSync(path.join(CONTRIB_DIR, "package.json"))) throw new Error("node-red-contrib-ocpp is not installed (npm install -D node-red-contrib-ocpp)");
   const RED = (await import("node-red")).default as unknown as RedModule;
   const userDir = mkdtempSync(path.join(os.tmpdir(), "evkit-bench-"));
@@ -182,6 +183,7 @@ return msg;`;
   }
   return {
     port,
+    userDir,
     close: async () => {
       await RED.stop();
       rmSync(userDir, { recursive: true, force: true });
@@ -253,7 +255,7 @@ async function main(): Promise<void> {
         ? await startContrib()
         : await startNodeRed(mode === "ceiling" ? "events" : process.env.BENCH_NOOP_METERVALUES);
   global.gc?.();
-  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
+  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, userDir: server.userDir });
   const heap = process.env.BENCH_HEAP && mode !== "bare" ? await heapSampler() : undefined;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let profiler: Awaited<ReturnType<typeof windowProfiler>> | undefined;
