@@ -1,23 +1,43 @@
 /**
- * Benchmark server process (forked by bench/ocpp.ts), so its RSS is the
- * server's alone. Mode "node-red": our central-system node inside a real
- * Node-RED runtime (test helper), events flowing to a downstream node.
- * Mode "bare": a plain ocpp-rpc RPCServer with the same validation.
+ * Benchmark server process (forked by bench/ocpp.ts), so its RSS, CPU and
+ * disk writes are the server's alone. Modes:
+ * - "node-red": our central-system node inside a real Node-RED runtime,
+ *   one ev-ocpp-in (no filter) wired to an inactive debug node;
+ * - "ceiling": the same, but MeterValues does no work and sends the two
+ *   events of a MeterValues ready-made into Node-RED (BENCH_NOOP_METERVALUES=events):
+ *   the bare ocpp-rpc server plus Node-RED's cost for the two messages;
+ * - "contrib": node-red-contrib-ocpp's "CS server" node answering every call
+ *   through a function node and its "server response" node;
+ * - "bare": a plain ocpp-rpc RPCServer with the same validation.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { RPCServer } from "ocpp-rpc";
+
+interface RedModule {
+  init(server: http.Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  nodes: { getNode(id: string): unknown };
+}
+
+/** Where the node keeps its session file (measured for its size). */
+let storeDir: string | undefined;
 
 type Reply = (msg: Record<string, unknown>) => void;
 const send: Reply = (msg) => process.send?.(msg);
 
-async function startBare(): Promise<{ port: number; close(): Promise<void> }> {
+async function startBare(): Promise<{ port: number; userDir?: string; close(): Promise<void> }> {
   const server = new RPCServer({ protocols: ["ocpp1.6"], strictMode: true, pingIntervalMs: 0 });
   server.on("client", (client: { handle(m: string, h: (ctx: { params: unknown }) => unknown): void }) => {
     client.handle("BootNotification", () => ({ status: "Accepted", currentTime: new Date().toISOString(), interval: 300 }));
     client.handle("StartTransaction", () => ({ transactionId: Math.floor(Math.random() * 1e9), idTagInfo: { status: "Accepted" } }));
+    client.handle("StatusNotification", () => ({}));
+    client.handle("Heartbeat", () => ({ currentTime: new Date().toISOString() }));
     // BENCH_BARE_SPIN_US: busy work per MeterValues, to see what a few µs of extra work per call cost the bare server.
     const spinUs = Number(process.env.BENCH_BARE_SPIN_US ?? 0);
     client.handle("MeterValues", () => {
@@ -38,14 +58,11 @@ async function startBare(): Promise<{ port: number; close(): Promise<void> }> {
  * every call and would distort memory and speed), loading the built nodes
  * from dist/nodes and a flow file from a temporary user dir.
  */
-async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }> {
-  const RED = (await import("node-red")).default as unknown as {
-    init(server: http.Server, settings: Record<string, unknown>): void;
-    start(): Promise<void>;
-    stop(): Promise<void>;
-    nodes: { getNode(id: string): unknown };
-  };
+async function startNodeRed(noop: string | undefined): Promise<{ port: number; userDir?: string; close(): Promise<void> }> {
+  const RED = (await import("node-red")).default as unknown as RedModule;
+  // On disk (not a tmpfs), so /proc/self/io counts the session store's writes.
   const userDir = mkdtempSync(path.join(os.tmpdir(), "evkit-bench-"));
+  storeDir = path.join(userDir, "evkit-ocpp");
   const flow = [
     { id: "tab", type: "tab", label: "bench" },
     { id: "cs", type: "ev-ocpp-central-system", port: "0", host: "127.0.0.1", path: "/ocpp", pingInterval: "0", securityProfile: "0" },
@@ -66,28 +83,32 @@ async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }>
   });
   await RED.start();
   const deadline = Date.now() + 20_000;
-  let cs: { ready?: Promise<void>; central?: { port: number; meterValues: (identity: string) => object; emit(event: object): void } } | undefined;
+  let cs: { ready?: Promise<void>; central?: { port: number } } | undefined;
   while (!(cs = RED.nodes.getNode("cs") as typeof cs)?.ready) {
     if (Date.now() > deadline) throw new Error("the central-system node did not start (run npm run build first)");
     await new Promise((r) => setTimeout(r, 50));
   }
   await cs.ready;
-  const noop = process.env.BENCH_NOOP_METERVALUES;
   if (noop) {
     // Calibration only. "1": MeterValues answered {} with nothing else done, the ceiling the rest of the node sets.
     // "events": also no work, but the two events a MeterValues makes (meter, session.updated) still go into
     // Node-RED, ready-made: the ceiling while every event kind is sent. "event": the same with one event.
-    const central = cs.central!;
+    // The 1.6 adapter's handler table is read when a charger connects, and none has connected yet.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { V16_HANDLERS } = require(path.join(__dirname, "..", "dist", "nodes", "lib", "ocpp", "v16", "handlers.js")) as {
+      V16_HANDLERS: Record<string, (core: { emit(event: object): void }, ctx: { identity: string }) => object>;
+    };
     const events = noop === "events" ? 2 : noop === "event" ? 1 : 0;
-    central.meterValues = (identity: string) => {
+    V16_HANDLERS.MeterValues = (core, { identity }) => {
       const time = "2026-01-01T00:00:00.000Z";
-      if (events >= 1) central.emit({ kind: "meter", identity, time, connectorId: 1, transactionId: 1, samples: [] });
-      if (events >= 2) central.emit({ kind: "session.updated", identity, time, connectorId: 1, transactionId: 1 });
+      if (events >= 1) core.emit({ kind: "meter", identity, time, connectorId: 1, transactionId: 1, samples: [] });
+      if (events >= 2) core.emit({ kind: "session.updated", identity, time, connectorId: 1, transactionId: 1 });
       return {};
     };
   }
   return {
     port: cs.central!.port,
+    userDir,
     close: async () => {
       await RED.stop();
       rmSync(userDir, { recursive: true, force: true });
@@ -95,19 +116,174 @@ async function startNodeRed(): Promise<{ port: number; close(): Promise<void> }>
   };
 }
 
+/** A free TCP port (the contrib node takes a fixed port, not 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const port = (probe.address() as net.AddressInfo).port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const CONTRIB_DIR = path.join(__dirname, "..", "node_modules", "node-red-contrib-ocpp");
+
+/**
+ * node-red-contrib-ocpp (the node users pick today) in the same kind of
+ * runtime: its "CS server" node, a function node that makes the answer for
+ * each action (its documented pattern) and its "server response" node. It
+ * validates nothing and keeps no sessions; it answers what the flow says.
+ */
+async function startContrib(): Promise<{ port: number; userDir?: string; close(): Promise<void> }> {
+  if (!existsSync(path.join(CONTRIB_DIR, "package.json"))) throw new Error("node-red-contrib-ocpp is not installed (npm install -D node-red-contrib-ocpp)");
+  const RED = (await import("node-red")).default as unknown as RedModule;
+  const userDir = mkdtempSync(path.join(os.tmpdir(), "evkit-bench-"));
+  const port = await freePort();
+  const answer = `switch (msg.ocpp.command) {
+  case "BootNotification": msg.payload = { status: "Accepted", currentTime: new Date().toISOString(), interval: 300 }; break;
+  case "StartTransaction": msg.payload = { transactionId: Math.floor(Math.random() * 1e9), idTagInfo: { status: "Accepted" } }; break;
+  case "Heartbeat": msg.payload = { currentTime: new Date().toISOString() }; break;
+  default: msg.payload = {};
+}
+return msg;`;
+  const flow = [
+    { id: "tab", type: "tab", label: "bench" },
+    {
+      id: "cs", type: "CS server", z: "tab", port: String(port), portType: "num",
+      enabled15: false, path15: "", enabled16: false, path16: "", enabled16j: true, path16j: "/ocpp", log: false, pathlog: "",
+      wires: [["fn"], []],
+    },
+    { id: "fn", type: "function", z: "tab", func: answer, outputs: 1, wires: [["resp"]] },
+    { id: "resp", type: "server response", z: "tab", wires: [] },
+  ];
+  writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(flow));
+  RED.init(http.createServer(), {
+    userDir,
+    flowFile: "flows.json",
+    // No nodesDir: Node-RED finds the package in the node_modules beside its own install.
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    credentialSecret: false,
+    logging: { console: { level: "warn" } },
+    editorTheme: { tours: false },
+  });
+  await RED.start();
+  const deadline = Date.now() + 20_000;
+  // Its server listens once the node is built; wait for the port to answer.
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (open) break;
+    if (Date.now() > deadline) throw new Error("node-red-contrib-ocpp's CS server node did not start listening");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    userDir,
+    close: async () => {
+      await RED.stop();
+      rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bytes this process has caused to be written to storage (Linux /proc/self/io), or NaN. */
+function writeBytes(): number {
+  try {
+    const m = /^write_bytes: (\d+)$/m.exec(readFileSync("/proc/self/io", "utf8"));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+function dirBytes(dir: string | undefined): number {
+  if (!dir || !existsSync(dir)) return 0;
+  let total = 0;
+  for (const f of readdirSync(dir)) total += statSync(path.join(dir, f)).size;
+  return total;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+/** CPU profile of a window (inspector, in this process): where the main thread's time goes. */
+async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promise<Array<{ fn: string; share: number }>> }> {
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
+  await post("Profiler.enable");
+  return {
+    start: () => post("Profiler.start"),
+    async stop() {
+      const { profile } = await post<{ profile: { nodes: ProfileNode[]; samples: number[] } }>("Profiler.stop");
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const self = new Map<string, number>();
+      for (const id of profile.samples) {
+        const f = byId.get(id)!.callFrame;
+        const where = f.url ? `${f.url.replace(/^.*\/(node_modules|dist|bench)\//, "$1/")}:${f.lineNumber + 1}` : "";
+        const name = `${f.functionName || "(anonymous)"} ${where}`.trim();
+        self.set(name, (self.get(name) ?? 0) + 1);
+      }
+      // Shares of the busy time: "(idle)" is the event loop waiting.
+      const idle = self.get("(idle)") ?? 0;
+      self.delete("(idle)");
+      const total = Math.max(1, profile.samples.length - idle);
+      return [...self.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 15)
+        .map(([fn, n]) => ({ fn, share: Math.round((n / total) * 1000) / 10 }));
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const mode = process.argv[2];
-  const server = mode === "bare" ? await startBare() : await startNodeRed();
+  const server =
+    mode === "bare"
+      ? await startBare()
+      : mode === "contrib"
+        ? await startContrib()
+        : await startNodeRed(mode === "ceiling" ? "events" : process.env.BENCH_NOOP_METERVALUES);
   global.gc?.();
-  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss });
+  send({ type: "ready", port: server.port, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, userDir: server.userDir });
   const heap = process.env.BENCH_HEAP && mode !== "bare" ? await heapSampler() : undefined;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let profiler: Awaited<ReturnType<typeof windowProfiler>> | undefined;
   process.on("message", async (msg: { type: string }) => {
     if (msg.type === "rss" && heap) await heap.next();
     if (msg.type === "rss") {
       // CPU first, so the forced GC below is not counted as work done for the chargers.
       const cpu = process.cpuUsage();
       global.gc?.();
-      send({ type: "rss", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system });
+      const mem = process.memoryUsage();
+      send({ type: "rss", rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu.user + cpu.system, sysUs: cpu.system });
+    } else if (msg.type === "probe") {
+      // No forced GC: what the process really holds under load.
+      const cpu = process.cpuUsage();
+      send({ type: "probe", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system, writeBytes: writeBytes(), storeBytes: dirBytes(storeDir) });
+    } else if (msg.type === "window-start") {
+      loopDelay.enable();
+      loopDelay.reset();
+      if (process.env.BENCH_PROF_WINDOW) {
+        profiler ??= await windowProfiler();
+        await profiler.start();
+      }
+      send({ type: "window-started" });
+    } else if (msg.type === "window-end") {
+      loopDelay.disable();
+      const loop = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
+      const top = profiler ? await profiler.stop() : undefined;
+      send({ type: "window-ended", top, loop });
     } else if (msg.type === "stop") {
       await server.close().catch(() => undefined);
       send({ type: "stopped" });

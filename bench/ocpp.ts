@@ -1,96 +1,63 @@
 /**
- * npm run bench:ocpp [-- --chargers 1000 --seconds 10 --rounds 2 --concurrency 200]
+ * npm run bench:ocpp [-- options]   Prints figures with verdicts; it is not a test.
  *
- * N simulated chargers (thin OCPP-J clients over ws) connect to the central-system
- * node inside a real Node-RED runtime, boot, start a transaction, then send
- * MeterValues in a closed loop. The same run against a bare ocpp-rpc server
- * gives the baseline. Each server runs in its own child process so RSS is
- * the server's alone. Prints figures; it is not a test.
+ * 1. Closed loop (--chargers 1000 --seconds 8 --rounds 2 --concurrency 200):
+ *    N chargers boot, start a transaction, then send MeterValues one after
+ *    the other as fast as answered, against four servers, each in its own
+ *    child process (so RSS and CPU are the server's alone), rounds interleaved:
+ *    - bare ocpp-rpc (the same strict schema validation, answers {});
+ *    - "ceiling": our node whose MeterValues does no work but sends the two
+ *      events of a MeterValues, ready-made, into Node-RED: bare ocpp-rpc plus
+ *      Node-RED's own cost for two messages (target: ours >= 90 % of it);
+ *    - ours: ev-ocpp-central-system with one ev-ocpp-in (every event kind);
+ *    - node-red-contrib-ocpp's CS server answering through its response node
+ *      (the node users pick today; target: ours ahead of it).
+ * 2. Realistic load (--sizes 1000,10000 --window 90 --warmup 10): see
+ *    bench/ocpp-realistic.ts. Targets at 10,000 chargers: p99 < 50 ms,
+ *    server CPU < 35 % of one core, <= 40 KB per charger, session-store disk
+ *    writes < 1 MB/s, CPU per call within 1.5x of that at 1,000.
+ * --only closed | realistic runs one part; --sizes none skips the realistic part.
+ * --readme writes the figures into README.md between the bench:ocpp markers
+ * (scripts/bench-readme.js; the figures are kept in bench/results/ocpp.json).
  *
- * BENCH_KINDS=boot limits the OCPP in node to boot events, to see the cost
- * of the two Node-RED messages (meter + session.updated) per MeterValues.
- *
- * What is compared (printed with the results): both servers are ocpp-rpc
- * with strict schema validation of calls and answers, pings off, and answer
- * MeterValues with {}. Ours does more per call, all of it what users install
- * it for: it converts and sorts the samples, updates the session and the
- * charger snapshot, saves sessions (at most every 5 s), and sends events as
- * Node-RED messages through a real runtime to a debug node.
- * BENCH_PROF=1 writes CPU profiles of the server processes to /tmp/evprof.
- * BENCH_HEAP=1 writes an allocation profile of our server to /tmp/evheap.heapprofile.
- * BENCH_NODE_ARGS="--trace-gc" passes Node options to both server processes.
+ * Calibration and profiling: BENCH_KINDS=meter filters the events node;
  * BENCH_NOOP_METERVALUES=1 makes our node answer MeterValues with {} and do
- * nothing else: the ceiling set by the rest (Node-RED in the process,
- * connection bookkeeping). BENCH_NOOP_METERVALUES=events does no work either
- * but still sends the two events of a MeterValues, ready-made, into Node-RED:
- * the ceiling for every event kind. "event" sends one. Calibration only.
- * BENCH_BARE_SPIN_US=10 makes the bare server busy-wait 10 µs per MeterValues:
- * on a 2-core machine, where the chargers share the CPU with the server,
- * each µs of extra work per call costs the server more than a µs (its socket
- * writes get dearer as the chargers wait), which this makes visible.
- * The machine's other load shows up as noise; rounds are interleaved and
- * the best of each is reported for that reason.
+ * nothing else; BENCH_BARE_SPIN_US=10 gives the bare server 10 µs of work per
+ * call; BENCH_PROF_WINDOW=1 profiles the realistic window inside the server
+ * and prints where its time goes; BENCH_PROF=1 writes whole-process CPU
+ * profiles to /tmp/evprof; BENCH_HEAP=1 an allocation profile to
+ * /tmp/evheap.heapprofile; BENCH_NODE_ARGS="--trace-gc" passes Node options.
+ *
+ * Ten thousand websockets need as many file descriptors in each process:
+ * the script raises its soft limit (ulimit -n) up to the hard limit by
+ * starting itself again, and leaves out sizes that do not fit.
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import WebSocket from "ws";
+import { fileLimit, filesNeeded, LightCharger, percentile, pool, round1 } from "./ocpp-charger";
+import { startServer, type ServerMode } from "./ocpp-process";
+import { runRealistic, type RealisticFigures } from "./ocpp-realistic";
 
-/**
- * A deliberately thin OCPP-J charger (plain ws, one call at a time): on a
- * 2-core machine the load generator shares the CPU with the server, and a
- * heavier client would measure itself instead of the server.
- */
-class LightCharger {
-  private seq = 0;
-  private pending?: { id: string; resolve: (v: unknown) => void; reject: (e: Error) => void };
-  private constructor(private readonly ws: WebSocket) {
-    ws.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as [number, string, unknown, unknown?];
-      const p = this.pending;
-      if (!p || frame[1] !== p.id) return;
-      this.pending = undefined;
-      if (frame[0] === 3) p.resolve(frame[2]);
-      else p.reject(new Error(`${String(frame[2])}: ${String(frame[3])}`));
-    });
-    ws.on("close", () => this.pending?.reject(new Error("closed")));
-  }
-
-  static open(url: string): Promise<LightCharger> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, ["ocpp1.6"], { perMessageDeflate: false });
-      ws.once("open", () => resolve(new LightCharger(ws)));
-      ws.once("error", reject);
-    });
-  }
-
-  call(action: string, payload: object): Promise<unknown> {
-    const id = String(++this.seq);
-    return new Promise((resolve, reject) => {
-      this.pending = { id, resolve, reject };
-      this.ws.send(JSON.stringify([2, id, action, payload]));
-    });
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
-type Client = LightCharger;
-
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
+const num = (name: string, fallback: number) => Number(arg(name, String(fallback)));
 
-const CHARGERS = arg("chargers", 1000);
-const SECONDS = arg("seconds", 8);
-const CONCURRENCY = arg("concurrency", 200);
-const ROUNDS = arg("rounds", 2);
+const CHARGERS = num("chargers", 1000);
+const SECONDS = num("seconds", 8);
+const CONCURRENCY = num("concurrency", 200);
+const ROUNDS = num("rounds", 2);
+const ONLY = arg("only", "");
+const SIZES = arg("sizes", "1000,10000") === "none" ? [] : arg("sizes", "1000,10000").split(",").map(Number).filter((n) => n > 0);
+const WINDOW_S = num("window", 90);
+const WARMUP_S = num("warmup", 10);
+const README = process.argv.includes("--readme");
 
-interface Figures {
-  mode: string;
+interface ClosedFigures {
+  mode: ServerMode;
   connectMs: number;
   calls: number;
   callsPerS: number;
@@ -106,183 +73,338 @@ interface Figures {
   errors: number;
 }
 
-function request(child: ChildProcess, type: string, reply: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (msg: Record<string, unknown>) => {
-      if (msg.type === reply) {
-        child.off("message", onMsg);
-        resolve(msg);
-      } else if (msg.type === "error") reject(new Error(String(msg.message)));
-    };
-    child.on("message", onMsg);
-    if (type) child.send({ type });
-  });
-}
+const LABEL: Record<ServerMode, string> = {
+  bare: "bare ocpp-rpc",
+  ceiling: "bare ocpp-rpc + 2 ready-made events into Node-RED",
+  "node-red": "ev-ocpp-central-system in Node-RED",
+  contrib: "node-red-contrib-ocpp (CS server + response)",
+};
 
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function run(mode: "node-red" | "bare"): Promise<Figures> {
-  const child = fork(path.join(__dirname, "ocpp-server.ts"), [mode], {
-    execArgv: [
-      "--import",
-      "tsx",
-      "--expose-gc",
-      "--max-old-space-size=4096",
-      ...(process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/evprof"] : []),
-      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-    ],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const ready = await request(child, "", "ready");
-  const port = Number(ready.port);
-  const rssBase = Number(ready.rss);
-  const endpoint = `ws://127.0.0.1:${port}/ocpp`;
-  const clients: Client[] = [];
+async function closedLoop(mode: ServerMode): Promise<ClosedFigures> {
+  const server = await startServer(mode);
+  const endpoint = `ws://127.0.0.1:${server.port}/ocpp`;
+  const clients: LightCharger[] = [];
   let errors = 0;
+  try {
+    const t0 = performance.now();
+    await pool(
+      Array.from({ length: CHARGERS }, (_, i) => i),
+      CONCURRENCY,
+      async (i) => {
+        const client = await LightCharger.open(`${endpoint}/CP${i}`);
+        await client.call("BootNotification", { chargePointVendor: "Bench", chargePointModel: "Sim" });
+        clients.push(client);
+      },
+    );
+    const connectMs = performance.now() - t0;
+    const txIds = await Promise.all(
+      clients.map(async (c) => {
+        const res = (await c.call("StartTransaction", { connectorId: 1, idTag: "BENCH", meterStart: 0, timestamp: new Date().toISOString() })) as { transactionId: number };
+        return res.transactionId;
+      }),
+    );
+    const connected = await server.ask("rss", "rss");
+    const rssConnected = Number(connected.rss);
 
-  const t0 = performance.now();
-  await pool(
-    Array.from({ length: CHARGERS }, (_, i) => i),
-    CONCURRENCY,
-    async (i) => {
-      const client = await LightCharger.open(`${endpoint}/CP${i}`);
-      await client.call("BootNotification", { chargePointVendor: "Bench", chargePointModel: "Sim" });
-      clients.push(client);
-    },
-  );
-  const connectMs = performance.now() - t0;
-  const txIds = await Promise.all(
-    clients.map(async (c) => {
-      const res = (await c.call("StartTransaction", { connectorId: 1, idTag: "BENCH", meterStart: 0, timestamp: new Date().toISOString() })) as { transactionId: number };
-      return res.transactionId;
-    }),
-  );
-  const connected = await request(child, "rss", "rss");
-  const rssConnected = Number(connected.rss);
-
-  const latencies: number[] = [];
-  let stop = false;
-  const loopStart = performance.now();
-  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
-  await Promise.all(
-    clients.map(async (client, i) => {
-      let wh = 0;
-      while (!stop) {
-        wh += 10;
-        const started = performance.now();
-        try {
-          await client.call("MeterValues", {
-            connectorId: 1,
-            transactionId: txIds[i],
-            meterValue: [
-              {
-                timestamp: new Date().toISOString(),
-                sampledValue: [
-                  { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
-                  { value: "7400", measurand: "Power.Active.Import", unit: "W" },
-                ],
-              },
-            ],
-          });
-          latencies.push(performance.now() - started);
-        } catch {
-          errors++;
+    const latencies: number[] = [];
+    let stop = false;
+    const loopStart = performance.now();
+    const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+    await Promise.all(
+      clients.map(async (client, i) => {
+        let wh = 0;
+        while (!stop) {
+          wh += 10;
+          const started = performance.now();
+          try {
+            await client.call("MeterValues", {
+              connectorId: 1,
+              transactionId: txIds[i],
+              meterValue: [
+                {
+                  timestamp: new Date().toISOString(),
+                  sampledValue: [
+                    { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+                    { value: "7400", measurand: "Power.Active.Import", unit: "W" },
+                  ],
+                },
+              ],
+            });
+            latencies.push(performance.now() - started);
+          } catch {
+            errors++;
+          }
         }
-      }
-    }),
-  );
-  clearTimeout(timer);
-  const elapsedS = (performance.now() - loopStart) / 1000;
-  const loaded = await request(child, "rss", "rss");
-  const rssEnd = Math.max(rssConnected, Number(loaded.rss));
-  const cpuUs = Number(loaded.cpuUs) - Number(connected.cpuUs);
-  const sysUs = Number(loaded.sysUs) - Number(connected.sysUs);
-  for (const c of clients) c.close();
-  child.send({ type: "stop" });
-  await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
-  child.kill();
-
-  latencies.sort((a, b) => a - b);
-  return {
-    mode,
-    connectMs: Math.round(connectMs),
-    calls: latencies.length,
-    callsPerS: Math.round(latencies.length / elapsedS),
-    p50: Math.round(percentile(latencies, 50) * 10) / 10,
-    p99: Math.round(percentile(latencies, 99) * 10) / 10,
-    rssBaseMb: Math.round(rssBase / 1e5) / 10,
-    rssMb: Math.round(rssEnd / 1e5) / 10,
-    kbPerConnection: Math.round((rssConnected - rssBase) / 1024 / CHARGERS),
-    cpuUsPerCall: Math.round(cpuUs / Math.max(1, latencies.length)),
-    sysUsPerCall: Math.round(sysUs / Math.max(1, latencies.length)),
-    errors,
-  };
+      }),
+    );
+    clearTimeout(timer);
+    const elapsedS = (performance.now() - loopStart) / 1000;
+    const loaded = await server.ask("rss", "rss");
+    const rssEnd = Math.max(rssConnected, Number(loaded.rss));
+    const cpuUs = Number(loaded.cpuUs) - Number(connected.cpuUs);
+    const sysUs = Number(loaded.sysUs) - Number(connected.sysUs);
+    latencies.sort((a, b) => a - b);
+    return {
+      mode,
+      connectMs: Math.round(connectMs),
+      calls: latencies.length,
+      callsPerS: Math.round(latencies.length / elapsedS),
+      p50: round1(percentile(latencies, 50)),
+      p99: round1(percentile(latencies, 99)),
+      rssBaseMb: Math.round(server.rssBase / 1e5) / 10,
+      rssMb: Math.round(rssEnd / 1e5) / 10,
+      kbPerConnection: Math.round((rssConnected - server.rssBase) / 1024 / CHARGERS),
+      cpuUsPerCall: Math.round(cpuUs / Math.max(1, latencies.length)),
+      sysUsPerCall: Math.round(sysUs / Math.max(1, latencies.length)),
+      errors,
+    };
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
 }
 
 /** Best round by throughput: on a shared machine, other load only ever makes a round slower. */
-function best(rounds: Figures[]): Figures {
+function best(rounds: ClosedFigures[]): ClosedFigures {
   return rounds.reduce((a, b) => (b.callsPerS > a.callsPerS ? b : a));
 }
 
-async function main(): Promise<void> {
-  console.log(
-    `OCPP benchmark: ${CHARGERS} chargers, ${SECONDS} s closed-loop MeterValues, connect concurrency ${CONCURRENCY}, ${ROUNDS} interleaved round(s), best round shown`,
-  );
-  const bareRounds: Figures[] = [];
-  const ourRounds: Figures[] = [];
+export interface Verdict {
+  part: "closed" | "realistic";
+  what: string;
+  figure: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+export interface OcppResults {
+  date: string;
+  machine: { cores: number; cpu: string; node: string; loadBefore: number[]; loadAfter: number[] };
+  closed?: { date: string; chargers: number; seconds: number; rounds: number; best: ClosedFigures[]; all: Record<string, number[]>; skipped: string[] };
+  realistic?: RealisticFigures[];
+  realisticSkipped?: string[];
+  verdicts: Verdict[];
+}
+
+function machineLine(load: number[]): string {
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), load average ${load.map((l) => l.toFixed(2)).join(" / ")} (1/5/15 min), Node ${process.version}`;
+}
+
+async function runClosed(results: OcppResults): Promise<void> {
+  console.log(`\n== Closed loop: ${CHARGERS} chargers, ${SECONDS} s of MeterValues as fast as answered, ${ROUNDS} interleaved round(s), best round shown`);
+  const modes: ServerMode[] = ["bare", "ceiling", "node-red", "contrib"];
+  const rounds = new Map<ServerMode, ClosedFigures[]>(modes.map((m) => [m, []]));
+  const skipped: string[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    bareRounds.push(await run("bare"));
-    ourRounds.push(await run("node-red"));
+    for (const mode of modes) {
+      if (mode === "contrib" && skipped.length > 0) continue;
+      try {
+        rounds.get(mode)!.push(await closedLoop(mode));
+      } catch (err) {
+        if (mode !== "contrib") throw err;
+        skipped.push(`node-red-contrib-ocpp could not be driven: ${(err as Error).message}`);
+      }
+    }
   }
-  const bare = best(bareRounds);
-  const ours = best(ourRounds);
-  const rows = [bare, ours];
+  const bests = modes.filter((m) => rounds.get(m)!.length > 0).map((m) => best(rounds.get(m)!));
   console.table(
-    rows.map((r) => ({
-      server: r.mode === "bare" ? "bare ocpp-rpc" : "ev-ocpp-central-system in Node-RED",
-      "connect all (ms)": r.connectMs,
+    bests.map((r) => ({
+      server: LABEL[r.mode],
       "calls/s": r.callsPerS,
       "p50 (ms)": r.p50,
       "p99 (ms)": r.p99,
-      "RSS idle (MB)": r.rssBaseMb,
-      "RSS loaded (MB)": r.rssMb,
-      "KB/connection": r.kbPerConnection,
       "CPU µs/call": r.cpuUsPerCall,
       "of which kernel": r.sysUsPerCall,
+      "KB/connection": r.kbPerConnection,
+      "RSS loaded (MB)": r.rssMb,
+      "connect all (ms)": r.connectMs,
       errors: r.errors,
     })),
   );
-  console.log(`All rounds, calls/s: bare ${bareRounds.map((r) => r.callsPerS).join(", ")}; node ${ourRounds.map((r) => r.callsPerS).join(", ")}`);
-  console.log(`All rounds, server CPU µs per call: bare ${bareRounds.map((r) => r.cpuUsPerCall).join(", ")}; node ${ourRounds.map((r) => r.cpuUsPerCall).join(", ")}`);
-  const cpuBare = Math.min(...bareRounds.map((r) => r.cpuUsPerCall));
-  const cpuOurs = Math.min(...ourRounds.map((r) => r.cpuUsPerCall));
-  console.log(`CPU-cost ratio (bare / node, lowest of each; less sensitive to other load than calls/s): ${((cpuBare / cpuOurs) * 100).toFixed(1)} %`);
-  const ratio = ours.callsPerS / bare.callsPerS;
-  console.log(`Throughput ratio (Node-RED node / bare ocpp-rpc): ${(ratio * 100).toFixed(1)} % (target >= 80 %)`);
-  console.log(`Server memory per connected charger: ${ours.kbPerConnection} KB (target <= 80 KB; bare ocpp-rpc ${bare.kbPerConnection} KB), measured connected and idle after a GC.`);
+  for (const m of modes) {
+    const list = rounds.get(m)!;
+    if (list.length) console.log(`  all rounds, ${LABEL[m]}: ${list.map((r) => `${r.callsPerS} calls/s ${r.cpuUsPerCall} µs`).join("; ")}`);
+  }
+  for (const s of skipped) console.log(`  ${s}`);
+  const get = (m: ServerMode) => bests.find((b) => b.mode === m);
+  const ours = get("node-red")!;
+  const ceiling = get("ceiling")!;
+  const bare = get("bare")!;
+  const contrib = get("contrib");
+  // On an overloaded machine (more runnable work than cores) calls/s says more about the scheduler than about the
+  // servers; the CPU each server spends per call (lowest of its rounds) is then the fairer measure of the share.
+  const overloaded = Math.max(...os.loadavg().slice(0, 1), ...results.machine.loadBefore.slice(0, 1)) > os.cpus().length * 1.5;
+  const lowestCpu = (m: ServerMode) => Math.min(...rounds.get(m)!.map((r) => r.cpuUsPerCall));
+  const share = ours.callsPerS / ceiling.callsPerS;
+  const cpuShare = lowestCpu("ceiling") / lowestCpu("node-red");
+  const basis = overloaded ? " — machine overloaded, judged by CPU per call" : "";
+  results.verdicts.push({
+    part: "closed",
+    what: `Closed loop, ${CHARGERS} chargers: throughput as a share of bare ocpp-rpc + the two events into Node-RED`,
+    figure:
+      `${(share * 100).toFixed(0)} % by calls/s (${ours.callsPerS} of ${ceiling.callsPerS}; bare alone ${bare.callsPerS}), ` +
+      `${(cpuShare * 100).toFixed(0)} % by server CPU per call (${lowestCpu("node-red")} vs ${lowestCpu("ceiling")} µs; bare ${lowestCpu("bare")})${basis}`,
+    target: "≥ 90 %",
+    met: (overloaded ? cpuShare : share) >= 0.9,
+  });
+  if (contrib) {
+    const ratio = ours.callsPerS / contrib.callsPerS;
+    const cpuRatio = lowestCpu("contrib") / lowestCpu("node-red");
+    results.verdicts.push({
+      part: "closed",
+    what: `Closed loop, ${CHARGERS} chargers: against node-red-contrib-ocpp`,
+      figure: `${ratio.toFixed(2)}× its calls/s (${ours.callsPerS} vs ${contrib.callsPerS}), ${cpuRatio.toFixed(2)}× by CPU per call; p99 ${ours.p99} vs ${contrib.p99} ms${basis}`,
+      target: "> 1×",
+      met: (overloaded ? cpuRatio : ratio) > 1,
+    });
+  } else {
+    results.verdicts.push({ part: "closed", what: "Against node-red-contrib-ocpp", figure: skipped.join("; "), target: "> 1×", met: undefined });
+  }
+  const all: Record<string, number[]> = {};
+  for (const m of modes) all[m] = rounds.get(m)!.map((r) => r.callsPerS);
+  results.closed = { date: results.date, chargers: CHARGERS, seconds: SECONDS, rounds: ROUNDS, best: bests, all, skipped };
+}
+
+async function runRealisticPart(results: OcppResults, sizes: number[]): Promise<void> {
   console.log(
-    `Under the closed-loop load RSS grows further (calls, events and garbage in flight, not per connection): ${ours.rssMb} MB in all (bare ${bare.rssMb} MB).`,
+    `\n== Realistic load: each charger Boot, Status, Start, then MeterValues (4 values) every 10 s and Heartbeat every 5 min; ` +
+      `one ev-ocpp-in (no filter) to an inactive debug node; ${WARMUP_S} s warm-up, ${WINDOW_S} s steady window`,
   );
-  const kinds = process.env.BENCH_KINDS ? `only "${process.env.BENCH_KINDS}" events` : "every event kind (2 messages per MeterValues: meter + session.updated)";
+  const rows: RealisticFigures[] = [];
+  for (const n of sizes) {
+    const f = await runRealistic({ chargers: n, windowS: WINDOW_S, warmupS: WARMUP_S, meterEveryS: 10, heartbeatEveryS: 300, concurrency: CONCURRENCY });
+    rows.push(f);
+    console.log(`  ${n} chargers done (set-up ${f.setupS} s, load ${f.load.join(" → ")})`);
+    if (f.top) {
+      console.log(`  where the server's main thread spends its busy time in the window (self time, share of busy samples, top ${f.top.length}):`);
+      for (const t of f.top) console.log(`    ${String(t.share).padStart(5)} %  ${t.fn}`);
+    }
+  }
+  console.table(
+    rows.map((r) => ({
+      chargers: r.chargers,
+      "calls/s": r.callsPerS,
+      "p50 (ms)": r.p50,
+      "p99 (ms)": r.p99,
+      "max (ms)": r.max,
+      "CPU % of one core": r.cpuPct,
+      "CPU µs/call": r.cpuUsPerCall,
+      "KB/charger (max)": r.kbPerCharger,
+      "KB/charger after GC": r.kbPerChargerAfterGc,
+      "of which JS heap": r.heapKbPerCharger,
+      "disk KB/s": r.diskKBps,
+      "session files KB": r.storeKB,
+      "server loop delay p99 (ms)": r.loopP99Ms,
+      "generator lag p99 (ms)": r.generatorLagP99Ms,
+      "idle CPU %": r.idleCpuPct,
+      errors: r.errors,
+    })),
+  );
+  results.realistic = rows;
+  const top = rows[rows.length - 1];
+  if (!top) return;
+  const note = top.chargers === 10_000 ? "" : ` (targets are set for 10,000; measured at ${top.chargers})`;
+  results.verdicts.push(
+    { part: "realistic", what: `Realistic, ${top.chargers} chargers: p99 latency${note}`, figure: `${top.p99} ms (p50 ${top.p50}, max ${top.max}; server event-loop delay p99 ${top.loopP99Ms} ms, load generator's timers late by ${top.generatorLagP99Ms} ms p99)`, target: "< 50 ms", met: top.p99 < 50 },
+    { part: "realistic", what: `Realistic, ${top.chargers} chargers: server CPU${note}`, figure: `${top.cpuPct} % of one core`, target: "< 35 %", met: top.cpuPct < 35 },
+    { part: "realistic", what: `Realistic, ${top.chargers} chargers: memory${note}`, figure: `${top.kbPerCharger} KB per charger, highest RSS in the window (${top.kbPerChargerAfterGc} KB after a forced GC, of which ${top.heapKbPerCharger} KB JavaScript heap)`, target: "≤ 40 KB", met: top.kbPerCharger <= 40 },
+    {
+      part: "realistic",
+      what: `Realistic, ${top.chargers} chargers: session-store disk writes${note}`,
+      figure: `${top.diskKBps} KB/s (session files ${top.storeKB} KB)`,
+      target: "< 1 MB/s",
+      met: top.diskKBps < 1024,
+    },
+  );
+  const low = rows[0];
+  if (rows.length > 1 && low.chargers < top.chargers) {
+    const ratio = top.cpuUsPerCall / low.cpuUsPerCall;
+    results.verdicts.push({
+      part: "realistic",
+      what: `Realistic: CPU per call at ${top.chargers} against ${low.chargers} chargers`,
+      figure: `${ratio.toFixed(2)}× (${top.cpuUsPerCall} vs ${low.cpuUsPerCall} µs)`,
+      target: "≤ 1.5×",
+      met: ratio <= 1.5,
+    });
+  }
+}
+
+/** Raises the soft open-files limit by starting this script again under `ulimit -Sn`; returns the sizes that fit. */
+function ensureFileLimit(sizes: number[]): { sizes: number[]; skipped: string[]; reexec?: number } {
+  const need = filesNeeded(Math.max(CHARGERS, ...sizes, 0));
+  const limit = fileLimit();
+  if (!limit || limit.soft >= need) return { sizes, skipped: [] };
+  if (limit.hard >= need && !process.env.BENCH_ULIMIT_RAISED) {
+    console.log(`Open-files limit ${limit.soft} is too low for ${need - 1024} websockets per process; starting again with ulimit -n ${need}`);
+    const r = spawnSync("/bin/sh", ["-c", `ulimit -Sn ${need} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+      stdio: "inherit",
+      env: { ...process.env, BENCH_ULIMIT_RAISED: "1" },
+    });
+    return { sizes, skipped: [], reexec: r.status ?? 1 };
+  }
+  const fit = sizes.filter((n) => filesNeeded(n) <= limit.soft);
+  const skipped = sizes
+    .filter((n) => !fit.includes(n))
+    .map((n) => `${n} chargers left out: they need ${filesNeeded(n)} open files per process, the limit is ${limit.soft} (hard ${limit.hard}); raise it with ulimit -n (as root, or in /etc/security/limits.conf)`);
+  return { sizes: fit, skipped };
+}
+
+/** With --only, the other part's figures of the previous run stay in the results file (and so in the README), with their date. */
+function keepOtherPart(results: OcppResults, file: string): void {
+  let previous: OcppResults;
+  try {
+    previous = JSON.parse(readFileSync(file, "utf8")) as OcppResults;
+  } catch {
+    return;
+  }
+  const other = ONLY === "closed" ? "realistic" : "closed";
+  const note = ` (from the run of ${previous.date.slice(0, 16).replace("T", " ")} UTC)`;
+  if (other === "closed" && previous.closed) results.closed = previous.closed;
+  if (other === "realistic" && previous.realistic) {
+    results.realistic = previous.realistic;
+    results.realisticSkipped = previous.realisticSkipped;
+  }
+  const kept = (previous.verdicts ?? []).filter((v) => v.part === other).map((v) => (v.what.includes("(from the run of") ? v : { ...v, what: v.what + note }));
+  results.verdicts = other === "closed" ? [...kept, ...results.verdicts] : [...results.verdicts, ...kept];
+}
+
+async function main(): Promise<void> {
+  const fd = ensureFileLimit(SIZES);
+  if (fd.reexec !== undefined) process.exit(fd.reexec);
+  const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  console.log(`OCPP benchmark on ${machineLine(loadBefore)}. Other work on the machine slows every figure; CPU per call is the steadiest.`);
+  const results: OcppResults = {
+    date: new Date().toISOString(),
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model.trim() ?? "?", node: process.version, loadBefore, loadAfter: [] },
+    verdicts: [],
+  };
+  if (ONLY !== "realistic") await runClosed(results);
+  if (ONLY !== "closed" && (fd.sizes.length > 0 || fd.skipped.length > 0)) {
+    for (const s of fd.skipped) console.log(`  ${s}`);
+    results.realisticSkipped = fd.skipped;
+    if (fd.sizes.length > 0) await runRealisticPart(results, fd.sizes);
+  }
+  results.machine.loadAfter = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  console.log(`\n== Verdicts (machine: ${machineLine(results.machine.loadAfter)})`);
+  for (const v of results.verdicts) {
+    const mark = v.met === undefined ? "not measured" : v.met ? "met" : "NOT MET";
+    console.log(`  [${mark}] ${v.what}: ${v.figure} (target ${v.target})`);
+  }
   console.log(
-    [
-      "What is compared: both servers are ocpp-rpc with strict schema validation of calls and answers, no pings, MeterValues answered with {}.",
-      `The node also converts the samples, updates the session and charger snapshot, saves sessions (at most every 5 s) and sends ${kinds} into Node-RED.`,
-      "calls/s and the ratio swing with the machine's other load; CPU µs/call is steadier (compare rounds run close together).",
-    ].join("\n"),
+    "What is compared: every server is ocpp-rpc with strict schema validation of calls and answers, no pings, MeterValues answered {} " +
+      "(node-red-contrib-ocpp validates nothing). Ours also converts the samples, updates the session and charger snapshot, " +
+      `saves sessions and sends ${process.env.BENCH_KINDS ? `only "${process.env.BENCH_KINDS}" events` : "every event kind (meter + session.updated per MeterValues)"} into Node-RED.`,
   );
+  const dir = path.join(__dirname, "results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "ocpp.json");
+  if (ONLY === "closed" || ONLY === "realistic") keepOtherPart(results, file);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`Figures written to ${path.relative(process.cwd(), file)}`);
+  if (README) {
+    const r = spawnSync(process.execPath, [path.join(__dirname, "..", "scripts", "bench-readme.js"), "ocpp"], { stdio: "inherit" });
+    if (r.status !== 0) process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {

@@ -16,7 +16,7 @@ import type { CentralSubscriber, CentralSystemNode } from "./lib/ocpp/core/node-
 import { badPasswordEntries, parsePasswordList } from "./lib/ocpp/core/security";
 import { readSettings, type CentralSettings, type CentralSystemDef } from "./lib/ocpp/core/settings";
 import { routeUpgrades } from "./lib/ocpp/core/upgrade-router";
-import { JsonFileStore } from "./lib/ocpp/core/json-file-store";
+import { transactionFile } from "./lib/ocpp/core/session-file";
 import { TransactionStore } from "./lib/ocpp/core/transactions";
 import { IdTagList, parseIdTagList } from "./lib/ocpp/core/id-tags";
 import { startAutoDiscovery } from "./lib/ocpp/v16/discovery";
@@ -136,7 +136,7 @@ export = (RED: NodeAPI) => {
       const tlsFiles = settings.profile === 2 && certFile && keyFile ? { certFile, keyFile } : undefined;
       const tls = settings.profile >= 2 && !tlsFiles ? readTls(RED, def.tls, settings.profile) : undefined;
       const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), ".node-red");
-      const file = new JsonFileStore(path.join(userDir, "evkit-ocpp", `${this.id.replace(/[^\w.-]/g, "_")}-transactions.json`));
+      const file = transactionFile(path.join(userDir, "evkit-ocpp", `${this.id.replace(/[^\w.-]/g, "_")}-transactions.json`), (err) => life.reportError(err));
       if (def.cluster && !clusterNode) throw new Error("The OCPP cluster chosen in this central system is missing; choose one, or none");
       if (clusterNode && !clusterNode.backplane) throw new Error(`The OCPP cluster is not running: ${clusterNode.failure ?? "see its error in the debug sidebar"}`);
       const stripe = clusterNode?.ids;

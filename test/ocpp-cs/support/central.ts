@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { CentralSystem, type CentralEvent, type CentralSystemOptions, type Problem } from "../../../nodes/lib/ocpp/core/server";
 import { TransactionStore } from "../../../nodes/lib/ocpp/core/transactions";
-import { JsonFileStore } from "../../../nodes/lib/ocpp/core/json-file-store";
+import { transactionFile } from "../../../nodes/lib/ocpp/core/session-file";
 import type { IdTagInfo } from "../../../nodes/lib/ocpp/v16/messages";
 import type { PendingDecision } from "../../../nodes/lib/ocpp/core/decisions";
 
@@ -43,7 +43,7 @@ export function tempFile(): string {
 }
 
 export async function startCentral(overrides: Partial<CentralSystemOptions> = {}, file = tempFile()): Promise<Running> {
-  const store = await TransactionStore.open({ persistence: new JsonFileStore(file), meterSaveDelayMs: 0 });
+  const store = await TransactionStore.open({ persistence: transactionFile(file), meterSaveDelayMs: 0 });
   const central = new CentralSystem({
     port: 0,
     host: "127.0.0.1",

@@ -25,6 +25,7 @@ import { toError } from "../../errors";
 import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, MeterEvent } from "./events";
 import { normalizeMeterValues, pickConnectorReadings, type ConnectorReadings, type NormalizedMeterSample } from "./meter-values";
 import { isoTime, parseTime } from "./timestamps";
+import { isIncremental, type RecordChanges } from "./session-persistence";
 import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "../v16/messages";
 import type { TransactionId } from "./contract";
 
@@ -162,7 +163,13 @@ export interface TransactionStoreOptions {
   firstTransactionId?: number;
   /** How many ended sessions to remember for duplicate detection. Default 1000. */
   keepEnded?: number;
-  /** Meter-only changes are saved at most this often (ms); starts and stops are saved at once. Default 5000. */
+  /**
+   * The save window for meter-only changes (ms): they are saved at most this
+   * long after the first unsaved one, together with whatever else changed by
+   * then (a MeterValues that arrives while a save runs waits for the window
+   * too); starts and stops are saved at once. What a `kill -9` can lose is
+   * the meter readings of this window plus one save. Default 5000.
+   */
   meterSaveDelayMs?: number;
   /** Clock, for tests. */
   clock?: () => Date;
@@ -182,6 +189,8 @@ export interface PersistedState {
 
 const FORMAT = "evkit-ocpp-transactions";
 const EPOCH_2020 = Date.UTC(2020, 0, 1);
+/** Changed sessions handed to an incremental persistence per write (the event loop gets a turn between writes). */
+const WRITE_SLICE = 500;
 /** Meter calls that change nothing worth saving share one settled promise. */
 const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true);
 
@@ -218,6 +227,17 @@ function ms(timestamp: string | undefined): number {
 
 function key(identity: string, transactionId: TransactionId): string {
   return `${identity}\u0000${transactionId}`;
+}
+
+/**
+ * The key a persistence stores a session record under (the same key the store uses). A string transaction id
+ * (OCPP 2.0.1) keys the same way, so the journal reads such records without a change.
+ */
+export function sessionRecordKey(record: { identity?: unknown; transactionId?: unknown }): string | undefined {
+  const id = record.transactionId;
+  if (typeof record.identity !== "string") return undefined;
+  if (typeof id === "number" && Number.isFinite(id)) return key(record.identity, id);
+  return typeof id === "string" && id !== "" ? `${record.identity}\u0000${id}` : undefined;
 }
 
 /** What makes a retransmitted Start the same Start (normalised the way the session stores it). */
@@ -310,6 +330,16 @@ export class TransactionStore {
   private reportedClosed = false;
   private dirty = false;
   private saving = false;
+  /** A start or stop is waiting to be saved (saved at once, and made durable). */
+  private urgent = false;
+  /** A save should run as soon as the one in flight is done (urgent change, flush, or the meter window ran out). */
+  private due = false;
+  /** For an incremental persistence: sessions to write whole, sessions whose meter fields changed, keys forgotten. */
+  private readonly toPut = new Map<string, Session>();
+  private readonly toPatch = new Set<string>();
+  private readonly toRemove = new Set<string>();
+  /** key → its startKey, so forgetting an ended session does not scan every Start. */
+  private readonly startKeyOf = new Map<string, string>();
   /**
    * The outcome of the next save, shared by every change it covers: a busy
    * charger park changes sessions thousands of times between two saves, and
@@ -393,17 +423,17 @@ export class TransactionStore {
     const k = key(record.identity, record.transactionId);
     if (this.open.has(k) || this.ended.has(k)) return false;
     const session = copy(record) as Session;
-    if (session.end) {
-      this.ended.set(k, session);
-      this.trimEnded();
-    } else this.addOpen(k, session);
+    if (session.end) this.ended.set(k, session);
+    else this.addOpen(k, session);
+    this.markPut(k, session);
     this.useId(session.transactionId);
     // Only our own (1.6, numeric) ids move the counter; 2.0.1 ids are the charger's.
     if (!session.unknownTransaction && typeof session.transactionId === "number") this.lastId = Math.max(this.lastId, session.transactionId);
     if (typeof session.transactionId === "number" && session.connectorId !== undefined && session.idTag !== undefined && session.startTime !== undefined) {
       const req = { connectorId: session.connectorId, idTag: session.idTag, timestamp: session.startTime, meterStart: session.meterStartWh } as StartTransactionRequest;
-      this.starts.set(startKey(session.identity, req), k);
+      this.rememberStart(startKey(session.identity, req), k);
     }
+    if (session.end) this.trimEnded();
     void this.persist(false);
     return true;
   }
@@ -418,7 +448,10 @@ export class TransactionStore {
     if (!this.open.has(k)) return false;
     this.removeOpen(k);
     this.releaseId(transactionId);
-    for (const [sk, sessionKey] of this.starts) if (sessionKey === k) this.starts.delete(sk);
+    const sk = this.startKeyOf.get(k);
+    if (sk !== undefined && this.starts.get(sk) === k) this.starts.delete(sk);
+    this.startKeyOf.delete(k);
+    this.markRemove(k);
     void this.persist(false);
     return true;
   }
@@ -472,7 +505,8 @@ export class TransactionStore {
     });
     const k = key(identity, transactionId);
     this.addOpen(k, session);
-    this.starts.set(startKey(identity, req), k);
+    this.rememberStart(startKey(identity, req), k);
+    this.markPut(k, session);
     this.useId(transactionId);
     const event: SessionStartedEvent = clean({
       kind: "session.started",
@@ -631,6 +665,7 @@ export class TransactionStore {
       meterEvent.samples = ordered;
       if (count > 0 && fresh.length === 0) meterEvent.late = true;
     }
+    if (changed) this.markPatch(key(session!.identity, session!.transactionId));
     return new MeterOutcome(session, unknownTransaction, meterEvent, event, readings, changed ? this.persist(true) : RESOLVED_TRUE);
   }
 
@@ -766,6 +801,14 @@ export class TransactionStore {
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.lazyTimer = undefined;
     if (pending || this.saving) await this.flush();
+    const persistence = this.persistence;
+    if (isIncremental(persistence) && persistence.close) {
+      try {
+        await persistence.close();
+      } catch (err) {
+        this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+      }
+    }
   }
 
   /** The persisted form (also what save() receives). */
@@ -949,6 +992,7 @@ export class TransactionStore {
     this.removeOpen(k);
     this.ended.delete(k);
     this.ended.set(k, session);
+    this.markPut(k, session);
     this.trimEnded();
     return clean({
       kind: "session.ended" as const,
@@ -977,8 +1021,76 @@ export class TransactionStore {
       const [oldestKey, oldest] = this.ended.entries().next().value as [string, Session];
       this.ended.delete(oldestKey);
       this.releaseId(oldest.transactionId);
-      for (const [sk, k] of this.starts) if (k === oldestKey) this.starts.delete(sk);
+      const sk = this.startKeyOf.get(oldestKey);
+      if (sk !== undefined && this.starts.get(sk) === oldestKey) this.starts.delete(sk);
+      this.startKeyOf.delete(oldestKey);
+      this.markRemove(oldestKey);
     }
+  }
+
+  private rememberStart(sk: string, k: string): void {
+    this.starts.set(sk, k);
+    this.startKeyOf.set(k, sk);
+  }
+
+  // --- change tracking for an incremental persistence (a journal line per changed session, not the whole store) ---
+
+  private markPut(k: string, session: Session): void {
+    if (!this.incremental) return;
+    this.toPut.set(k, session);
+    this.toPatch.delete(k);
+    this.toRemove.delete(k);
+  }
+
+  private markPatch(k: string): void {
+    if (this.incremental && !this.toPut.has(k)) this.toPatch.add(k);
+  }
+
+  private markRemove(k: string): void {
+    if (!this.incremental) return;
+    this.toPut.delete(k);
+    this.toPatch.delete(k);
+    this.toRemove.add(k);
+  }
+
+  /** What changed since the last write, emptied; the records are the live sessions (the persistence serialises them at once). */
+  private takeChanges(durable: boolean, limit: number): RecordChanges<Session> {
+    let room = limit;
+    const put: Array<[string, Session]> = [];
+    for (const entry of this.toPut) {
+      if (room-- <= 0) break;
+      put.push(entry);
+      this.toPut.delete(entry[0]);
+    }
+    const patch: Array<[string, Partial<Session>]> = [];
+    for (const k of this.toPatch) {
+      if (room-- <= 0) break;
+      this.toPatch.delete(k);
+      const s = this.open.get(k) ?? this.ended.get(k);
+      // Only the fields MeterValues changes: a short journal line per session and save window.
+      if (s) patch.push([k, { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime }]);
+    }
+    const remove: string[] = [];
+    for (const k of this.toRemove) {
+      if (room-- <= 0) break;
+      remove.push(k);
+      this.toRemove.delete(k);
+    }
+    return { put, patch, remove, counters: { lastTransactionId: this.lastId }, durable };
+  }
+
+  private get pendingChanges(): boolean {
+    return this.toPut.size > 0 || this.toPatch.size > 0 || this.toRemove.size > 0;
+  }
+
+  /** A write failed: what it carried is marked again, to go with the next one. */
+  private retake(changes: RecordChanges<Session>): void {
+    for (const [k] of changes.put) {
+      const s = this.open.get(k) ?? this.ended.get(k);
+      if (s) this.markPut(k, s);
+    }
+    for (const [k] of changes.patch) if (this.open.has(k) || this.ended.has(k)) this.markPatch(k);
+    for (const k of changes.remove) if (!this.open.has(k) && !this.ended.has(k)) this.markRemove(k);
   }
 
   private updatedEvent(session: Session, now: Date, time = now.toISOString()): SessionUpdatedEvent {
@@ -1001,6 +1113,10 @@ export class TransactionStore {
 
   // --- persistence: one save in flight, later changes coalesced into the next one ---
 
+  private get incremental(): boolean {
+    return isIncremental(this.persistence);
+  }
+
   private persist(lazy: boolean): Promise<boolean> {
     if (!this.persistence) return Promise.resolve(true);
     if (this.closed) {
@@ -1012,15 +1128,22 @@ export class TransactionStore {
     this.dirty = true;
     const done = this.nextSaved();
     if (!lazy || this.meterSaveDelayMs === 0) {
+      if (!lazy) this.urgent = true;
       this.kick();
-    } else if (!this.lazyTimer && !this.saving) {
-      this.lazyTimer = setTimeout(() => {
-        this.lazyTimer = undefined;
-        this.kick();
-      }, this.meterSaveDelayMs);
-      this.lazyTimer.unref?.();
+    } else {
+      // The window starts at the first unsaved meter change, also while a save runs: that save does not cover it.
+      this.armLazy();
     }
     return done;
+  }
+
+  private armLazy(): void {
+    if (this.lazyTimer || this.closed) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined;
+      this.kick();
+    }, this.meterSaveDelayMs);
+    this.lazyTimer.unref?.();
   }
 
   private nextSaved(): Promise<boolean> {
@@ -1037,6 +1160,7 @@ export class TransactionStore {
       clearTimeout(this.lazyTimer);
       this.lazyTimer = undefined;
     }
+    this.due = true;
     if (this.saving) return;
     this.saving = true;
     void this.drain();
@@ -1044,21 +1168,52 @@ export class TransactionStore {
 
   private async drain(): Promise<void> {
     try {
-      while (this.dirty && this.persistence) {
+      while (this.due && this.dirty && this.persistence) {
+        this.due = false;
         this.dirty = false;
+        let durable = this.urgent;
+        this.urgent = false;
         const covered = this.nextSave;
         this.nextSave = undefined;
         let ok = true;
-        try {
-          await this.persistence.save(this.toJSON());
-        } catch (err) {
-          ok = false;
-          this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+        const persistence = this.persistence;
+        if (isIncremental(persistence)) {
+          // In slices, yielding between them: ten thousand chargers' meter changes of one window would
+          // otherwise hold the event loop (and every charger's answer) for the whole serialisation.
+          // Only what was pending when this save began: later meter changes wait for their own window.
+          let left = this.toPut.size + this.toPatch.size + this.toRemove.size;
+          for (let first = true; first || (left > 0 && this.pendingChanges); first = false) {
+            if (!first) await new Promise((r) => setImmediate(r));
+            left -= WRITE_SLICE;
+            if (this.urgent) {
+              // A Start or Stop that arrived meanwhile goes into this slice or a later one: all of them are fsynced from here on.
+              durable = true;
+              this.urgent = false;
+            }
+            const changes = this.takeChanges(durable, WRITE_SLICE);
+            try {
+              await persistence.write(changes);
+            } catch (err) {
+              ok = false;
+              this.retake(changes);
+              this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+              break;
+            }
+          }
+        } else {
+          try {
+            await persistence.save(this.toJSON());
+          } catch (err) {
+            ok = false;
+            this.report(new Error(`could not save OCPP transactions: ${toError(err).message}`));
+          }
         }
         covered?.resolve(ok);
       }
     } finally {
       this.saving = false;
+      // Meter changes that came during the save wait for their window; a failed save is retried on the next change.
+      if (this.dirty && !this.due) this.armLazy();
     }
   }
 
@@ -1090,7 +1245,7 @@ export class TransactionStore {
               timestamp: session.startTime,
               meterStart: session.meterStartWh,
             } as StartTransactionRequest;
-            this.starts.set(startKey(session.identity, req), k);
+            this.rememberStart(startKey(session.identity, req), k);
           }
         }
       }

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Writes a benchmark's latest figures into README.md between its markers,
+// from the results file the benchmark wrote, so the README table is never
+// typed by hand. Usage: node scripts/bench-readme.js ocpp
+//   <!-- bench:ocpp:start --> … <!-- bench:ocpp:end -->   ← replaced
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+const root = path.join(__dirname, "..");
+
+function fmt(n) {
+  return typeof n === "number" && Number.isFinite(n) ? n.toLocaleString("en-US") : "–";
+}
+
+function verdictMark(v) {
+  return v.met === undefined || v.met === null ? "not measured" : v.met ? "met" : "**not met**";
+}
+
+function ocppTable(r) {
+  const lines = [];
+  const m = r.machine;
+  lines.push(
+    `Measured ${r.date.slice(0, 16).replace("T", " ")} UTC on ${m.cores} cores (${m.cpu}), Node ${m.node}, load average ` +
+      `${m.loadBefore.join(" / ")} before and ${m.loadAfter.join(" / ")} after (1/5/15 min): a machine shared with other work ` +
+      "and with the load generator, so the figures are noisy (CPU per call is the steadiest). Written by " +
+      "`npm run bench:ocpp -- --readme` from `bench/results/ocpp.json`; do not edit by hand.",
+    "",
+  );
+  if (r.realistic && r.realistic.length > 0) {
+    const w = r.realistic[0];
+    lines.push(
+      `Realistic load (each charger: Boot, Status, Start, then MeterValues with 4 values every 10 s and a Heartbeat every 5 min; ` +
+        `one \`ev-ocpp-in\` with no filter to an inactive debug node; ${w.windowS} s steady window):`,
+      "",
+      "| chargers | calls/s | p50 / p99 / max | server event-loop delay p99 | server CPU (one core) | CPU per call | RSS per charger (max / after GC) | session disk writes / files |",
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const x of r.realistic) {
+      lines.push(
+        `| ${fmt(x.chargers)} | ${fmt(x.callsPerS)} | ${x.p50} / ${x.p99} / ${x.max} ms | ${x.loopP99Ms} ms | ${x.cpuPct} % | ${fmt(x.cpuUsPerCall)} µs | ${x.kbPerCharger} / ${x.kbPerChargerAfterGc ?? "–"} KB | ${fmt(x.diskKBps)} KB/s / ${fmt(x.storeKB)} KB |`,
+      );
+    }
+    lines.push("");
+  }
+  if (r.closed) {
+    const c = r.closed;
+    lines.push(
+      `Closed loop (${fmt(c.chargers)} chargers, MeterValues as fast as answered, ${c.seconds} s, best of ${c.rounds} interleaved rounds` +
+        `${c.date && c.date !== r.date ? `; run of ${c.date.slice(0, 16).replace("T", " ")} UTC` : ""}):`,
+      "",
+      "| server | calls/s | p50 / p99 | server CPU per call | RSS per connection |",
+      "|---|---|---|---|---|",
+    );
+    const label = {
+      bare: "bare ocpp-rpc",
+      ceiling: "bare ocpp-rpc + the two events of a MeterValues into Node-RED",
+      "node-red": "**ev-ocpp-central-system** (every event kind)",
+      contrib: "node-red-contrib-ocpp (CS server + response node)",
+    };
+    for (const x of c.best) {
+      lines.push(`| ${label[x.mode] || x.mode} | ${fmt(x.callsPerS)} | ${x.p50} / ${x.p99} ms | ${x.cpuUsPerCall} µs | ${x.kbPerConnection} KB |`);
+    }
+    for (const s of c.skipped || []) lines.push("", s);
+    lines.push("");
+  }
+  for (const s of r.realisticSkipped || []) lines.push(s, "");
+  lines.push("| Target | Figure | Goal | |", "|---|---|---|---|");
+  for (const v of r.verdicts) lines.push(`| ${v.what} | ${v.figure} | ${v.target} | ${verdictMark(v)} |`);
+  return lines.join("\n");
+}
+
+const WRITERS = { ocpp: ocppTable };
+
+function main() {
+  const name = process.argv[2] || "ocpp";
+  const write = WRITERS[name];
+  if (!write) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(WRITERS).join(", ")})`);
+  const results = JSON.parse(fs.readFileSync(path.join(root, "bench", "results", `${name}.json`), "utf8"));
+  const readmeFile = path.join(root, "README.md");
+  const readme = fs.readFileSync(readmeFile, "utf8");
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${start} … ${end} markers`);
+  const next = `${readme.slice(0, a + start.length)}\n${write(results)}\n${readme.slice(b)}`;
+  fs.writeFileSync(readmeFile, next);
+  console.log(`README.md: ${name} figures written between the markers`);
+}
+
+main();
