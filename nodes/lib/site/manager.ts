@@ -47,6 +47,8 @@ interface ChargerRuntime {
   last?: { amps: number; phases: PhaseCount; at: number };
   overSince?: number;
   notFollowing: boolean;
+  /** The user changed the mode: the next command may skip the interval. */
+  modeChanged: boolean;
   servedWh: number;
   view?: ChargerView;
 }
@@ -76,6 +78,7 @@ export class SiteManager {
         phases: setup.phases,
         enabled: false,
         notFollowing: false,
+        modeChanged: false,
         servedWh: 0,
       });
     }
@@ -109,7 +112,9 @@ export class SiteManager {
   }
 
   setMode(id: string, mode: ChargeMode): void {
-    this.runtime(id).mode = mode;
+    const charger = this.runtime(id);
+    if (charger.mode !== mode) charger.modeChanged = true;
+    charger.mode = mode;
   }
 
   setPriority(id: string, priority: number): void {
@@ -519,8 +524,9 @@ export class SiteManager {
         return undefined;
       }
       const cut = urgent && amps < last.amps;
-      if (sinceLast < cfg.commandIntervalS * 1000 && !cut) return undefined;
+      if (sinceLast < cfg.commandIntervalS * 1000 && !cut && !charger.modeChanged) return undefined;
     }
+    charger.modeChanged = false;
     charger.last = { amps, phases: target.phases, at: now };
     const phases = target.phases;
     return {
