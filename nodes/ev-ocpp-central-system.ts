@@ -10,16 +10,16 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status, StatusFanout } from "./lib/node-red/status";
 import { errorMessage } from "./lib/errors";
-import { CentralSystem, type Problem, type TlsMaterial } from "./lib/ocpp/server";
-import type { ChargerDirectory } from "./lib/ocpp/contract";
-import type { CentralSubscriber, CentralSystemNode } from "./lib/ocpp/node-types";
-import { badPasswordEntries, parsePasswordList } from "./lib/ocpp/security";
-import { readSettings, type CentralSettings, type CentralSystemDef } from "./lib/ocpp/settings";
-import { routeUpgrades } from "./lib/ocpp/upgrade-router";
-import { JsonFileStore } from "./lib/ocpp/json-file-store";
-import { TransactionStore } from "./lib/ocpp/transactions";
-import { IdTagList, parseIdTagList } from "./lib/ocpp/id-tags";
-import { startAutoDiscovery } from "./lib/ocpp/discovery";
+import { CentralSystem, type Problem, type TlsMaterial } from "./lib/ocpp/core/server";
+import type { ChargerDirectory } from "./lib/ocpp/core/contract";
+import type { CentralSubscriber, CentralSystemNode } from "./lib/ocpp/core/node-types";
+import { badPasswordEntries, parsePasswordList } from "./lib/ocpp/core/security";
+import { readSettings, type CentralSettings, type CentralSystemDef } from "./lib/ocpp/core/settings";
+import { routeUpgrades } from "./lib/ocpp/core/upgrade-router";
+import { JsonFileStore } from "./lib/ocpp/core/json-file-store";
+import { TransactionStore } from "./lib/ocpp/core/transactions";
+import { IdTagList, parseIdTagList } from "./lib/ocpp/core/id-tags";
+import { startAutoDiscovery } from "./lib/ocpp/v16/discovery";
 
 interface Def extends NodeDef, CentralSystemDef {
   tls?: string;

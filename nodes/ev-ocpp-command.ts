@@ -8,12 +8,12 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { errorMessage } from "./lib/errors";
-import type { ChargerDirectory, IdTagDirectory } from "./lib/ocpp/contract";
-import { CommandError } from "./lib/ocpp/command-error";
-import { CommandRunner } from "./lib/ocpp/command-runner";
-import { localListSyncFor, startAutoSync } from "./lib/ocpp/local-list";
-import { inputFromConfig, type CommandConfig } from "./lib/ocpp/command-config";
-import { resolveCommand } from "./lib/ocpp/commands";
+import type { ChargerDirectory, IdTagDirectory } from "./lib/ocpp/core/contract";
+import { CommandError } from "./lib/ocpp/core/command-error";
+import { CommandRunner } from "./lib/ocpp/core/command-runner";
+import { localListSyncFor, startAutoSync } from "./lib/ocpp/v16/local-list";
+import { inputFromConfig, type CommandConfig } from "./lib/ocpp/core/command-config";
+import { resolveCommand } from "./lib/ocpp/v16/commands";
 
 interface CommandDef extends NodeDef, CommandConfig {
   server: string;

@@ -7,11 +7,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { nextMessageId } from "./lib/node-red/message-id";
-import type { CentralSubscriber, CentralSystemNode, OcppMsgInfo } from "./lib/ocpp/node-types";
-import type { CentralEvent, Problem, RawFrame } from "./lib/ocpp/server";
-import type { PendingDecision } from "./lib/ocpp/decisions";
-import { splitList } from "./lib/ocpp/settings";
-import { matchesFilter, type OcppEventKind } from "./lib/ocpp/events";
+import type { CentralSubscriber, CentralSystemNode, OcppMsgInfo } from "./lib/ocpp/core/node-types";
+import type { CentralEvent, Problem, RawFrame } from "./lib/ocpp/core/server";
+import type { PendingDecision } from "./lib/ocpp/core/decisions";
+import { splitList } from "./lib/ocpp/core/settings";
+import { matchesFilter, type OcppEventKind } from "./lib/ocpp/core/events";
 
 interface Def extends NodeDef {
   server: string;

@@ -7,7 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
-import type { CentralSystemNode, OcppMsgInfo } from "./lib/ocpp/node-types";
+import type { CentralSystemNode, OcppMsgInfo } from "./lib/ocpp/core/node-types";
 
 interface Def extends NodeDef {
   server: string;

@@ -12,7 +12,7 @@ import path from "node:path";
 import helper from "node-red-node-test-helper";
 import centralNode from "../../nodes/ev-ocpp-central-system";
 import commandNode from "../../nodes/ev-ocpp-command";
-import type { CentralSystemNode } from "../../nodes/lib/ocpp/node-types";
+import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { collect, waitFor } from "../support/node-red";
 import { startChargePointSimulator, type ChargePointBehaviour, type ChargePointSimulator } from "../servers/ocpp-charge-point";
 

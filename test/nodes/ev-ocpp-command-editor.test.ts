@@ -3,9 +3,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { COMMAND_CONFIG_FIELDS } from "../../nodes/lib/ocpp/command-config";
-import { OCPP_COMMANDS } from "../../nodes/lib/ocpp/commands";
-import { HELPER_COMMANDS } from "../../nodes/lib/ocpp/command-runner";
+import { COMMAND_CONFIG_FIELDS } from "../../nodes/lib/ocpp/core/command-config";
+import { OCPP_COMMANDS } from "../../nodes/lib/ocpp/v16/commands";
+import { HELPER_COMMANDS } from "../../nodes/lib/ocpp/core/command-runner";
 
 const root = path.join(__dirname, "../..");
 const html = readFileSync(path.join(root, "nodes/ev-ocpp-command.html"), "utf8");

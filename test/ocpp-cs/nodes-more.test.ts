@@ -14,8 +14,8 @@ import helper from "node-red-node-test-helper";
 import centralNode from "../../nodes/ev-ocpp-central-system";
 import inNode from "../../nodes/ev-ocpp-in";
 import replyNode from "../../nodes/ev-ocpp-reply";
-import type { CentralSystemNode } from "../../nodes/lib/ocpp/node-types";
-import type { ChargerLink } from "../../nodes/lib/ocpp/contract";
+import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
+import type { ChargerLink } from "../../nodes/lib/ocpp/core/contract";
 import { makePki } from "./support/certs";
 import { boot, connect, waitUntil, type Client } from "./support/clients";
 

@@ -16,7 +16,7 @@ import type { Node, NodeMessage } from "node-red";
 import centralNode from "../../nodes/ev-ocpp-central-system";
 import inNode from "../../nodes/ev-ocpp-in";
 import replyNode from "../../nodes/ev-ocpp-reply";
-import type { CentralSystemNode } from "../../nodes/lib/ocpp/node-types";
+import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { boot, connect, refusal, waitUntil, type Client } from "./support/clients";
 
 helper.init(require.resolve("node-red"));

@@ -9,7 +9,7 @@ import tls from "node:tls";
 import { makePki, type TestPki } from "./support/certs";
 import { startCentral, type Running } from "./support/central";
 import { boot, connect, refusal, type Client } from "./support/clients";
-import { checkBasicAuth, parsePasswordList, passwordMatches } from "../../nodes/lib/ocpp/security";
+import { checkBasicAuth, parsePasswordList, passwordMatches } from "../../nodes/lib/ocpp/core/security";
 
 const running: Running[] = [];
 const clients: Client[] = [];

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildCommand, sendCall, resolveCommand, OCPP_COMMANDS } from "../../nodes/lib/ocpp/commands";
-import { CommandError } from "../../nodes/lib/ocpp/command-error";
+import { buildCommand, sendCall, resolveCommand, OCPP_COMMANDS } from "../../nodes/lib/ocpp/v16/commands";
+import { CommandError } from "../../nodes/lib/ocpp/core/command-error";
 import { startRig, waitFor, type Rig } from "./harness";
 
 const now = () => new Date("2026-11-21T12:00:00.000Z");

@@ -1,9 +1,9 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { discoverAndRecord, discoverCharger, startAutoDiscovery, type DiscoveryResult } from "../../nodes/lib/ocpp/discovery";
-import { CommandQueue } from "../../nodes/lib/ocpp/offline-queue";
-import { CommandError } from "../../nodes/lib/ocpp/command-error";
-import { buildCommand, sendCall } from "../../nodes/lib/ocpp/commands";
+import { discoverAndRecord, discoverCharger, startAutoDiscovery, type DiscoveryResult } from "../../nodes/lib/ocpp/v16/discovery";
+import { CommandQueue } from "../../nodes/lib/ocpp/core/offline-queue";
+import { CommandError } from "../../nodes/lib/ocpp/core/command-error";
+import { buildCommand, sendCall } from "../../nodes/lib/ocpp/v16/commands";
 import { startChargePointSimulator, type ChargePointSimulator } from "../servers/ocpp-charge-point";
 import { startTestCentral, type TestCentral } from "../servers/ocpp-test-central";
 import { startRig, waitFor, type Rig } from "./harness";

@@ -1,7 +1,7 @@
 /** One central system + charge-point simulators per test, closed afterwards. */
 import { startTestCentral, type TestCentral } from "../servers/ocpp-test-central";
 import { startChargePointSimulator, type ChargePointBehaviour, type ChargePointSimulator } from "../servers/ocpp-charge-point";
-import type { ChargerLink } from "../../nodes/lib/ocpp/contract";
+import type { ChargerLink } from "../../nodes/lib/ocpp/core/contract";
 
 export interface Rig {
   central: TestCentral;

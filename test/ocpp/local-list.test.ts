@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { LocalListSync, startAutoSync, localListSyncFor } from "../../nodes/lib/ocpp/local-list";
-import { CommandError } from "../../nodes/lib/ocpp/command-error";
+import { LocalListSync, startAutoSync, localListSyncFor } from "../../nodes/lib/ocpp/v16/local-list";
+import { CommandError } from "../../nodes/lib/ocpp/core/command-error";
 import { startChargePointSimulator } from "../servers/ocpp-charge-point";
 import { startRig, waitFor, type Rig } from "./harness";
 

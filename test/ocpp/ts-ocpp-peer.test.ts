@@ -7,9 +7,9 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ChargePoint } from "@voltbras/ts-ocpp";
 import { startTestCentral, type TestCentral } from "../servers/ocpp-test-central";
-import { buildCommand, sendCall } from "../../nodes/lib/ocpp/commands";
-import { applyLimit } from "../../nodes/lib/ocpp/smart-charging";
-import { LocalListSync } from "../../nodes/lib/ocpp/local-list";
+import { buildCommand, sendCall } from "../../nodes/lib/ocpp/v16/commands";
+import { applyLimit } from "../../nodes/lib/ocpp/v16/smart-charging";
+import { LocalListSync } from "../../nodes/lib/ocpp/v16/local-list";
 
 type Req = { action: string; ocppVersion: string } & Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  * "the session on connector 1" and measured voltage work as in production.
  */
 import { RPCServer, TimeoutError } from "ocpp-rpc";
-import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot, IdTagDirectory, IdTagEntry } from "../../nodes/lib/ocpp/contract";
+import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot, IdTagDirectory, IdTagEntry } from "../../nodes/lib/ocpp/core/contract";
 
 /** The part of ocpp-rpc's RPCServerClient used here (its own typings leave actions untyped). */
 interface ServerClient {

@@ -13,7 +13,7 @@ import {
   securityEvent,
   statusEvent,
   type OcppEvent,
-} from "../../nodes/lib/ocpp/events";
+} from "../../nodes/lib/ocpp/core/events";
 
 const NOW = new Date("2026-11-21T12:00:00.000Z");
 const TIME = NOW.toISOString();

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { IdTagList, IdTagListError, parseIdTagList, validateIdTagEntries } from "../../nodes/lib/ocpp/id-tags";
-import type { IdTagDirectory, IdTagEntry } from "../../nodes/lib/ocpp/contract";
+import { IdTagList, IdTagListError, parseIdTagList, validateIdTagEntries } from "../../nodes/lib/ocpp/core/id-tags";
+import type { IdTagDirectory, IdTagEntry } from "../../nodes/lib/ocpp/core/contract";
 
 const NOW = new Date("2026-11-21T12:00:00.000Z");
 

@@ -6,8 +6,8 @@ import {
   parseDecimal,
   pickConnectorReadings,
   type NormalizedMeterSample,
-} from "../../nodes/lib/ocpp/meter-values";
-import type { MeterValue } from "../../nodes/lib/ocpp/ocpp16";
+} from "../../nodes/lib/ocpp/core/meter-values";
+import type { MeterValue } from "../../nodes/lib/ocpp/v16/messages";
 
 const T1 = "2026-11-21T10:00:00.000Z";
 const T2 = "2026-11-21T10:01:00.000Z";

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { isoTime, parseTime } from "../../nodes/lib/ocpp/timestamps";
+import { isoTime, parseTime } from "../../nodes/lib/ocpp/core/timestamps";
 
 describe("OCPP timestamps", () => {
   it("parses exactly like Date.parse, also for unreadable text and after many different strings", () => {

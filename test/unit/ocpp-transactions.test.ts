@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TransactionStore, type TransactionPersistence } from "../../nodes/lib/ocpp/transactions";
-import { normalizeMeterValues } from "../../nodes/lib/ocpp/meter-values";
-import type { StartTransactionRequest } from "../../nodes/lib/ocpp/ocpp16";
+import { TransactionStore, type TransactionPersistence } from "../../nodes/lib/ocpp/core/transactions";
+import { normalizeMeterValues } from "../../nodes/lib/ocpp/core/meter-values";
+import type { StartTransactionRequest } from "../../nodes/lib/ocpp/v16/messages";
 
 const NOW = new Date("2026-11-21T12:00:00.000Z");
 const T0 = "2026-11-21T11:00:00.000Z";

@@ -2,11 +2,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CentralSystem, type CentralEvent, type CentralSystemOptions, type Problem } from "../../../nodes/lib/ocpp/server";
-import { TransactionStore } from "../../../nodes/lib/ocpp/transactions";
-import { JsonFileStore } from "../../../nodes/lib/ocpp/json-file-store";
-import type { IdTagInfo } from "../../../nodes/lib/ocpp/ocpp16";
-import type { PendingDecision } from "../../../nodes/lib/ocpp/decisions";
+import { CentralSystem, type CentralEvent, type CentralSystemOptions, type Problem } from "../../../nodes/lib/ocpp/core/server";
+import { TransactionStore } from "../../../nodes/lib/ocpp/core/transactions";
+import { JsonFileStore } from "../../../nodes/lib/ocpp/core/json-file-store";
+import type { IdTagInfo } from "../../../nodes/lib/ocpp/v16/messages";
+import type { PendingDecision } from "../../../nodes/lib/ocpp/core/decisions";
 
 export interface Running {
   central: CentralSystem;

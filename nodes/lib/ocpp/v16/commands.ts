@@ -5,8 +5,8 @@
  * thing you asked for did not happen" (Rejected, NotSupported, …) becomes a
  * CommandError so a flow can catch it.
  */
-import type { ChargerLink, ChargerSnapshot } from "./contract";
-import { CommandError, classifyCallError } from "./command-error";
+import type { ChargerLink, ChargerSnapshot } from "../core/contract";
+import { CommandError, classifyCallError } from "../core/command-error";
 
 export const OCPP_COMMANDS = [
   "RemoteStartTransaction",

@@ -8,7 +8,7 @@
  * lost silently and one bad field does not hide the good ones.
  */
 import type { ConnectorSnapshot } from "./contract";
-import type { MeterValue, SampledValue } from "./ocpp16";
+import type { MeterValue, SampledValue } from "../v16/messages";
 import { parseTime } from "./timestamps";
 
 /** Units after conversion: kWh→Wh, kW→W, kvarh→varh, kvar→var, kVA→VA, K/°F→Celsius. */

@@ -7,10 +7,10 @@
  */
 import type { ChargerDirectory, IdTagDirectory } from "./contract";
 import { CommandError } from "./command-error";
-import { buildCommand, checkAnswer, resolveCommand, sendCall, type BuiltCall, type CommandInput } from "./commands";
-import { applyLimit, clearLimit, type LimitRequest, type SmartChargingQuirks } from "./smart-charging";
-import { localListSyncFor } from "./local-list";
-import { discoverAndRecord } from "./discovery";
+import { buildCommand, checkAnswer, resolveCommand, sendCall, type BuiltCall, type CommandInput } from "../v16/commands";
+import { applyLimit, clearLimit, type LimitRequest, type SmartChargingQuirks } from "../v16/smart-charging";
+import { localListSyncFor } from "../v16/local-list";
+import { discoverAndRecord } from "../v16/discovery";
 import { CommandQueue, type OfflinePolicy } from "./offline-queue";
 
 /** Commands beyond the 19 OCPP actions. */

@@ -51,7 +51,7 @@ export interface CentralSettings {
   decisionTimeoutMs: number;
   authorizeFallback: Fallback;
   denyUnknownTags: boolean;
-  /** Boot discovery (GetConfiguration, then set the meter values we want), see discovery.ts. */
+  /** Boot discovery (GetConfiguration, then set the meter values we want), see ../v16/discovery.ts. */
   discovery?: { meterValuesSampledData?: string[]; meterValueSampleInterval?: number };
 }
 

@@ -5,7 +5,7 @@
 import type { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { ChargerLink } from "./contract";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../../errors";
 
 export interface RpcHandshake {
   remoteAddress: string | undefined;

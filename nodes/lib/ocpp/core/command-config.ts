@@ -3,8 +3,8 @@
  * ones that belong to the chosen command onto the friendly input the command
  * builders read (msg.payload properties then override them).
  */
-import type { CommandInput } from "./commands";
-import { resolveCommand } from "./commands";
+import type { CommandInput } from "../v16/commands";
+import { resolveCommand } from "../v16/commands";
 
 /** Dialog fields (all optional, strings as the editor stores them). */
 export interface CommandConfig {

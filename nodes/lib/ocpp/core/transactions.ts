@@ -18,11 +18,11 @@
  * energy as the register) gives no energy plus an `energyNote` rather than a
  * negative or invented figure.
  */
-import { toError } from "../errors";
+import { toError } from "../../errors";
 import type { SessionEndedEvent, SessionStartedEvent, SessionUpdatedEvent, MeterEvent } from "./events";
 import { normalizeMeterValues, pickConnectorReadings, type ConnectorReadings, type NormalizedMeterSample } from "./meter-values";
 import { isoTime, parseTime } from "./timestamps";
-import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "./ocpp16";
+import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "../v16/messages";
 
 export interface TransactionPersistence {
   /** Resolves with what the last save() stored, or undefined/null when nothing was stored yet. */

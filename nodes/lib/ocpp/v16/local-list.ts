@@ -7,8 +7,8 @@
  * charger's GetLocalListVersion disagrees, or it answers VersionMismatch or
  * Failed to a Differential update, we fall back to Full.
  */
-import type { ChargerDirectory, ChargerLink, IdTagDirectory, IdTagEntry } from "./contract";
-import { CommandError, classifyCallError } from "./command-error";
+import type { ChargerDirectory, ChargerLink, IdTagDirectory, IdTagEntry } from "../core/contract";
+import { CommandError, classifyCallError } from "../core/command-error";
 
 export interface LocalListSyncResult {
   chargerId: string;

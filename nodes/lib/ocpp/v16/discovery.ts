@@ -11,8 +11,8 @@
  * measurand at a time and the accepted ones are set (some firmware rejects
  * the whole list for one measurand it does not know).
  */
-import type { ChargerDirectory, ChargerLink } from "./contract";
-import { classifyCallError } from "./command-error";
+import type { ChargerDirectory, ChargerLink } from "../core/contract";
+import { classifyCallError } from "../core/command-error";
 import { parseRateUnits, type RateUnit } from "./smart-charging";
 
 export interface DiscoverySettings {

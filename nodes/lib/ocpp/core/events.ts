@@ -12,7 +12,7 @@ import type {
   FirmwareStatusNotificationRequest,
   SecurityEventNotificationRequest,
   StatusNotificationRequest,
-} from "./ocpp16";
+} from "../v16/messages";
 
 interface EventBase<K extends string> {
   kind: K;

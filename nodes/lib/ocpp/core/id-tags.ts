@@ -7,7 +7,7 @@
  * accepts a forgiving text format and JSON, and reports every problem with
  * its line in plain words instead of stopping at the first.
  */
-import { errorMessage } from "../errors";
+import { errorMessage } from "../../errors";
 import type { IdTagDirectory, IdTagEntry } from "./contract";
 
 export type IdTagStatus = IdTagEntry["status"];

@@ -1,49 +1,28 @@
 /**
- * The OCPP 1.6J central system: one ocpp-rpc server, on its own port or on
- * a path of a shared HTTP server. It checks security during the upgrade,
- * keeps one live socket per charger identity (the newest wins), answers
- * every charger call with a sensible default so an empty flow works, and
- * reports what happens as normalised events. Knows nothing of Node-RED.
+ * The OCPP central system: one ocpp-rpc server, on its own port or on a
+ * path of a shared HTTP server. It checks security during the upgrade,
+ * keeps one live socket per charger identity (the newest wins), hands every
+ * charger call to the adapter of the negotiated OCPP version (../v16/, …),
+ * which answers with a sensible default so an empty flow works, and reports
+ * what happens as normalised events. Knows nothing of Node-RED, nor of any
+ * OCPP version's frames.
  */
 import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { RPCServer, createRPCError } from "ocpp-rpc";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../../errors";
 import { ChargerRegistry } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
-import { normalizeMeterValues, type ConnectorReadings } from "./meter-values";
 import type { TransactionStore } from "./transactions";
-import {
-  authorizeEvent,
-  bootEvent,
-  compact,
-  dataTransferEvent,
-  diagnosticsStatusEvent,
-  firmwareStatusEvent,
-  securityEvent,
-  statusEvent,
-  type AuthorizeEvent,
-  type MeterEvent,
-  type OcppEvent,
-} from "./events";
-import type {
-  AuthorizeRequest,
-  BootNotificationRequest,
-  DataTransferRequest,
-  DiagnosticsStatusNotificationRequest,
-  FirmwareStatusNotificationRequest,
-  IdTagInfo,
-  MeterValuesRequest,
-  SecurityEventNotificationRequest,
-  StartTransactionRequest,
-  StatusNotificationRequest,
-  StopTransactionRequest,
-} from "./ocpp16";
+import { compact, type AuthorizeEvent, type OcppEvent } from "./events";
+import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from "./adapter";
+import type { IdTagInfo } from "../v16/messages";
+import { ADAPTERS } from "../protocols";
 
 /** An unknown charger is asking to connect (decision "connect"). */
 export interface ConnectRequestEvent {
@@ -139,33 +118,18 @@ export interface CentralSystemOptions {
   wantsRaw?: () => boolean;
   /** Whether anyone wants this kind of event from this charger; events nobody wants are not built (hot path: session.updated). Default: yes. */
   wantsEvent?: (kind: CentralEvent["kind"], identity: string) => boolean;
+  /** One adapter per OCPP version; default: every version this package speaks (../protocols.ts). */
+  adapters?: readonly ProtocolAdapter[];
 }
 
 export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
-
-const CHARGER_ACTIONS = [
-  "Authorize",
-  "BootNotification",
-  "DataTransfer",
-  "DiagnosticsStatusNotification",
-  "FirmwareStatusNotification",
-  "Heartbeat",
-  "MeterValues",
-  "StartTransaction",
-  "StatusNotification",
-  "StopTransaction",
-  "SecurityEventNotification",
-  "LogStatusNotification",
-  "SignedFirmwareStatusNotification",
-  "SignCertificate",
-] as const;
 
 interface ConnectionState {
   connectionId: number;
   announced: boolean;
 }
 
-export class CentralSystem {
+export class CentralSystem implements CentralCore {
   readonly directory = new ChargerRegistry();
   readonly decisions = new DecisionBroker();
   private readonly rpc: InstanceType<typeof RPCServer>;
@@ -178,10 +142,12 @@ export class CentralSystem {
   private readonly rawListeners = new Set<(frame: RawFrame) => void>();
   private readonly problemListeners = new Set<(problem: Problem) => void>();
   private readonly prefix: string;
+  private readonly adapters: ReadonlyMap<string, ProtocolAdapter>;
   private closed = false;
 
   constructor(private readonly options: CentralSystemOptions) {
     this.prefix = normalizePrefix(options.path);
+    this.adapters = new Map((options.adapters ?? ADAPTERS).map((adapter) => [adapter.protocol, adapter]));
     this.rpc = new RPCServer({
       protocols: options.protocols,
       strictMode: options.strict ? options.protocols : false,
@@ -455,17 +421,13 @@ export class CentralSystem {
       for (const listener of this.rawListeners) listener(frame);
     });
 
-    for (const action of CHARGER_ACTIONS) {
-      client.handle(action, ({ params }) => {
-        this.directory.touch(identity);
-        try {
-          // The most frequent call is answered synchronously: no promise layers of our own on top of ocpp-rpc's.
-          if (action === "MeterValues") return this.meterValues(identity, params as MeterValuesRequest, new Date());
-          return this.answer(action, identity, params, state).catch((err: unknown) => this.callFailed(action, identity, err));
-        } catch (err) {
-          return this.callFailed(action, identity, err);
-        }
-      });
+    // A charger that offered no subprotocol is treated as 1.6 (the setting "noSubprotocol").
+    const adapter = this.adapters.get(client.protocol || "ocpp1.6");
+    const charger: ChargerContext = { identity, protocol: client.protocol || undefined, announce: () => this.announce(identity, state) };
+    if (adapter) {
+      for (const [action, handler] of Object.entries(adapter.handlers)) {
+        client.handle(action, ({ params }) => this.dispatch(action, handler, charger, params));
+      }
     }
 
     this.emit(
@@ -480,114 +442,24 @@ export class CentralSystem {
     );
     // A charger that reconnects without booting again is usable right away.
     if (this.directory.hasBooted(identity)) this.announce(identity, state);
+    adapter?.onConnected?.(this, charger);
+  }
+
+  /** Runs one adapter handler; whatever goes wrong becomes a CALLERROR (see callFailed). */
+  private dispatch(action: string, handler: ActionHandler, charger: ChargerContext, params: unknown): unknown {
+    this.directory.touch(charger.identity);
+    try {
+      const answer = handler(this, charger, params, new Date());
+      return answer instanceof Promise ? answer.catch((err: unknown) => this.callFailed(action, charger.identity, err)) : answer;
+    } catch (err) {
+      return this.callFailed(action, charger.identity, err);
+    }
   }
 
   private announce(identity: string, state: ConnectionState): void {
     if (state.announced || !this.directory.isCurrent(identity, state.connectionId)) return;
     state.announced = true;
     this.directory.announce(identity);
-  }
-
-  /** Default answers for every OCPP 1.6 charger-initiated call. */
-  private async answer(action: (typeof CHARGER_ACTIONS)[number], identity: string, params: unknown, state: ConnectionState): Promise<unknown> {
-    const now = new Date();
-    switch (action) {
-      case "BootNotification": {
-        const req = params as BootNotificationRequest;
-        const event = bootEvent(identity, req, now);
-        this.directory.setBoot(identity, compact({ vendor: event.vendor, model: event.model, serialNumber: event.serialNumber, firmwareVersion: event.firmwareVersion }));
-        this.emit(compact(event));
-        // After the answer is on the wire: discovery must not race the boot reply.
-        setImmediate(() => this.announce(identity, state));
-        return { status: "Accepted", currentTime: now.toISOString(), interval: this.options.heartbeatIntervalS };
-      }
-      case "Heartbeat":
-        return { currentTime: now.toISOString() };
-      case "StatusNotification": {
-        const req = params as StatusNotificationRequest;
-        const applied = this.directory.applyStatus(identity, req.connectorId, req, now);
-        this.emit(compact({ ...statusEvent(identity, req, now), stale: applied ? undefined : true }));
-        return {};
-      }
-      case "Authorize": {
-        const req = params as AuthorizeRequest;
-        const idTagInfo = await this.decideIdTag("authorize", identity, authorizeEvent(identity, req, now), req.idTag);
-        return { idTagInfo };
-      }
-      case "StartTransaction": {
-        const req = params as StartTransactionRequest;
-        const store = this.options.transactions;
-        const seen = store.findStart(identity, req);
-        if (seen) {
-          // A retransmitted Start (its answer was lost): same id, same answer, no new session.
-          return { transactionId: seen.transactionId, idTagInfo: seen.idTagInfo ?? this.safeCheck(req.idTag, now) };
-        }
-        const question: StartAuthorizeEvent = { ...authorizeEvent(identity, { idTag: req.idTag }, now), source: "StartTransaction", connectorId: req.connectorId };
-        const idTagInfo = await this.decideIdTag("start", identity, question, req.idTag);
-        const result = store.start(identity, req, new Date(), idTagInfo);
-        // The id must be on disk before the charger learns it, or a restart could hand it out again.
-        await result.saved;
-        if (result.replaced) {
-          this.emit(result.replaced);
-        }
-        this.directory.setSession(identity, req.connectorId, { transactionId: result.transactionId, idTag: req.idTag });
-        if (result.event) this.emit(result.event);
-        return { transactionId: result.transactionId, idTagInfo: result.idTagInfo ?? idTagInfo };
-      }
-      case "StopTransaction": {
-        const req = params as StopTransactionRequest;
-        try {
-          const result = this.options.transactions.stop(identity, req, now);
-          await result.saved;
-          const connectorId = result.session.connectorId ?? 0;
-          if (result.samples.length > 0 && !result.duplicate) {
-            this.emit(compact<MeterEvent>({ kind: "meter", identity, time: now.toISOString(), connectorId, transactionId: req.transactionId, samples: result.samples }));
-          }
-          if (result.event) this.emit(result.event);
-        } catch (err) {
-          // Never leave a stop unanswered: the charger would retry it forever.
-          this.problem({ identity, level: "error", message: `Could not record the end of transaction ${req.transactionId}: ${errorMessage(err)}` });
-        }
-        for (const connectorId of this.directory.connectorsWithTransaction(identity, req.transactionId)) {
-          this.directory.setSession(identity, connectorId, undefined);
-        }
-        return req.idTag ? { idTagInfo: this.safeCheck(req.idTag, now) } : {};
-      }
-      case "MeterValues":
-        return this.meterValues(identity, params as MeterValuesRequest, now);
-      case "DataTransfer":
-        this.emit(compact(dataTransferEvent(identity, params as DataTransferRequest, now)));
-        return { status: "UnknownVendorId" };
-      case "FirmwareStatusNotification":
-      case "SignedFirmwareStatusNotification":
-        this.emit(firmwareStatusEvent(identity, params as FirmwareStatusNotificationRequest, now));
-        return {};
-      case "DiagnosticsStatusNotification":
-      case "LogStatusNotification":
-        this.emit(diagnosticsStatusEvent(identity, params as DiagnosticsStatusNotificationRequest, now));
-        return {};
-      case "SecurityEventNotification":
-        this.emit(compact(securityEvent(identity, params as SecurityEventNotificationRequest, now)));
-        return {};
-      case "SignCertificate":
-        // We run no certificate authority for chargers.
-        return { status: "Rejected" };
-      default:
-        throw createRPCError("NotImplemented", `${String(action)} is not supported`);
-    }
-  }
-
-  private meterValues(identity: string, req: MeterValuesRequest, now: Date): object {
-    const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
-    const wants = this.options.wantsEvent;
-    const result = this.options.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
-      updatedEvent: wants?.("session.updated", identity) ?? true,
-      meterEvent: wants?.("meter", identity) ?? true,
-    });
-    if (result.readings) this.setMeasurements(identity, req.connectorId, result.readings);
-    if (result.meterEvent) this.emit(result.meterEvent);
-    if (result.event) this.emit(result.event);
-    return {};
   }
 
   /** A call we could not answer: the charger's own errors pass through; ours are reported and answered with InternalError. */
@@ -598,7 +470,19 @@ export class CentralSystem {
     throw createRPCError("InternalError", `The central system could not process ${action}`);
   }
 
-  private safeCheck(idTag: string, now: Date): IdTagInfo {
+  get heartbeatIntervalS(): number {
+    return this.options.heartbeatIntervalS;
+  }
+
+  get transactions(): TransactionStore {
+    return this.options.transactions;
+  }
+
+  wants(kind: CentralEvent["kind"], identity: string): boolean {
+    return this.options.wantsEvent?.(kind, identity) ?? true;
+  }
+
+  checkIdTag(idTag: string, now: Date): IdTagInfo {
     try {
       return this.options.idTags.check(idTag, now);
     } catch (err) {
@@ -614,11 +498,11 @@ export class CentralSystem {
       case "reject":
         return { status: "Invalid" };
       default:
-        return this.safeCheck(idTag, now);
+        return this.checkIdTag(idTag, now);
     }
   }
 
-  private async decideIdTag(kind: "authorize" | "start", identity: string, event: AuthorizeEvent | StartAuthorizeEvent, idTag: string): Promise<IdTagInfo> {
+  async decideIdTag(kind: "authorize" | "start", identity: string, event: AuthorizeEvent | StartAuthorizeEvent, idTag: string): Promise<IdTagInfo> {
     const now = new Date();
     if (!this.options.wantsDecision?.(kind, identity)) {
       this.emit(event);
@@ -629,13 +513,7 @@ export class CentralSystem {
     return (await decision.answer).value;
   }
 
-  /** Readings of the samples that are not late: samples queued while offline must not overwrite newer ones. */
-  private setMeasurements(identity: string, connectorId: number, readings: ConnectorReadings): void {
-    // setMeasurements skips fields that are absent, so no compact() copy is needed.
-    this.directory.setMeasurements(identity, connectorId, readings);
-  }
-
-  private emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {
+  emit(event: CentralEvent, decision?: PendingDecision<unknown>): void {
     for (const listener of this.eventListeners) {
       try {
         listener(event, decision);
@@ -645,7 +523,7 @@ export class CentralSystem {
     }
   }
 
-  private problem(problem: Problem): void {
+  problem(problem: Problem): void {
     for (const listener of this.problemListeners) {
       try {
         listener(problem);

@@ -13,8 +13,8 @@
  * composite schedule read back says 0; otherwise the next purpose is tried
  * and in the end it fails with an error.
  */
-import type { ChargerDirectory, ChargerLink, ChargerSnapshot } from "./contract";
-import { CommandError, classifyCallError } from "./command-error";
+import type { ChargerDirectory, ChargerLink, ChargerSnapshot } from "../core/contract";
+import { CommandError, classifyCallError } from "../core/command-error";
 import { PROFILE_PURPOSES, type ProfilePurpose } from "./commands";
 
 export type RateUnit = "A" | "W";
