@@ -68,3 +68,27 @@ export function parseLimit(payload: unknown, voltageV = 230, defaultPhases = 3):
 export function followed(wantedA: number, appliedA: number): boolean {
   return Math.abs(wantedA - appliedA) <= 0.5 + 1e-9 || appliedA <= wantedA;
 }
+
+/** The part of the OCPP limit result (nodes/lib/ocpp/v16/smart-charging.ts) the common answer needs. */
+export interface OcppLimitOutcome {
+  chargerId?: string;
+  sent?: { limit: number; unit: string; numberPhases?: number };
+  applied?: { amps: number };
+  phases?: number;
+  warning?: string;
+}
+
+/** The OCPP answer in the common shape; `applied` comes from GetCompositeSchedule when the charger reports it. */
+export function ocppLimitAnswer(outcome: OcppLimitOutcome, requested: unknown, wantedA: number | undefined): LimitAnswer {
+  const amps = outcome.applied?.amps;
+  const answer: LimitAnswer = {
+    chargerId: outcome.chargerId,
+    requested,
+    applied: { amps: amps ?? Number.NaN, paused: amps === 0, phases: outcome.sent?.numberPhases ?? outcome.phases },
+    followed: amps !== undefined && (wantedA === undefined || followed(wantedA, amps)),
+  };
+  if (amps === undefined) answer.applied.amps = wantedA ?? 0;
+  if (outcome.warning) answer.warning = outcome.warning;
+  else if (amps === undefined) answer.warning = "The charger did not report the limit in force (GetCompositeSchedule), so it is not confirmed";
+  return answer;
+}
