@@ -18,6 +18,7 @@ import { startAvailabilityFeeds } from "./availability-feeds";
 import { startAmtronSimulator } from "./amtron-simulator";
 import { startInfluxSimulator } from "./influx-v2";
 import { startChargePointSimulator } from "./ocpp-charge-point";
+import { startHouseSimulator } from "./house-simulator";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -85,6 +86,8 @@ export const devSimulators: DevSimulator[] = [
   { name: "AMTRON wallbox simulator", port: 18082, start: (port) => startAmtronSimulator({ port, charging: true }) },
   // dynamic: connector states drift over time, so the availability examples show changes.
   { name: "Availability feeds simulator", port: 18083, start: (port) => startAvailabilityFeeds({ port, dynamic: true }) },
+  // PV, house load and three cars that follow their chargers' limits, for "Charge from solar and share the fuse".
+  { name: "House simulator (grid meter, PV, cars)", port: 18084, start: (port) => startHouseSimulator({ port }) },
   {
     name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
     port: 9220,
