@@ -16,7 +16,7 @@ import type { ChargerCommand, SiteDecision } from "./lib/site/types";
 
 const NUMBER_SETTINGS = [
   "fuseA", "phases", "voltageV", "marginA", "residualPowerW", "enableThresholdW", "enableDelayS", "disableThresholdW", "disableDelayS",
-  "phaseDwellS", "phasePauseS", "minStepA", "rampStepA", "commandIntervalS", "refreshS", "rotationS", "failsafeA", "meterTimeoutS",
+  "phaseDwellS", "phasePauseS", "minStepA", "rampStepA", "commandIntervalS", "refreshS", "leaseS", "rotationS", "failsafeA", "meterTimeoutS",
   "recoverSamples", "followToleranceA", "followAfterS",
 ] as const;
 
@@ -39,9 +39,11 @@ export = function register(RED: NodeAPI): void {
 
     let manager: SiteManager;
     let order: string[];
+    let lease: { leaseS: number; safeA: number } | undefined;
     try {
       const config = normaliseConfig(settingsOf(def));
       manager = new SiteManager(config);
+      lease = config.leaseS > 0 ? { leaseS: config.leaseS, safeA: config.failsafeA } : undefined;
       order = config.chargers.map((c) => c.id);
       if (def.outputs !== undefined && Number(def.outputs) !== order.length + 1) {
         node.warn(`The node has ${Number(def.outputs) - 1} charger output(s) but ${order.length} charger(s) in its list: open the node and press Done to update the outputs`);
@@ -53,7 +55,7 @@ export = function register(RED: NodeAPI): void {
 
     const run = (): void => {
       const decision = manager.update(Date.now());
-      life.send(outputs(decision, order));
+      life.send(outputs(decision, order, lease));
       node.status(statusOf(decision));
     };
 
@@ -98,21 +100,22 @@ function parseList(text: string | undefined, what: string): Array<{ id: string }
   return value as Array<{ id: string }>;
 }
 
-function outputs(decision: SiteDecision, order: string[]): Array<NodeMessage | null> {
+function outputs(decision: SiteDecision, order: string[], lease: { leaseS: number; safeA: number } | undefined): Array<NodeMessage | null> {
   const { commands, ...site } = decision;
   const byCharger = new Map<string, ChargerCommand>(commands.map((c) => [c.chargerId, c]));
   const siteMsg = { topic: "site", payload: { ...site, time: new Date(site.time).toISOString(), nextAction: site.nextAction && { ...site.nextAction, at: new Date(site.nextAction.at).toISOString() } } } as NodeMessage;
-  return [siteMsg, ...order.map((id) => limitMessage(byCharger.get(id)))];
+  return [siteMsg, ...order.map((id) => limitMessage(byCharger.get(id), lease))];
 }
 
 /** The common limit contract: topic "limit", payload {amps, phases}; 0 = pause. */
-function limitMessage(command: ChargerCommand | undefined): NodeMessage | null {
+function limitMessage(command: ChargerCommand | undefined, lease: { leaseS: number; safeA: number } | undefined): NodeMessage | null {
   if (!command) return null;
   return {
     topic: "limit",
     command: "limit",
     chargerId: command.chargerId,
-    payload: { amps: command.amps, phases: command.phases },
+    // leaseS/safeA: OCPP chargers keep the limit for leaseS only, then fall back to safeA (the others ignore them).
+    payload: { amps: command.amps, phases: command.phases, ...lease },
     site: { watts: command.watts, state: command.state, reason: command.reason, urgent: command.urgent, refresh: command.refresh },
   } as NodeMessage;
 }

@@ -37,6 +37,8 @@ export interface LimitAnswer {
   followed: boolean;
   /** Why it differs, when it does. */
   warning?: string;
+  /** OCPP failsafe lease: until when the limit holds before the charger falls back to safeA. */
+  lease?: { validTo: string; safeA?: number; base?: string; warning?: string };
 }
 
 const HINT = 'e.g. {"amps": 10}, {"amps": 6, "phases": 1}, {"watts": 4000} or 0 to pause';
@@ -76,6 +78,7 @@ export interface OcppLimitOutcome {
   applied?: { amps: number };
   phases?: number;
   warning?: string;
+  lease?: LimitAnswer["lease"];
 }
 
 /** The OCPP answer in the common shape; `applied` comes from GetCompositeSchedule when the charger reports it. */
@@ -88,7 +91,8 @@ export function ocppLimitAnswer(outcome: OcppLimitOutcome, requested: unknown, w
     followed: amps !== undefined && (wantedA === undefined || followed(wantedA, amps)),
   };
   if (amps === undefined) answer.applied.amps = wantedA ?? 0;
-  if (outcome.warning) answer.warning = outcome.warning;
+  if (outcome.lease) answer.lease = outcome.lease;
+  if (outcome.warning ?? outcome.lease?.warning) answer.warning = outcome.warning ?? outcome.lease?.warning;
   else if (amps === undefined) answer.warning = "The charger did not report the limit in force (GetCompositeSchedule), so it is not confirmed";
   return answer;
 }

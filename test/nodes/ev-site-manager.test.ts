@@ -48,14 +48,14 @@ describe("ev-site-manager node", () => {
     assert.equal(limit.topic, "limit");
     assert.equal(limit.chargerId, "garage");
     assert.equal(limit.command, "limit");
-    assert.deepEqual(limit.payload, { amps: 6, phases: 3 }, "starts at the minimum, then ramps");
+    assert.deepEqual(limit.payload, { amps: 6, phases: 3, leaseS: 180, safeA: 6 }, "starts at the minimum, then ramps");
     const [report] = await summary.take(1);
     const payload = report.payload as { gridW: number; headroomA: number[]; chargers: Record<string, { state: string; reason: string }> };
     assert.equal(payload.gridW, 1400);
     assert.deepEqual(payload.headroomA, [23, 23, 23]);
     assert.equal(payload.chargers.drive.reason, "no car");
     const [pause] = await drive.take(1);
-    assert.deepEqual(pause.payload, { amps: 0, phases: 1 }, "a charger without a car is paused");
+    assert.deepEqual(pause.payload, { amps: 0, phases: 1, leaseS: 180, safeA: 6 }, "a charger without a car is paused");
     const status = (site as unknown as { status: { lastCall: { args: Array<{ text: string; fill: string }> } } }).status.lastCall.args[0];
     assert.equal(status.fill, "green");
     assert.match(status.text, /^1 car, surplus -1\.4 kW, L1 headroom 23 A$/);
@@ -70,7 +70,7 @@ describe("ev-site-manager node", () => {
     await garage.take(1);
     site.receive({ topic: "mode/garage", payload: "off" });
     const [off] = await garage.take(1);
-    assert.deepEqual(off.payload, { amps: 0, phases: 3 });
+    assert.deepEqual(off.payload, { amps: 0, phases: 3, leaseS: 180, safeA: 6 });
     site.receive({ topic: "grid", payload: { powerW: "lots" } });
     const [error] = await caught.take(1);
     assert.match((error.error as { message: string }).message, /grid: payload.powerW must be the grid power in W/);

@@ -19,6 +19,9 @@ export interface HouseSimulatorOptions {
   /** Simulated clock at start, hours (default 9). */
   startHour?: number;
   pvPeakW?: number;
+  /** Replace the PV curve or the house load (tests). */
+  pvW?: (t: number) => number;
+  houseA?: (t: number) => Phases3;
   cars?: SimCar[];
 }
 
@@ -49,7 +52,8 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
   const speed = options.speed ?? 12;
   const started = Date.now();
   const clock = (): number => (options.startHour ?? 9) * 3600 + ((Date.now() - started) / 1000) * speed;
-  const model = new HouseModel({ pvW: pvCurve(options.pvPeakW ?? 12_000, 6 * 3600, 20 * 3600, cloudFactor(7)), houseA: houseLoad }, options.cars ?? DEFAULT_CARS);
+  const pvW = options.pvW ?? pvCurve(options.pvPeakW ?? 12_000, 6 * 3600, 20 * 3600, cloudFactor(7));
+  const model = new HouseModel({ pvW, houseA: options.houseA ?? houseLoad }, (options.cars ?? DEFAULT_CARS).map((car) => ({ ...car })));
 
   const server = http.createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {

@@ -49,6 +49,8 @@ export interface ChargePointBehaviour {
   readonlyKeys: string[];
   /** Line voltage reported in MeterValues (V). */
   voltage: number;
+  /** Keeps profiles in force after their validTo (firmware that ignores validity). */
+  ignoresValidTo: boolean;
 }
 
 export interface ReceivedCall {
@@ -67,6 +69,7 @@ export interface ChargingProfile {
   stackLevel: number;
   chargingProfilePurpose: ProfilePurpose;
   chargingProfileKind: "Absolute" | "Recurring" | "Relative";
+  validTo?: string;
   chargingSchedule: {
     chargingRateUnit: RateUnit;
     startSchedule?: string;
@@ -127,6 +130,7 @@ export function defaultBehaviour(): ChargePointBehaviour {
     supportedMeasurands: ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC"],
     hiddenKeys: [],
     voltage: 230,
+    ignoresValidTo: false,
   };
 }
 
@@ -241,7 +245,9 @@ export async function startChargePointSimulator(options: {
   const compositeLimit = (connectorId: number, unit: RateUnit): number | undefined => {
     const highest = (list: InstalledProfile[]): InstalledProfile | undefined =>
       list.sort((a, b) => b.profile.stackLevel - a.profile.stackLevel)[0];
-    const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile"));
+    // A profile past its validTo no longer counts (OCPP 1.6 §3.13.2), unless the firmware ignores it.
+    const valid = (p: InstalledProfile): boolean => behaviour.ignoresValidTo || !p.profile.validTo || Date.parse(p.profile.validTo) > Date.now();
+    const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile" && valid(p)));
     const txId = state.transactions.get(connectorId);
     const tx = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxProfile" && p.connectorId === connectorId && txId !== undefined));
     const txDefault =

@@ -67,6 +67,8 @@ export interface SiteConfig {
   commandIntervalS: number;
   /** Re-send an unchanged limit this often (keeps OCPP leases alive); 0 = never. */
   refreshS: number;
+  /** OCPP failsafe lease: each limit holds this long, then the charger falls back to failsafeA; 0 = no lease. */
+  leaseS: number;
   fairness: Fairness;
   /** How long a charger keeps the only slot before another with the same priority gets it. */
   rotationS: number;
@@ -98,6 +100,7 @@ export const SITE_DEFAULTS: Omit<SiteConfig, "circuits" | "chargers"> = {
   rampStepA: 2,
   commandIntervalS: 10,
   refreshS: 60,
+  leaseS: 180,
   fairness: "equal",
   rotationS: 1800,
   failsafeA: 6,
@@ -135,13 +138,16 @@ export function normaliseConfig(input: SiteConfigInput): SiteConfig {
   };
   positive("fuseA");
   positive("voltageV");
-  for (const key of ["marginA", "enableDelayS", "disableDelayS", "phaseDwellS", "phasePauseS", "commandIntervalS", "refreshS", "rotationS", "failsafeA", "followToleranceA", "followAfterS"] as const) positive(key, true);
+  for (const key of ["leaseS", "marginA", "enableDelayS", "disableDelayS", "phaseDwellS", "phasePauseS", "commandIntervalS", "refreshS", "rotationS", "failsafeA", "followToleranceA", "followAfterS"] as const) positive(key, true);
   positive("minStepA");
   positive("rampStepA");
   positive("meterTimeoutS");
   if (config.phases !== 1 && config.phases !== 3) throw new SiteConfigError(`phases must be 1 or 3, got ${String(config.phases)}`);
   if (!["equal", "weighted", "priority"].includes(config.fairness)) throw new SiteConfigError(`fairness must be equal, weighted or priority, got ${String(config.fairness)}`);
   config.recoverSamples = Math.max(1, Math.round(config.recoverSamples));
+  if (config.leaseS > 0 && (config.refreshS === 0 || config.refreshS * 2 > config.leaseS)) {
+    throw new SiteConfigError(`re-send every ${config.refreshS} s must be at most half the lease of ${config.leaseS} s, or the lease runs out between refreshes`);
+  }
 
   const circuitIds = new Set<string>();
   for (const circuit of config.circuits) {

@@ -30,6 +30,13 @@ export interface LimitRequest {
   connector?: number;
   /** Stop charging without ending the session (limit 0). */
   pause?: boolean;
+  /**
+   * Failsafe lease: the limit is valid for this many seconds only (validTo and duration), so a dead
+   * controller leaves the charger at `safeA`, installed once as a base profile at stack level 0.
+   */
+  leaseS?: number;
+  /** Safe current per phase for the base profile (with leaseS). */
+  safeA?: number;
 }
 
 export interface SmartChargingQuirks {
@@ -91,6 +98,8 @@ export interface LimitResult {
   /** What GetCompositeSchedule says is in force now (undefined when it could not be read). */
   applied?: { limit: number; unit: RateUnit; amps: number; watts: number };
   confirmed: boolean;
+  /** With a lease: until when the limit holds, and the base it falls back to. */
+  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string };
   /** Why applied differs from what was asked, in words. */
   warning?: string;
   voltage: number;
@@ -106,6 +115,8 @@ export const CONFIG_KEYS = {
 } as const;
 
 const DEFAULT_PROFILE_ID_BASE = 7310;
+/** Id of the failsafe base profile: base + 9, a slot no purpose of the whole-charger scope uses. */
+const BASE_PROFILE_OFFSET = 9;
 /** The lowest current per phase an EV charges with (IEC 61851-1). */
 export const MIN_CHARGING_AMPS = 6;
 
@@ -195,6 +206,8 @@ export interface ProfileSpec {
   transactionId?: number;
   relative?: boolean;
   now: Date;
+  /** End of a lease: the profile stops counting then (validTo, and the schedule's duration). */
+  validTo?: Date;
 }
 
 /** The csChargingProfiles object for one flat limit. */
@@ -212,6 +225,11 @@ export function buildLimitProfile(spec: ProfileSpec): Record<string, unknown> {
     chargingSchedule: schedule,
   };
   if (spec.transactionId !== undefined) profile.transactionId = spec.transactionId;
+  if (spec.validTo) {
+    profile.validTo = spec.validTo.toISOString();
+    // Chargers that ignore validTo still end the schedule after its duration (counted from startSchedule).
+    schedule.duration = Math.ceil((spec.validTo.getTime() - spec.now.getTime()) / 1000) + 60;
+  }
   return profile;
 }
 
@@ -271,6 +289,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
   const attempts: LimitAttempt[] = [];
   const inUnit = (value: number, from: RateUnit, to: RateUnit): number =>
     from === to ? value : to === "W" ? toWatts(value, voltage, phases) : toAmps(value, voltage, phases);
+  const lease = request.leaseS && request.leaseS > 0 ? await leaseBase(link, request, options, { stackLevel, unit, voltage, phases, base, now }) : undefined;
   let best: LimitResult | undefined;
 
   for (const purpose of options.purposes ?? purposeOrder(request.connector)) {
@@ -295,6 +314,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       transactionId,
       relative: quirks.relativeProfile,
       now,
+      validTo: lease?.validTo ? new Date(lease.validTo) : undefined,
     });
     let status: unknown;
     try {
@@ -324,6 +344,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       phases,
       attempts,
     };
+    if (lease) result.lease = lease;
     if (options.confirm ?? true) {
       const applied = await readComposite(link, request.connector ?? connectorId, unit, now, options.timeoutMs);
       if (applied === "none") {
@@ -442,4 +463,46 @@ export async function clearLimit(
     }
   }
   return { chargerId: link.identity, cleared };
+}
+
+/** Safe limits installed as base profiles, per owner (directory or link) and charger. */
+const baseByOwner = new WeakMap<object, Map<string, number>>();
+
+/**
+ * Installs (once, or when the safe current changes) the failsafe base: a
+ * ChargePointMaxProfile at stack level 0 with the safe current and no end.
+ * The leased limit goes above it and falls back to it when the lease ends.
+ * A charger that only takes stack level 0 cannot have both: the lease is
+ * then dropped (an expired limit there would mean no limit at all).
+ */
+async function leaseBase(
+  link: ChargerLink,
+  request: LimitRequest,
+  options: LimitOptions,
+  at: { stackLevel: number; unit: RateUnit; voltage: number; phases: number; base: number; now: Date },
+): Promise<LimitResult["lease"]> {
+  if (at.stackLevel === 0) {
+    return { validTo: "", warning: `Charger ${link.identity} takes stack level 0 only, so the limit cannot be leased above a safe base: it stays until replaced` };
+  }
+  const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
+  if (request.safeA === undefined) return { validTo };
+  const owner = options.directory ?? link;
+  let installed = baseByOwner.get(owner);
+  if (!installed) baseByOwner.set(owner, (installed = new Map()));
+  if (installed.get(link.identity) === request.safeA) return { validTo, safeA: request.safeA, base: "kept" };
+  const limit = roundLimit(at.unit === "A" ? request.safeA : toWatts(request.safeA, at.voltage, at.phases), at.unit);
+  const profile = buildLimitProfile({ purpose: "ChargePointMaxProfile", id: at.base + BASE_PROFILE_OFFSET, stackLevel: 0, limit, unit: at.unit, now: at.now });
+  let status: unknown;
+  try {
+    status = (await link.call<{ status?: string }>("SetChargingProfile", { connectorId: 0, csChargingProfiles: profile }, { timeoutMs: options.timeoutMs }))?.status;
+  } catch (err) {
+    const error = classifyCallError(err, link.identity, "SetChargingProfile");
+    if (error.kind !== "call_error") throw error;
+    status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
+  }
+  if (status !== "Accepted") {
+    return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
+  }
+  installed.set(link.identity, request.safeA);
+  return { validTo, safeA: request.safeA, base: "installed" };
 }
