@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { normaliseConfig, SiteConfigError } from "../../nodes/lib/site/config";
 import { SiteManager, statusText } from "../../nodes/lib/site/manager";
 import { Capacity, loadVector } from "../../nodes/lib/site/capacity";
+import { applySiteInput } from "../../nodes/lib/site/input";
 import { waterFill, type FillItem } from "../../nodes/lib/site/water-fill";
 
 const item = (id: string, priority = 1, phases: 1 | 3 = 3): FillItem => ({ id, phases, phase: 0, amps: 6, maxA: 16, priority });
@@ -88,5 +89,28 @@ describe("site manager", () => {
     const late = manager.update(31_000);
     assert.equal(late.failsafe, true);
     assert.deepEqual(late.commands.map((c) => c.amps), [6]);
+  });
+
+  it("reads the OCPP in node's status and meter events directly, and ignores chargers it does not manage", () => {
+    const manager = new SiteManager(normaliseConfig({ fuseA: 25, chargers: [{ id: "garage", mode: "now" }] }));
+    const t = "2026-12-06T10:00:00.000Z";
+    const now = Date.parse(t) + 1000;
+    const meter = (l2: number) => ({ kind: "meter", identity: "garage", time: t, connectorId: 1, samples: [
+      { measurand: "Power.Active.Import", value: l2 * 230 },
+      { measurand: "Current.Import", phase: "L1", value: 0 },
+      { measurand: "Current.Import", phase: "L2", value: l2 },
+      { measurand: "Current.Import", phase: "L3", value: 0 },
+    ] });
+    assert.equal(applySiteInput(manager, { topic: "garage/status", payload: { kind: "status", identity: "garage", time: t, connectorId: 1, status: "Available" } }, now), "charger");
+    manager.setGrid({ time: now, powerW: 0, currentsA: [2, 2, 2] });
+    assert.equal(manager.update(now).chargers.garage.reason, "no car");
+    applySiteInput(manager, { topic: "garage/status", payload: { kind: "status", identity: "garage", time: t, connectorId: 1, status: "Charging" } }, now);
+    applySiteInput(manager, { topic: "garage/meter", payload: meter(10) }, now);
+    // The car draws on L2 only: it is a single-phase car, placed on L2 (house 2 A + car 10 A there).
+    manager.setGrid({ time: now + 1000, powerW: 3680, currentsA: [2, 12, 2] });
+    const decision = manager.update(now + 20_000);
+    assert.equal(decision.chargers.garage.measuredA, 10);
+    assert.equal(decision.chargers.garage.state, "charging");
+    assert.equal(applySiteInput(manager, { topic: "other/meter", payload: { ...meter(5), identity: "other" } }, now), "ignored");
   });
 });

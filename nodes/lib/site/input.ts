@@ -21,7 +21,7 @@ export interface SiteInputMessage {
 export const SITE_TOPICS = "grid, pv, battery, charger/<id>, mode/<id>, priority/<id>, price";
 
 /** What happened, so the node knows whether to run the algorithm at once. */
-export type InputKind = "grid" | "pv" | "battery" | "charger" | "mode" | "priority" | "price";
+export type InputKind = "grid" | "pv" | "battery" | "charger" | "mode" | "priority" | "price" | "ignored";
 
 /** Applies one message; returns its kind. `now` caps timestamps from the future. */
 export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now: number): InputKind {
@@ -31,6 +31,8 @@ export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now:
   const payload = msg.payload;
   const obj = isObject(payload) ? payload : undefined;
   const time = Math.min(now, timeOf(obj?.time ?? obj?.samplingTime ?? obj?.timestamp ?? msg.timestamp) ?? now);
+  // Events of the OCPP in node, wired straight in (topic "<identity>/<kind>").
+  if (obj && typeof obj.kind === "string" && typeof obj.identity === "string") return applyOcppEvent(manager, obj, time);
 
   switch (head) {
     case "grid": {
@@ -79,6 +81,35 @@ export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now:
     default:
       throw new SiteInputError(`Unknown topic "${topic}": use ${SITE_TOPICS}`);
   }
+}
+
+/** OCPP connector states that mean a car is plugged in. */
+const PLUGGED = new Set(["Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"]);
+
+/**
+ * A status or meter event of ev-ocpp-in: status tells whether a car is plugged in, meter values give power,
+ * per-phase currents and Current.Offered. Events of chargers the manager does not manage are ignored.
+ */
+function applyOcppEvent(manager: SiteManager, event: Record<string, unknown>, time: number): InputKind {
+  const id = event.identity as string;
+  if (!manager.hasCharger(id)) return "ignored";
+  if (event.kind === "status" && typeof event.status === "string" && event.connectorId !== 0) {
+    manager.setReading(id, { time, connected: PLUGGED.has(event.status), operationState: event.status === "Charging" ? "charging" : undefined }, true);
+    return "charger";
+  }
+  if (event.kind !== "meter" || !Array.isArray(event.samples)) return "ignored";
+  const reading: ChargerReading = { time };
+  const currents: Record<string, number> = {};
+  for (const sample of event.samples as Array<{ measurand?: string; phase?: string; value?: number }>) {
+    if (typeof sample.value !== "number") continue;
+    const phase = /^L([123])/.exec(sample.phase ?? "")?.[1];
+    if (sample.measurand === "Power.Active.Import" && !phase) reading.powerW = sample.value; // already in W (meter-values converts units)
+    if (sample.measurand === "Current.Import" && phase) currents[`l${phase}`] = sample.value;
+    if (sample.measurand === "Current.Offered" && !phase) reading.offeredA = sample.value;
+  }
+  if (Object.keys(currents).length > 0) reading.currentA = currents;
+  manager.setReading(id, reading, true);
+  return "charger";
 }
 
 /** The common ChargerState (nodes/lib/types.ts) as the manager reads it. */

@@ -121,10 +121,13 @@ export class SiteManager {
     this.runtime(id).priority = priority;
   }
 
-  setReading(id: string, reading: ChargerReading): void {
+  /** A charger's state; with `merge`, fields left out keep their last value (OCPP sends status and meter values apart). */
+  setReading(id: string, update: ChargerReading, merge = false): void {
     const charger = this.runtime(id);
     const previous = charger.reading;
-    if (previous && reading.time < previous.time) return;
+    if (previous && update.time < previous.time) return;
+    const defined = Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)) as unknown as ChargerReading;
+    const reading: ChargerReading = merge && previous ? { ...previous, ...defined } : update;
     if (previous?.powerW !== undefined && reading.time > previous.time) {
       const hours = Math.min(reading.time - previous.time, 300_000) / 3_600_000;
       charger.servedWh += Math.max(0, previous.powerW) * hours;
