@@ -9,12 +9,15 @@ import type { TimescaleConfigNode } from "./lib/timescale/config-node";
 import { CREATE_MODES, type CreateMode } from "./lib/timescale/schema";
 import { checkIdentifier, parseTableName, tableKey, type TableName } from "./lib/timescale/sql";
 import { evReadingRows, toRows } from "./lib/timescale/rows";
+import { ocppRows, OCPP_TABLES } from "./lib/timescale/ocpp";
 import { isPermanentPgError, TimescaleWriter, WRITE_METHODS, type RowItem, type WriteMethod } from "./lib/timescale/writer";
 import { BufferedWriter } from "./lib/node-red/buffered-writer";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { backoffDelay, type BackoffOptions } from "./lib/backoff";
 import { shortText } from "./lib/errors";
+import { isValidTimeZone } from "./lib/time";
+import { checkRetentionDays, type AggregateSettings } from "./lib/timescale/ocpp-aggregates";
 
 interface TimescaleWriteDef extends NodeDef {
   timescale: string;
@@ -26,6 +29,10 @@ interface TimescaleWriteDef extends NodeDef {
   maxBuffered: number | string;
   /** Absent in flows saved before the option existed: "auto". */
   method?: WriteMethod;
+  /** OCPP layout: zone of the daily figures ("" = this machine's). */
+  timeZone?: string;
+  /** OCPP layout: days raw meter values are kept (0 or absent = forever). */
+  retentionDays?: number | string;
 }
 
 interface TimescaleWriteMsg extends NodeMessageInFlow {
@@ -53,6 +60,9 @@ function describeRow(item: RowItem): string {
 /** How often the deploy-time login is tried again while it fails and no rows have come. */
 const DEPLOY_CHECK_BACKOFF: BackoffOptions = { initialMs: 5000, maxMs: 60_000, factor: 2, jitter: 0.2 };
 
+/** How often the OCPP layout's upkeep (retention's delete on plain PostgreSQL) runs. */
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+
 /** A row waiting to be written, with the message it came from. */
 interface QueuedRow extends RowItem {
   msg: NodeMessage;
@@ -79,8 +89,19 @@ export = (RED: NodeAPI): void => {
       return fail("invalid table or column", err as Error);
     }
 
+    let ocpp: AggregateSettings | undefined;
+    if (create === "ocpp") {
+      const timeZone = (def.timeZone || "").trim() || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+      if (!isValidTimeZone(timeZone)) return fail(`unknown time zone ${timeZone}`, new Error(`Unknown time zone "${timeZone}" (use an IANA name such as Europe/Oslo)`));
+      try {
+        ocpp = { timeZone, retentionDays: checkRetentionDays(Number(def.retentionDays || 0)) };
+      } catch (err) {
+        return fail("invalid retention", err as Error);
+      }
+    }
+
     const method: WriteMethod = def.method && WRITE_METHODS.includes(def.method) ? def.method : "auto";
-    const writer = new TimescaleWriter(pool, { create, method, timeColumn, target: config.target, password: config.credentials?.password });
+    const writer = new TimescaleWriter(pool, { create, method, timeColumn, target: config.target, password: config.credentials?.password, ocpp });
     const batchSize = positive(def.batchSize, 10_000);
     const buffered = new BufferedWriter<QueuedRow>(this, life, (items) => writer.write(items), {
       batchSize,
@@ -101,15 +122,44 @@ export = (RED: NodeAPI): void => {
       if (life.closed || stats.written > 0 || stats.buffered > 0) return;
       if (!problem) {
         if (attempt > 0) buffered.showStatus();
+        maintain();
         return;
       }
       this.status(Status.error(problem.message));
       life.setTimeout(() => life.run(() => check(attempt + 1)), backoffDelay(attempt, DEPLOY_CHECK_BACKOFF));
     };
+    // OCPP layout: tables, daily figures and policies at deploy; the retention's delete hourly (plain PostgreSQL).
+    let lastMaintenanceProblem = "";
+    const maintain = (): void => {
+      if (create !== "ocpp" || life.closed) return;
+      writer.maintain().then(
+        () => {
+          lastMaintenanceProblem = "";
+        },
+        (err: Error) => {
+          // Said once per problem: the write path reports outages already.
+          if (life.closed || err.message === lastMaintenanceProblem) return;
+          lastMaintenanceProblem = err.message;
+          this.warn(`OCPP tables upkeep (daily figures, retention) failed: ${err.message}`);
+        },
+      );
+    };
+    if (create === "ocpp") life.setInterval(maintain, MAINTENANCE_INTERVAL_MS);
     life.run(() => check(0));
+
+    // One TableName object per preset table: the writer groups rows of a run by identity.
+    const ocppTables = new Map<string, TableName>(Object.values(OCPP_TABLES).map((name) => [name, { table: name }]));
 
     life.onInput<TimescaleWriteMsg>((msg) => {
       if (msg.payload === undefined || msg.payload === null) throw new Error("msg.payload is empty: send a row (an object of column names to values) or an array of rows");
+      if (create === "ocpp") {
+        // An ev-ocpp-in event: its rows go to the preset's tables; kinds that are not stored are passed over.
+        const rows = ocppRows(msg.payload);
+        if (rows) {
+          if (rows.length > 0) buffered.push(rows.map(({ table, row }) => ({ table: ocppTables.get(table)!, row, msg })));
+          return;
+        }
+      }
       const table = msg.table !== undefined ? parseTableName(msg.table) : defaultTable;
       if (!table) throw new Error("No table: set one in the node or send msg.table");
       const timestamp = msg.timestamp;

@@ -55,7 +55,11 @@ async function main() {
   if (keepFlows && fs.existsSync(flowsFile)) {
     console.log(`[dev] keeping ${path.relative(root, flowsFile)}`);
   } else {
-    const { files, flows } = combineExampleDir(path.join(root, "examples"));
+    // Examples that need a module the dev user dir lacks (the Dashboard 2.0 ones) are left out:
+    // Node-RED would hold back every flow while a node type is missing.
+    const installed = (name) => fs.existsSync(path.join(userDir, "node_modules", ...name.split("/"), "package.json"));
+    const { files, flows, skipped } = combineExampleDir(path.join(root, "examples"), installed);
+    for (const s of skipped) console.log(`[dev] ${s.file}: left out, needs ${s.missing.join(", ")} (install it in ${path.relative(root, userDir)} to run it)`);
     fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
     const creds = Object.fromEntries(flows.filter((n) => devCredentials[n.type]).map((n) => [n.id, devCredentials[n.type]]));
     fs.writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(creds, null, 2));

@@ -73,8 +73,27 @@ function combineExamples(examples) {
   return out;
 }
 
-/** Reads every examples/**.json (sorted) and combines them. */
-function combineExampleDir(dir) {
+/**
+ * Node modules an example needs besides Node-RED and this package: the
+ * `modules` its global-config node declares (how Node-RED offers to install
+ * them on import), e.g. @flowfuse/node-red-dashboard for the examples in
+ * "Dashboard 2.0/".
+ */
+function requiredModules(nodes) {
+  const out = [];
+  for (const node of Array.isArray(nodes) ? nodes : []) {
+    if (node && node.type === "global-config" && node.modules && typeof node.modules === "object") out.push(...Object.keys(node.modules));
+  }
+  return out;
+}
+
+/**
+ * Reads every examples/**.json (sorted) and combines them. An example that
+ * needs a module `installed(name)` denies is left out (Node-RED would hold
+ * back every flow while a node type is missing) and listed in `skipped`.
+ * By default no extra module counts as installed.
+ */
+function combineExampleDir(dir, installed = () => false) {
   const files = [];
   const walk = (sub) => {
     for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
@@ -84,8 +103,15 @@ function combineExampleDir(dir) {
     }
   };
   if (fs.existsSync(dir)) walk("");
-  const examples = files.sort().map((rel) => ({ file: rel.replace(/\.json$/, ""), nodes: JSON.parse(fs.readFileSync(path.join(dir, rel), "utf8")) }));
-  return { files: examples.map((e) => e.file), flows: combineExamples(examples) };
+  const all = files.sort().map((rel) => ({ file: rel.replace(/\.json$/, ""), nodes: JSON.parse(fs.readFileSync(path.join(dir, rel), "utf8")) }));
+  const examples = [];
+  const skipped = [];
+  for (const example of all) {
+    const missing = requiredModules(example.nodes).filter((name) => !installed(name));
+    if (missing.length > 0) skipped.push({ file: example.file, missing });
+    else examples.push(example);
+  }
+  return { files: examples.map((e) => e.file), flows: combineExamples(examples), skipped };
 }
 
-module.exports = { combineExamples, combineExampleDir };
+module.exports = { combineExamples, combineExampleDir, requiredModules };

@@ -21,3 +21,11 @@ export const CORE_NODE_TYPES = [
 
 /** Types the editor/runtime define themselves (no node HTML): flow structure and 4.1's global-config. */
 export const FLOW_STRUCTURE_TYPES = ["tab", "subflow", "group", "junction", "global-config"] as const;
+
+/**
+ * Example folders whose flows may use another package's node types: the
+ * folder, the module its flows must declare in a global-config node's
+ * `modules` (so Node-RED offers to install it on import), and where its node
+ * types are listed. Nowhere else may examples use them.
+ */
+export const EXTRA_MODULE_FOLDERS = [{ folder: "Dashboard 2.0", module: "@flowfuse/node-red-dashboard" }] as const;

@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseEditorHtml, helpSummary, templateI18nKeys, hasKey, type EditorHtml } from "./editor-html";
 import { loadRuntime, configReads, RUNTIME_OWNED_KEYS, type RuntimeType } from "./runtime-side";
-import { CORE_NODE_TYPES, FLOW_STRUCTURE_TYPES } from "./core-node-types";
+import { CORE_NODE_TYPES, EXTRA_MODULE_FOLDERS, FLOW_STRUCTURE_TYPES } from "./core-node-types";
 
 const root = path.resolve(__dirname, "..", "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
@@ -228,6 +228,17 @@ function credentialValues(value: unknown, where: string, out: string[] = []): st
 const examples = exampleFiles(examplesDir).sort();
 const allowedTypes = new Set<string>([...ourTypes, ...CORE_NODE_TYPES, ...FLOW_STRUCTURE_TYPES]);
 
+/** The node types a module registers, from its package.json (installed as a devDependency). */
+function moduleTypes(name: string): string[] {
+  const pkg = JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { "node-red"?: { nodes?: Record<string, string> } };
+  return Object.keys(pkg["node-red"]?.nodes ?? {});
+}
+
+/** The extra module an example's folder allows, if any. */
+function extraModuleFor(rel: string): { folder: string; module: string } | undefined {
+  return EXTRA_MODULE_FOLDERS.find((f) => rel.split(path.sep)[0] === f.folder);
+}
+
 describe("example flows (examples/)", () => {
   it("there is at least one example flow", () => assert.ok(examples.length > 0, "flows/ is empty: every node needs an example"));
 
@@ -258,10 +269,18 @@ describe("example flows (examples/)", () => {
         const first = nodes.find((n) => n.type !== "tab");
         assert.equal(first?.type, "comment", "the first node must be a Comment describing the example");
       });
-      it("uses only our node types and core node types", () => {
+      const extra = extraModuleFor(rel);
+      it(extra ? `uses only our, core and ${extra.module} node types` : "uses only our node types and core node types", () => {
         const subflows = new Set(nodes.filter((n) => n.type === "subflow").map((n) => `subflow:${n.id}`));
-        assert.deepEqual(nodes.map((n) => n.type).filter((t) => !allowedTypes.has(t) && !subflows.has(t)), []);
+        const allowed = extra ? new Set([...allowedTypes, ...moduleTypes(extra.module)]) : allowedTypes;
+        assert.deepEqual(nodes.map((n) => n.type).filter((t) => !allowed.has(t) && !subflows.has(t)), []);
       });
+      if (extra) {
+        it(`declares ${extra.module} in a global-config node, so Node-RED offers to install it`, () => {
+          const declared = nodes.filter((n) => n.type === "global-config").flatMap((n) => Object.keys((n.modules as Record<string, string> | undefined) ?? {}));
+          assert.ok(declared.includes(extra.module), `no global-config node with modules {"${extra.module}": "<version>"}`);
+        });
+      }
       it("uses at least one of our node types", () => assert.ok(nodes.some((n) => ourTypes.has(n.type))));
       it("holds no credential values", () => {
         assert.deepEqual(nodes.flatMap((n) => credentialValues(n, `${n.type} ${n.id}`)), []);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import mqtt from "mqtt";
 import { Client } from "pg";
-import { freePort, startInflux, startMqttBroker, startOutageProxy, startPostgres } from "./engines";
+import { freePort, postgresVariants, timescaleAvailable, startInflux, startMqttBroker, startOutageProxy, startPostgres } from "./engines";
 
 async function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -67,6 +67,30 @@ describe("test engine harness", () => {
       }
     } finally {
       await pg.close();
+    }
+  });
+
+  it("PostgreSQL variants: TimescaleDB database has the extension, the plain one does not", async () => {
+    const variants = postgresVariants();
+    assert.deepEqual(variants.map((v) => v.name), process.env.TEST_PG_URL ? ["TimescaleDB", "plain PostgreSQL"] : ["PGlite"]);
+    const hasExtension = await timescaleAvailable();
+    if (process.env.TEST_PG_TIMESCALE === "1") assert.equal(hasExtension, true, "CI installs TimescaleDB");
+    for (const variant of variants) {
+      const pg = await startPostgres(variant.options);
+      try {
+        const withIt = variant.name === "TimescaleDB" && hasExtension;
+        const found = await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'");
+        assert.equal(found[0].n, withIt ? 1 : 0, variant.name);
+        assert.equal(pg.timescale, withIt, variant.name);
+        if (pg.timescale) {
+          await pg.query("CREATE TABLE m (time timestamptz NOT NULL, v float8)");
+          await pg.query("SELECT create_hypertable('m', 'time')");
+          const buckets = await pg.query<{ b: Date }>("INSERT INTO m VALUES ('2026-01-01T10:07:00Z', 1) RETURNING time_bucket('1 hour', time) AS b");
+          assert.deepEqual(buckets, [{ b: new Date("2026-01-01T10:00:00Z") }]);
+        }
+      } finally {
+        await pg.close();
+      }
     }
   });
 

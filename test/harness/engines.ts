@@ -93,6 +93,12 @@ export interface PostgresEngine {
   password: string;
   kind: "external" | "pglite";
   /**
+   * True when the TimescaleDB extension is created in this database (only
+   * when asked for with `startPostgres({ timescale: true })` and the server
+   * has it). PGlite never has it.
+   */
+  timescale: boolean;
+  /**
    * How many connections the server accepts at once. PGlite serves ONE:
    * writers under test must use a pool of 1, and the test reads back with
    * query() below rather than with a second connection.
@@ -107,18 +113,67 @@ export interface PostgresEngine {
   close(): Promise<void>;
 }
 
+export interface PostgresOptions {
+  /**
+   * Create the TimescaleDB extension in the new database when the server
+   * has it. With TEST_PG_TIMESCALE=1 (CI, where it is installed) a server
+   * without it is an error rather than a quiet fallback to plain PostgreSQL.
+   */
+  timescale?: boolean;
+}
+
 /**
  * TEST_PG_URL (e.g. postgres://ev:ev@127.0.0.1:5432/postgres) gets a fresh
  * uniquely named database per call (a schema in the URL's database when the
  * role lacks CREATEDB), dropped in close(). Otherwise embedded PGlite served
- * over TCP by @electric-sql/pglite-socket on a free port.
+ * over TCP by @electric-sql/pglite-socket on a free port. The database is
+ * plain PostgreSQL unless `timescale` asks for the extension.
  */
-export async function startPostgres(): Promise<PostgresEngine> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresEngine> {
   const external = process.env.TEST_PG_URL;
-  return external ? startExternalPostgres(external) : startPglite();
+  return external ? startExternalPostgres(external, options) : startPglite();
 }
 
-async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> {
+/** One database per engine the tests should cover, for `for (const v of postgresVariants())` suites. */
+export interface PostgresVariant {
+  /** For test names: "TimescaleDB", "plain PostgreSQL" or "PGlite". */
+  name: string;
+  options: PostgresOptions;
+}
+
+/**
+ * With TEST_PG_URL: a database with TimescaleDB and a plain PostgreSQL one.
+ * Without: PGlite. The "TimescaleDB" one falls back to plain PostgreSQL
+ * (engine.timescale false) when the server lacks the extension, unless
+ * TEST_PG_TIMESCALE=1 says it must be there (CI).
+ */
+export function postgresVariants(): PostgresVariant[] {
+  if (!process.env.TEST_PG_URL) return [{ name: "PGlite", options: {} }];
+  return [
+    { name: "TimescaleDB", options: { timescale: true } },
+    { name: "plain PostgreSQL", options: {} },
+  ];
+}
+
+let timescaleKnown: Promise<boolean> | undefined;
+
+/** Whether the server at TEST_PG_URL can create the timescaledb extension. */
+export function timescaleAvailable(adminUrl = process.env.TEST_PG_URL): Promise<boolean> {
+  if (!adminUrl) return Promise.resolve(false);
+  timescaleKnown ??= (async () => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      const found = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'");
+      return (found.rowCount ?? 0) > 0;
+    } finally {
+      await client.end();
+    }
+  })();
+  return timescaleKnown;
+}
+
+async function startExternalPostgres(adminUrl: string, options: PostgresOptions): Promise<PostgresEngine> {
   const admin = new URL(adminUrl);
   const name = `evtest_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   const adminClient = new Client({ connectionString: adminUrl });
@@ -147,6 +202,15 @@ async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> 
       await client.end();
     }
   };
+  let timescale = false;
+  if (options.timescale) {
+    try {
+      timescale = await createTimescale(query, isolation);
+    } catch (err) {
+      await dropIsolated(adminUrl, isolation, name).catch(() => undefined);
+      throw err;
+    }
+  }
   const refuse = async (): Promise<void> => {
     throw new Error("Cannot stop an external PostgreSQL; put startOutageProxy() in front of it");
   };
@@ -159,22 +223,46 @@ async function startExternalPostgres(adminUrl: string): Promise<PostgresEngine> 
     user: decodeURIComponent(admin.username),
     password: decodeURIComponent(admin.password),
     kind: "external",
+    timescale,
     maxConnections: 20,
     query,
     stop: refuse,
     start: refuse,
-    close: async () => {
-      const client = new Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        // FORCE (PostgreSQL 13+) ends connections a pool under test may have left behind.
-        if (isolation === "database") await dropDatabase(client, name);
-        else await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
+    close: () => dropIsolated(adminUrl, isolation, name),
   };
+}
+
+/**
+ * CREATE EXTENSION timescaledb in the fresh database. False when the server
+ * does not have it, unless TEST_PG_TIMESCALE=1 says it must (then it throws).
+ * In a schema of its own the extension is the database's: used if it is there.
+ */
+async function createTimescale(
+  query: <R>(sql: string, params?: unknown[]) => Promise<R[]>,
+  isolation: "database" | "schema",
+): Promise<boolean> {
+  const required = process.env.TEST_PG_TIMESCALE === "1";
+  const available = await query<{ installed: string | null }>("SELECT installed_version AS installed FROM pg_available_extensions WHERE name = 'timescaledb'");
+  if (available.length === 0) {
+    if (required) throw new Error("TEST_PG_TIMESCALE=1 but the server at TEST_PG_URL has no timescaledb extension (see ../shared/engines/timescaledb/README.md)");
+    return false;
+  }
+  if (available[0].installed) return true;
+  if (isolation === "schema" && !required) return false;
+  await query("CREATE EXTENSION IF NOT EXISTS timescaledb");
+  return true;
+}
+
+async function dropIsolated(adminUrl: string, isolation: "database" | "schema", name: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    // FORCE (PostgreSQL 13+) ends connections a pool under test may have left behind.
+    if (isolation === "database") await dropDatabase(client, name);
+    else await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -231,6 +319,7 @@ async function startPglite(): Promise<PostgresEngine> {
     user: "postgres",
     password: "postgres",
     kind: "pglite",
+    timescale: false,
     maxConnections: 1,
     query: async <R,>(sql: string, params?: unknown[]) => (await db.query(sql, params)).rows as R[],
     stop,

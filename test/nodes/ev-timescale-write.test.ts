@@ -4,7 +4,7 @@ import helper from "node-red-node-test-helper";
 import type { Node, NodeMessage, NodeStatus } from "node-red";
 import timescaleConfigNode from "../../nodes/ev-timescale-config";
 import timescaleWriteNode from "../../nodes/ev-timescale-write";
-import { startOutageProxy, startPostgres, type OutageProxy, type PostgresEngine } from "../harness/engines";
+import { startOutageProxy, startPostgres, timescaleAvailable, type OutageProxy, type PostgresEngine } from "../harness/engines";
 
 // EV_NODE_RED=node-red-5 runs the same tests on Node-RED 5 (Node 22+).
 helper.init(require.resolve(process.env.EV_NODE_RED ?? "node-red"));
@@ -127,7 +127,26 @@ describe(`ev-timescale-write (${process.env.TEST_PG_URL ? "PostgreSQL from TEST_
   });
 
   it("turns a new table into a hypertable when create_hypertable exists", async () => {
-    // A stand-in with TimescaleDB's signature records the call (no TimescaleDB package here).
+    if (await timescaleAvailable()) {
+      // The real extension, in a database of its own (this suite's database stays plain PostgreSQL).
+      const tsdb = await startPostgres({ timescale: true });
+      const plain = pg;
+      pg = tsdb;
+      try {
+        const { w } = await load({ table: "hyper" });
+        w.receive({ payload: { v: 1 } });
+        await until(async () => (await count("hyper")) === 1, 5000, "one row");
+        const found = await pg.query("SELECT hypertable_name, column_name FROM timescaledb_information.dimensions WHERE hypertable_name = 'hyper'");
+        assert.deepEqual(found, [{ hypertable_name: "hyper", column_name: "time" }]);
+        await until(() => lastText(w) === "✓1", 2000, "status without note");
+      } finally {
+        await helper.unload();
+        pg = plain;
+        await tsdb.close();
+      }
+      return;
+    }
+    // No TimescaleDB here (PGlite): a stand-in with TimescaleDB's signature records the call.
     await pg.query(`CREATE TABLE hypertable_calls (rel text, col text)`);
     await pg.query(`CREATE FUNCTION create_hypertable(relation regclass, time_column_name name, if_not_exists boolean DEFAULT false, migrate_data boolean DEFAULT false)
       RETURNS void LANGUAGE sql AS $$ INSERT INTO hypertable_calls VALUES (relation::text, time_column_name::text) $$`);

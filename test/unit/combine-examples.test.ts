@@ -1,6 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { combineExamples, type FlowEntry } from "../../scripts/lib/combine-examples";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { combineExampleDir, combineExamples, requiredModules, type FlowEntry } from "../../scripts/lib/combine-examples";
 
 // Two examples written independently: same ids, one exported with its tab.
 const a: FlowEntry[] = [
@@ -80,5 +83,24 @@ describe("combineExamples (npm start)", () => {
 
   it("is stable across runs (credentials typed into the dev editor stay attached)", () => {
     assert.deepEqual(combineExamples([{ file: "Area/A", nodes: a }]).map((n) => n.id), combineExamples([{ file: "Area/A", nodes: a }]).map((n) => n.id));
+  });
+
+  it("leaves out an example that needs a module that is not installed (Dashboard 2.0), and says so", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "evkit-examples-"));
+    try {
+      fs.mkdirSync(path.join(dir, "Dashboard 2.0"));
+      fs.writeFileSync(path.join(dir, "A.json"), JSON.stringify(a));
+      const dash = [{ id: "c", type: "comment", x: 1, y: 1, wires: [] }, { id: "g", type: "global-config", env: [], modules: { "@flowfuse/node-red-dashboard": "1.31.0" } }];
+      fs.writeFileSync(path.join(dir, "Dashboard 2.0", "Live.json"), JSON.stringify(dash));
+      assert.deepEqual(requiredModules(dash), ["@flowfuse/node-red-dashboard"]);
+      const without = combineExampleDir(dir);
+      assert.deepEqual(without.files, ["A"]);
+      assert.deepEqual(without.skipped, [{ file: "Dashboard 2.0/Live", missing: ["@flowfuse/node-red-dashboard"] }]);
+      const withIt = combineExampleDir(dir, (name) => name === "@flowfuse/node-red-dashboard");
+      assert.deepEqual(withIt.files, ["A", "Dashboard 2.0/Live"]);
+      assert.deepEqual(withIt.skipped, []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

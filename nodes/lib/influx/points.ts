@@ -12,6 +12,8 @@
  *    (or `{SamplingTime, Value}`) with topic `<prefix>/<charger>/<reading>`:
  *    tag `charger`, one field named after the reading, time = samplingTime;
  *  - any other plain object: its keys are the fields;
+ *  - an ev-ocpp-in event (status, session start/end, meter values): the
+ *    points of ./ocpp.ts (measurements ocpp_status, ocpp_session, ocpp_meter);
  *  - a number / boolean / string: one field named `value`.
  * Field values: number, string, boolean, or `{int: n}` / `{uint: n}` /
  * `{float: n}` to force a type. Whole JS numbers are floats unless the
@@ -20,6 +22,7 @@
  */
 import { dateToProtocolTimestamp, Point, type WritePrecisionType } from "@influxdata/influxdb-client";
 import { localTimeParts } from "../time";
+import { ocppPoints } from "./ocpp";
 
 export type FieldValue = number | string | boolean | { int: number } | { uint: number } | { float: number };
 
@@ -174,15 +177,23 @@ export function toLine(value: unknown, defaults: PointDefaults): string {
   return line;
 }
 
-/** Lines for a payload that is one point or an array of them. */
+/**
+ * Lines for a payload that is one point or an array of them. An ev-ocpp-in
+ * event becomes its points (see ./ocpp.ts), none for kinds not stored.
+ */
 export function toLines(payload: unknown, defaults: PointDefaults): string[] {
   const items = Array.isArray(payload) ? payload : [payload];
-  return items.map((item, index) => {
+  const lines: string[] = [];
+  for (let index = 0; index < items.length; index++) {
     try {
-      return toLine(item, defaults);
+      const item: unknown = items[index];
+      const points = isPlainObject(item) && "kind" in item ? ocppPoints(item) : undefined;
+      if (points) for (const point of points) lines.push(toLine(point, defaults));
+      else lines.push(toLine(item, defaults));
     } catch (err) {
       if (items.length === 1) throw err;
       throw new Error(`Point ${index + 1} of ${items.length}: ${(err as Error).message}`, { cause: err });
     }
-  });
+  }
+  return lines;
 }

@@ -10,8 +10,8 @@
 import { OPERATION_STATES } from "../types";
 import { quoteIdent } from "./sql";
 
-export type CreateMode = "none" | "infer" | "ev_readings" | "thesis";
-export const CREATE_MODES: readonly CreateMode[] = ["none", "infer", "ev_readings", "thesis"];
+export type CreateMode = "none" | "infer" | "ev_readings" | "thesis" | "ocpp";
+export const CREATE_MODES: readonly CreateMode[] = ["none", "infer", "ev_readings", "thesis", "ocpp"];
 
 export interface ColumnDef {
   name: string;

@@ -14,6 +14,8 @@ import { copyData, copySql } from "./copy";
 import { columnSql, inferColumns, operationStateSql, OPERATION_STATE_TYPE, PRESET_TABLES, type ColumnDef, type CreateMode } from "./schema";
 import { MAX_PARAMETERS, multiRowInsert, quoteIdent, quoteTable, tableKey, unnestInsert, type TableName } from "./sql";
 import { sameKeys, toParameter, type Row } from "./rows";
+import { maintenanceSql, OCPP_AGGREGATES, plainAggregateSql, timescaleAggregateSql, type AggregateSettings } from "./ocpp-aggregates";
+import { mergeUpsertRows, OCPP_TABLES as OCPP_TABLE_NAMES, ocppHypertableSql, ocppTableSql, upsertSql, UPSERTS, type UpsertSpec } from "./ocpp";
 
 export interface RowItem {
   table: TableName;
@@ -50,6 +52,8 @@ export interface TimescaleWriterOptions {
   /** For messages: where we write, without secrets. */
   target: string;
   password?: string;
+  /** The ocpp preset's daily figures and retention (defaults: UTC, keep forever). */
+  ocpp?: AggregateSettings;
 }
 
 export class PgWriteError extends Error {
@@ -163,6 +167,7 @@ export class TimescaleWriter {
   /** Column types per table, from the catalogue, for the unnest INSERT. */
   private readonly columnTypes = new Map<string, Map<string, string>>();
   private timescale: boolean | undefined;
+  private ocppReady: Promise<void> | undefined;
   /** A remark for the status, e.g. that tables are plain PostgreSQL tables. */
   note: string | undefined;
 
@@ -235,14 +240,16 @@ export class TimescaleWriter {
       await this.ensureTables(client, items);
       const method = this.method ?? (await this.detectMethod(client));
       const groups = groupRows(items);
-      if (method === "copy" && groups.length === 1) {
+      if (method === "copy" && groups.length === 1 && !this.upsertFor(groups[0].table)) {
         // One COPY is one transaction of its own: no BEGIN/COMMIT round trips needed.
         await this.copyGroup(client, groups[0]);
       } else {
         await client.query("BEGIN");
         try {
           for (const group of groups) {
-            if (method === "copy") await this.copyGroup(client, group);
+            const upsert = this.upsertFor(group.table);
+            if (upsert) await this.upsertGroup(client, group, upsert);
+            else if (method === "copy") await this.copyGroup(client, group);
             else await this.insertGroup(client, group);
           }
           await client.query("COMMIT");
@@ -330,6 +337,23 @@ export class TimescaleWriter {
     }
   }
 
+  /** Tables kept by an upsert rather than appended to (the ocpp preset's sessions and latest status). */
+  private upsertFor(table: TableName): UpsertSpec | undefined {
+    return this.options.create === "ocpp" && !table.schema ? UPSERTS[table.table] : undefined;
+  }
+
+  private async upsertGroup(client: PoolClient, group: Group, spec: UpsertSpec): Promise<void> {
+    const known = await this.typesOf(client, group.table);
+    const types = group.columns.map((c) => known.get(c));
+    if (!types.every((t): t is string => t !== undefined)) {
+      const missing = group.columns.filter((c) => !known.has(c));
+      throw new PgWriteError(`Table ${tableKey(group.table)} is missing the column(s) ${missing.join(", ")}`, true, "42703");
+    }
+    const rows = mergeUpsertRows(group.rows, spec);
+    const params = group.columns.map((column) => rows.map((row) => toParameter(row[column])));
+    await client.query(upsertSql(quoteTable(group.table), group.columns, types, spec), params);
+  }
+
   private async typesOf(client: PoolClient, table: TableName): Promise<Map<string, string>> {
     const key = tableKey(table);
     const cached = this.columnTypes.get(key);
@@ -351,6 +375,7 @@ export class TimescaleWriter {
 
   private async ensureTables(client: PoolClient, items: readonly RowItem[]): Promise<void> {
     if (this.options.create === "none") return;
+    if (this.options.create === "ocpp") await this.ensureOcppOnce(client);
     const pending = new Map<string, { table: TableName; rows: Row[] }>();
     for (const item of items) {
       const key = tableKey(item.table);
@@ -362,6 +387,93 @@ export class TimescaleWriter {
       await this.ensureTable(client, table, rows);
       this.ensured.add(key);
     }
+  }
+
+  /** One run of ensureOcppTables at a time, and none once it worked (upkeep and the first batch may both ask at deploy). */
+  private ensureOcppOnce(client: PoolClient): Promise<void> {
+    this.ocppReady ??= this.ensureOcppTables(client).catch((err: unknown) => {
+      this.ocppReady = undefined;
+      throw err;
+    });
+    return this.ocppReady;
+  }
+
+  /** The ocpp preset's tables, indexes, daily figures and, on TimescaleDB, hypertables and policies, all at once. */
+  private async ensureOcppTables(client: PoolClient): Promise<void> {
+    for (const statement of ocppTableSql()) await client.query(statement);
+    for (const table of Object.values(OCPP_TABLE_NAMES)) this.ensured.add(table);
+    const settings = this.ocppSettings();
+    if (await this.hasTimescale(client)) {
+      for (const statement of ocppHypertableSql()) await client.query(statement);
+      const existing = await client.query<{ name: string }>("SELECT relname AS name FROM pg_class WHERE relname = ANY($1) AND pg_table_is_visible(oid)", [
+        [OCPP_AGGREGATES.energy, OCPP_AGGREGATES.faults],
+      ]);
+      const created = [OCPP_AGGREGATES.energy, OCPP_AGGREGATES.faults].filter((view) => !existing.rows.some((r) => r.name === view));
+      for (const statement of timescaleAggregateSql(settings, created)) await client.query(statement);
+      this.note = undefined;
+    } else {
+      for (const statement of plainAggregateSql(settings)) await client.query(statement);
+      this.note = "plain PostgreSQL";
+    }
+  }
+
+  private ocppSettings(): AggregateSettings {
+    return this.options.ocpp ?? { timeZone: "UTC", retentionDays: 0 };
+  }
+
+  /**
+   * For the ocpp preset, at deploy and then hourly: makes the tables (so the
+   * daily figures and policies exist before the first event) and, on plain
+   * PostgreSQL, deletes meter values older than the retention after keeping
+   * their daily energy. TimescaleDB does the same with its own policies.
+   * Resolves with how many meter values were deleted.
+   */
+  async maintain(): Promise<number> {
+    if (this.options.create !== "ocpp") return 0;
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.describe(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on("error", onError);
+    try {
+      await this.ensureOcppOnce(client);
+      if (await this.hasTimescale(client)) return 0;
+      const statements = maintenanceSql(this.ocppSettings());
+      if (statements.length === 0) return 0;
+      await client.query("BEGIN");
+      try {
+        let deleted = 0;
+        for (const statement of statements) deleted = (await client.query(statement)).rowCount ?? 0;
+        await client.query("COMMIT");
+        return deleted;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      const described = this.describe(err);
+      if (!described.permanent) broken = described;
+      throw described;
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
+    }
+  }
+
+  private async hasTimescale(client: PoolClient): Promise<boolean> {
+    if (this.timescale === undefined) {
+      // Looked up as the function we will call (visible on the search_path), not
+      // through pg_extension, so whatever schema TimescaleDB lives in works.
+      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' AND pg_function_is_visible(oid) LIMIT 1");
+      this.timescale = (found.rowCount ?? 0) > 0;
+    }
+    return this.timescale;
   }
 
   private presetColumns(table: TableName): ColumnDef[] | undefined {
@@ -378,13 +490,7 @@ export class TimescaleWriter {
     await client.query(`CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (${columnSql(typed)})`);
     const timeColumn = preset ? "time" : this.options.timeColumn;
     if (!timeColumn || !columns.some((c) => c.name === timeColumn)) return;
-    if (this.timescale === undefined) {
-      // Looked up as the function we will call (visible on the search_path), not
-      // through pg_extension, so whatever schema TimescaleDB lives in works.
-      const found = await client.query("SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' AND pg_function_is_visible(oid) LIMIT 1");
-      this.timescale = (found.rowCount ?? 0) > 0;
-    }
-    if (this.timescale) {
+    if (await this.hasTimescale(client)) {
       await client.query("SELECT create_hypertable($1::regclass, $2::name, if_not_exists => TRUE, migrate_data => TRUE)", [quoteTable(table), timeColumn]);
       this.note = undefined;
     } else {
