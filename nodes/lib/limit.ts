@@ -38,7 +38,7 @@ export interface LimitAnswer {
   /** Why it differs, when it does. */
   warning?: string;
   /** OCPP failsafe lease: until when the limit holds before the charger falls back to safeA. */
-  lease?: { validTo: string; safeA?: number; base?: string; warning?: string };
+  lease?: { validTo: string; safeA?: number; base?: string; warning?: string; verified?: boolean };
 }
 
 const HINT = 'e.g. {"amps": 10}, {"amps": 6, "phases": 1}, {"watts": 4000} or 0 to pause';

@@ -242,11 +242,11 @@ export async function startChargePointSimulator(options: {
     return unit === "W" ? period.limit * behaviour.voltage * phases : period.limit / (behaviour.voltage * phases);
   };
 
-  const compositeLimit = (connectorId: number, unit: RateUnit): number | undefined => {
+  const compositeLimit = (connectorId: number, unit: RateUnit, at = Date.now()): number | undefined => {
     const highest = (list: InstalledProfile[]): InstalledProfile | undefined =>
       list.sort((a, b) => b.profile.stackLevel - a.profile.stackLevel)[0];
     // A profile past its validTo no longer counts (OCPP 1.6 §3.13.2), unless the firmware ignores it.
-    const valid = (p: InstalledProfile): boolean => behaviour.ignoresValidTo || !p.profile.validTo || Date.parse(p.profile.validTo) > Date.now();
+    const valid = (p: InstalledProfile): boolean => behaviour.ignoresValidTo || !p.profile.validTo || Date.parse(p.profile.validTo) > at;
     const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile" && valid(p)));
     const txId = state.transactions.get(connectorId);
     const tx = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxProfile" && p.connectorId === connectorId && txId !== undefined));
@@ -350,12 +350,22 @@ export async function startChargePointSimulator(options: {
       if (forced) return { status: forced };
       if (!validConnector(connectorId)) return { status: "Rejected" };
       const limit = compositeLimit(connectorId, unit);
-      const now = new Date().toISOString();
+      const nowMs = Date.now();
+      const now = new Date(nowMs).toISOString();
+      const periods = limit === undefined ? [] : [{ startPeriod: 0, limit }];
+      // A profile whose validTo falls inside the requested window ends there: the next period shows what follows.
+      if (!behaviour.ignoresValidTo && limit !== undefined) {
+        const ends = [...new Set(state.profiles.map((x) => Date.parse(x.profile.validTo ?? "")).filter((t) => t > nowMs && t < nowMs + (p.duration as number) * 1000))].sort((a, b) => a - b);
+        for (const end of ends) {
+          const next = compositeLimit(connectorId, unit, end + 1);
+          if (next !== undefined && next !== periods[periods.length - 1].limit) periods.push({ startPeriod: Math.ceil((end - nowMs) / 1000), limit: next });
+        }
+      }
       const schedule = {
         duration: p.duration as number,
         startSchedule: now,
         chargingRateUnit: unit,
-        chargingSchedulePeriod: limit === undefined ? [] : [{ startPeriod: 0, limit }],
+        chargingSchedulePeriod: periods,
       };
       return { status: "Accepted", connectorId, scheduleStart: now, chargingSchedule: schedule };
     },

@@ -72,6 +72,52 @@ describe("the limit contract on the three charger nodes", () => {
     assert.deepEqual((pause.payload as LimitAnswer).applied, { amps: 0, paused: true, phases: 3 });
   });
 
+  for (const ignoresValidTo of [false, true]) {
+    it(`OCPP lease: a safe base at stack level 0, the limit leased above it, ${ignoresValidTo ? "and a charger that ignores validTo is called out" : "verified ending in the composite schedule"}`, async () => {
+      await helper.load([centralNode, commandNode], flowOf([
+        { id: "tab", type: "tab" },
+        { id: "cs", type: "ev-ocpp-central-system", name: "home", port: "0", host: "127.0.0.1", path: "/ocpp", securityProfile: "0", pingInterval: "0", callTimeout: "2" },
+        { id: "cmd", type: "ev-ocpp-command", z: "tab", x: 100, y: 100, server: "cs", chargerId: "CP1", command: "limit", timeout: "2", offline: "fail", queueTtl: "60", wires: [["out"]] },
+        { id: "out", type: "helper", z: "tab", x: 300, y: 100 },
+      ]));
+      const cs = helper.getNode("cs") as unknown as CentralSystemNode;
+      await cs.ready;
+      const sim = await startChargePointSimulator({ url: `ws://127.0.0.1:${cs.central!.port}/ocpp`, identity: "CP1", behaviour: { rateUnits: ["A"], ignoresValidTo } });
+      closers.push(() => sim.close());
+      await waitFor(() => (cs.directory.snapshot("CP1")?.connectors.length ?? 0) > 0, 3000, "charger ready");
+      const out = collect(helper.getNode("out"));
+      helper.getNode("cmd").receive({ topic: "limit", payload: { amps: 12, leaseS: 120, safeA: 6 } });
+      const [set] = await out.take(1);
+      const answer = set.payload as LimitAnswer;
+      assert.equal(answer.applied.amps, 12);
+      assert.equal(answer.lease?.base, "installed");
+      assert.equal(answer.lease?.verified, !ignoresValidTo);
+      if (ignoresValidTo) assert.match(answer.warning ?? "", /may ignore validity/);
+      else assert.equal(answer.warning, undefined);
+      assert.deepEqual(sim.state.profiles.map((p) => [p.profile.chargingProfileId, p.profile.stackLevel, p.profile.validTo === undefined]).sort(), [[7310, 8, false], [7319, 0, true]]);
+    });
+  }
+
+  it("OCPP lease on a charger that takes stack level 0 only: no lease (an expired limit would mean none), and the answer says why", async () => {
+    await helper.load([centralNode, commandNode], flowOf([
+      { id: "tab", type: "tab" },
+      { id: "cs", type: "ev-ocpp-central-system", name: "home", port: "0", host: "127.0.0.1", path: "/ocpp", securityProfile: "0", pingInterval: "0", callTimeout: "2" },
+      { id: "cmd", type: "ev-ocpp-command", z: "tab", x: 100, y: 100, server: "cs", chargerId: "CP1", command: "limit", stackLevelZero: true, timeout: "2", offline: "fail", queueTtl: "60", wires: [["out"]] },
+      { id: "out", type: "helper", z: "tab", x: 300, y: 100 },
+    ]));
+    const cs = helper.getNode("cs") as unknown as CentralSystemNode;
+    await cs.ready;
+    const sim = await startChargePointSimulator({ url: `ws://127.0.0.1:${cs.central!.port}/ocpp`, identity: "CP1", behaviour: { rateUnits: ["A"] } });
+    closers.push(() => sim.close());
+    await waitFor(() => (cs.directory.snapshot("CP1")?.connectors.length ?? 0) > 0, 3000, "charger ready");
+    const out = collect(helper.getNode("out"));
+    helper.getNode("cmd").receive({ topic: "limit", payload: { amps: 12, leaseS: 120, safeA: 6 } });
+    const [set] = await out.take(1);
+    const answer = set.payload as LimitAnswer;
+    assert.match(answer.warning ?? "", /stack level 0 only/);
+    assert.deepEqual(sim.state.profiles.map((p) => [p.profile.stackLevel, p.profile.validTo]), [[0, undefined]]);
+  });
+
   it("AMTRON: a current (phases reported as not switchable), a pause, and continuing at a new current", async () => {
     const sim: AmtronSimulator = await startAmtronSimulator({ devKey: "483920", charging: true });
     closers.push(() => sim.close());

@@ -99,7 +99,7 @@ export interface LimitResult {
   applied?: { limit: number; unit: RateUnit; amps: number; watts: number };
   confirmed: boolean;
   /** With a lease: until when the limit holds, and the base it falls back to. */
-  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string };
+  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string; verified?: boolean };
   /** Why applied differs from what was asked, in words. */
   warning?: string;
   voltage: number;
@@ -345,6 +345,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       attempts,
     };
     if (lease) result.lease = lease;
+    const confirmLease = lease?.validTo && lease.safeA !== undefined && inUnit(limit, unit, "A") > lease.safeA;
     if (options.confirm ?? true) {
       const applied = await readComposite(link, request.connector ?? connectorId, unit, now, options.timeoutMs);
       if (applied === "none") {
@@ -371,6 +372,15 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
         }
       } else {
         result.warning = `Charger ${chargerId} accepted the limit but would not report its composite schedule`;
+      }
+      if (confirmLease && lease && result.confirmed) {
+        // Does the charger's own schedule show the lease ending? If not, it may ignore validTo.
+        const ends = await leaseEnds(link, request.connector ?? connectorId, unit, request.leaseS as number, options.timeoutMs);
+        if (ends !== undefined) lease.verified = ends;
+        if (ends === false) {
+          lease.warning = `Charger ${chargerId} does not show the limit ending at validTo in its composite schedule: it may ignore validity and keep this limit if Node-RED stops`;
+          result.warning ??= lease.warning;
+        }
       }
     }
     attempts.push({ purpose, connectorId, outcome: "Accepted" });
@@ -401,6 +411,24 @@ async function readComposite(
   try {
     const answer = await link.call("GetCompositeSchedule", { connectorId, duration: 300, chargingRateUnit: unit }, { timeoutMs });
     return appliedNow(answer, unit, now);
+  } catch (err) {
+    const error = classifyCallError(err, link.identity, "GetCompositeSchedule");
+    if (error.kind === "call_error") return undefined;
+    throw error;
+  }
+}
+
+/** True when GetCompositeSchedule over the lease shows a later, different period; undefined when it will not say. */
+async function leaseEnds(link: ChargerLink, connectorId: number, unit: RateUnit, leaseS: number, timeoutMs: number | undefined): Promise<boolean | undefined> {
+  try {
+    const answer = await link.call<{ status?: string; chargingSchedule?: { chargingSchedulePeriod?: Array<{ startPeriod: number; limit: number }> } }>(
+      "GetCompositeSchedule",
+      { connectorId, duration: Math.ceil(leaseS) + 60, chargingRateUnit: unit },
+      { timeoutMs },
+    );
+    if (answer?.status !== "Accepted") return undefined;
+    const periods = answer.chargingSchedule?.chargingSchedulePeriod ?? [];
+    return periods.some((p) => p.startPeriod > 0 && p.limit !== periods[0].limit);
   } catch (err) {
     const error = classifyCallError(err, link.identity, "GetCompositeSchedule");
     if (error.kind === "call_error") return undefined;
