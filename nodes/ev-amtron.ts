@@ -24,6 +24,8 @@ import {
   type AmtronChargerState,
   UnexpectedDocumentError,
 } from "./lib/amtron";
+import { LIMIT_TOPIC, parseLimit } from "./lib/limit";
+import { applyAmtronLimit } from "./lib/amtron/limit";
 import { errorMessage } from "./lib/errors";
 import { HttpError } from "./lib/http-client";
 import { DependencyError } from "./lib/lazy";
@@ -53,7 +55,7 @@ const MIN_INTERVAL_S = 5;
 const DEFAULT_DEVINFO_EVERY = 6;
 
 const COMMANDS: Record<string, ChargeCommand> = { pause: "Pause", continue: "Continue", start: "Start", terminate: "Terminate" };
-const TOPICS = ["poll", "devinfo", "current", "pause", "continue", "start", "terminate", "demand", "mode"];
+const TOPICS = ["poll", "devinfo", "current", "limit", "pause", "continue", "start", "terminate", "demand", "mode"];
 
 function numberOr(value: unknown, fallback: number): number {
   const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
@@ -204,6 +206,16 @@ export = (RED: NodeAPI): void => {
       const asObject = payload !== null && typeof payload === "object" ? (payload as Record<string, unknown>) : undefined;
       const extra = msg as unknown as Record<string, unknown>;
       let result: ControlResult;
+      if (topic === LIMIT_TOPIC) {
+        // The common limit contract, the same on every charger node.
+        const limit = parseLimit(payload);
+        node.status(Status.busy(limit.pause ? "pausing" : `limit ${limit.amps} A`));
+        const applied = await applyAmtronLimit(client, limit, options);
+        const state = stateFrom(applied.result.chargeData ?? (await client.getChargeData()));
+        send([{ topic: state.chargerId, charger: state.chargerId, payload: state } as NodeMessage, { ...msg, payload: { ...applied.answer, chargerId: state.chargerId } }]);
+        node.status(stateStatus(state));
+        return;
+      }
       if (topic === "current") {
         node.status(Status.busy(`setting ${String(asObject?.amps ?? payload)} A`));
         result = await setCurrent(client, asObject ? asObject.amps : payload, {

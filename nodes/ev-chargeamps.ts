@@ -29,7 +29,7 @@ interface ChargeAmpsMsg extends NodeMessageInFlow {
   connectorId?: unknown;
 }
 
-const WRITES = new Set<Operation>(["setConnectorSettings", "setChargePointSettings", "remoteStart", "remoteStop", "reboot"]);
+const WRITES = new Set<Operation>(["setConnectorSettings", "limit", "setChargePointSettings", "remoteStart", "remoteStop", "reboot"]);
 const DEFAULT_INTERVAL_S = 30;
 const MIN_INTERVAL_S = 10;
 

@@ -8,6 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
 import { errorMessage } from "./lib/errors";
+import { LIMIT_TOPIC, ocppLimitAnswer, parseLimit, type OcppLimitOutcome } from "./lib/limit";
 import type { ChargerDirectory, IdTagDirectory } from "./lib/ocpp/core/contract";
 import { CommandError } from "./lib/ocpp/core/command-error";
 import { CommandRunner } from "./lib/ocpp/core/command-runner";
@@ -72,8 +73,11 @@ export = function register(RED: NodeAPI): void {
     let inFlight = 0;
 
     life.onInput<CommandMessage>(async (msg, send) => {
-      const chargerId = String(def.chargerId || (msg.chargerId ?? "") || (msg.topic ?? "")).trim();
-      const command = typeof msg.command === "string" && msg.command.trim() !== "" ? msg.command.trim() : def.command || "RemoteStartTransaction";
+      // The common limit contract of every charger node: topic "limit", the charger from the node or msg.chargerId.
+      const common = msg.topic === LIMIT_TOPIC ? parseLimit(msg.payload) : undefined;
+      const chargerId = String(def.chargerId || (msg.chargerId ?? "") || (common ? "" : (msg.topic ?? ""))).trim();
+      const command = common ? "limit" : typeof msg.command === "string" && msg.command.trim() !== "" ? msg.command.trim() : def.command || "RemoteStartTransaction";
+      if (common && typeof msg.payload !== "object") msg.payload = { amps: common.amps };
       const action = typeof msg.action === "string" ? msg.action : def.action;
       inFlight++;
       node.status(Status.busy(`${command} → ${chargerId || "?"}`));
@@ -82,8 +86,8 @@ export = function register(RED: NodeAPI): void {
           { chargerId, command, input: commandInput(command, def, msg.payload), action },
           { onQueued: () => node.status(Status.warning(`queued for ${chargerId} (${runner.pending()})`)) },
         );
-        msg.payload = outcome.answer;
-        msg.ocpp = { chargerId, action: outcome.action, request: outcome.request };
+        msg.payload = common ? ocppLimitAnswer(outcome.answer as OcppLimitOutcome, common.requested, common.amps) : outcome.answer;
+        msg.ocpp = { chargerId, action: outcome.action, request: outcome.request, ...(common ? { result: outcome.answer } : {}) };
         const warning = (outcome.answer as { warning?: unknown } | undefined)?.warning;
         node.status(typeof warning === "string" ? Status.warning(`${chargerId}: ${summary(outcome.answer)} (see warning)`) : Status.ok(`${chargerId}: ${summary(outcome.answer)}`));
         send(msg);

@@ -22,6 +22,7 @@ import { startOcpp201Simulator } from "./ocpp201-charge-point";
 import { runDemoSessions } from "./ocpp-demo-sessions";
 import fs from "node:fs";
 import path from "node:path";
+import { startHouseSimulator } from "./house-simulator";
 
 export interface RunningSimulator {
   close(): Promise<void> | void;
@@ -90,6 +91,8 @@ export const devSimulators: DevSimulator[] = [
   { name: "AMTRON wallbox simulator", port: 18082, start: (port) => startAmtronSimulator({ port, charging: true }) },
   // dynamic: connector states drift over time, so the availability examples show changes.
   { name: "Availability feeds simulator", port: 18083, start: (port) => startAvailabilityFeeds({ port, dynamic: true }) },
+  // PV, house load and three cars that follow their chargers' limits, for "Charge from solar and share the fuse".
+  { name: "House simulator (grid meter, PV, cars)", port: 18084, start: (port) => startHouseSimulator({ port }) },
   {
     name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
     port: 9220,

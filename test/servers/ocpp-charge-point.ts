@@ -51,6 +51,8 @@ export interface ChargePointBehaviour {
   readonlyKeys: string[];
   /** Line voltage reported in MeterValues (V). */
   voltage: number;
+  /** Keeps profiles in force after their validTo (firmware that ignores validity). */
+  ignoresValidTo: boolean;
 }
 
 export interface ReceivedCall {
@@ -69,6 +71,7 @@ export interface ChargingProfile {
   stackLevel: number;
   chargingProfilePurpose: ProfilePurpose;
   chargingProfileKind: "Absolute" | "Recurring" | "Relative";
+  validTo?: string;
   chargingSchedule: {
     chargingRateUnit: RateUnit;
     startSchedule?: string;
@@ -133,6 +136,7 @@ export function defaultBehaviour(): ChargePointBehaviour {
     supportedMeasurands: ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC"],
     hiddenKeys: [],
     voltage: 230,
+    ignoresValidTo: false,
   };
 }
 
@@ -284,10 +288,12 @@ export async function startChargePointSimulator(options: {
     return unit === "W" ? period.limit * behaviour.voltage * phases : period.limit / (behaviour.voltage * phases);
   };
 
-  const compositeLimit = (connectorId: number, unit: RateUnit): number | undefined => {
+  const compositeLimit = (connectorId: number, unit: RateUnit, at = Date.now()): number | undefined => {
     const highest = (list: InstalledProfile[]): InstalledProfile | undefined =>
       list.sort((a, b) => b.profile.stackLevel - a.profile.stackLevel)[0];
-    const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile"));
+    // A profile past its validTo no longer counts (OCPP 1.6 §3.13.2), unless the firmware ignores it.
+    const valid = (p: InstalledProfile): boolean => behaviour.ignoresValidTo || !p.profile.validTo || Date.parse(p.profile.validTo) > at;
+    const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile" && valid(p)));
     const txId = state.transactions.get(connectorId);
     const tx = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxProfile" && p.connectorId === connectorId && txId !== undefined));
     const txDefault =
@@ -390,12 +396,22 @@ export async function startChargePointSimulator(options: {
       if (forced) return { status: forced };
       if (!validConnector(connectorId)) return { status: "Rejected" };
       const limit = compositeLimit(connectorId, unit);
-      const now = new Date().toISOString();
+      const nowMs = Date.now();
+      const now = new Date(nowMs).toISOString();
+      const periods = limit === undefined ? [] : [{ startPeriod: 0, limit }];
+      // A profile whose validTo falls inside the requested window ends there: the next period shows what follows.
+      if (!behaviour.ignoresValidTo && limit !== undefined) {
+        const ends = [...new Set(state.profiles.map((x) => Date.parse(x.profile.validTo ?? "")).filter((t) => t > nowMs && t < nowMs + (p.duration as number) * 1000))].sort((a, b) => a - b);
+        for (const end of ends) {
+          const next = compositeLimit(connectorId, unit, end + 1);
+          if (next !== undefined && next !== periods[periods.length - 1].limit) periods.push({ startPeriod: Math.ceil((end - nowMs) / 1000), limit: next });
+        }
+      }
       const schedule = {
         duration: p.duration as number,
         startSchedule: now,
         chargingRateUnit: unit,
-        chargingSchedulePeriod: limit === undefined ? [] : [{ startPeriod: 0, limit }],
+        chargingSchedulePeriod: periods,
       };
       return { status: "Accepted", connectorId, scheduleStart: now, chargingSchedule: schedule };
     },

@@ -13,6 +13,8 @@ import {
   type SessionQuery,
   type StartAuth,
 } from "./models";
+import { parseLimit } from "../limit";
+import { applyChargeAmpsLimit } from "./limit";
 import { appendRows, emptyRows, type ThesisRows } from "./rows";
 import { parseChargePointChange, parseConnectorChange, SettingsError } from "./settings";
 import { chargerStates, protocolOf } from "./state";
@@ -29,6 +31,7 @@ export const OPERATIONS = [
   "reboot",
   "sessions",
   "poll",
+  "limit",
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
@@ -113,6 +116,11 @@ export async function runOperation(
       const cp = requireCp(params);
       await client.reboot(cp, signal);
       return { payload: { operation: op, chargePointId: cp, ok: true } };
+    }
+    case "limit": {
+      // The common limit contract, the same on every charger node.
+      const r = await applyChargeAmpsLimit(client, requireCp(params), requireConnector(params), parseLimit(params.payload), signal);
+      return { payload: r.answer, extra: { before: r.before } };
     }
     case "sessions": {
       const cp = requireCp(params);

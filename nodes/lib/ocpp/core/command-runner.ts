@@ -55,6 +55,8 @@ function limitRequest(input: CommandInput, pause: boolean): LimitRequest {
     phases: num(input.phases),
     connector: num(input.connector ?? input.connectorId),
     pause: pause || input.pause === true,
+    leaseS: num(input.leaseS),
+    safeA: num(input.safeA),
   };
   for (const [key, max] of [
     ["amps", 1000],

@@ -30,6 +30,13 @@ export interface LimitRequest {
   connector?: number;
   /** Stop charging without ending the session (limit 0). */
   pause?: boolean;
+  /**
+   * Failsafe lease: the limit is valid for this many seconds only (validTo and duration), so a dead
+   * controller leaves the charger at `safeA`, installed once as a base profile at stack level 0.
+   */
+  leaseS?: number;
+  /** Safe current per phase for the base profile (with leaseS). */
+  safeA?: number;
 }
 
 export interface SmartChargingQuirks {
@@ -98,6 +105,8 @@ export interface LimitResult {
    * read back": the charger would not report its composite schedule (or confirm was off).
    */
   state: LimitState;
+  /** With a lease: until when the limit holds, and the base it falls back to. */
+  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string; verified?: boolean };
   /** Why applied differs from what was asked, in words. */
   warning?: string;
   voltage: number;
@@ -115,6 +124,8 @@ export const CONFIG_KEYS = {
 } as const;
 
 const DEFAULT_PROFILE_ID_BASE = 7310;
+/** Id of the failsafe base profile: base + 9, a slot no purpose of the whole-charger scope uses. */
+const BASE_PROFILE_OFFSET = 9;
 /** The lowest current per phase an EV charges with (IEC 61851-1). */
 export const MIN_CHARGING_AMPS = 6;
 
@@ -204,6 +215,8 @@ export interface ProfileSpec {
   transactionId?: number;
   relative?: boolean;
   now: Date;
+  /** End of a lease: the profile stops counting then (validTo, and the schedule's duration). */
+  validTo?: Date;
 }
 
 /** The csChargingProfiles object for one flat limit. */
@@ -221,6 +234,11 @@ export function buildLimitProfile(spec: ProfileSpec): Record<string, unknown> {
     chargingSchedule: schedule,
   };
   if (spec.transactionId !== undefined) profile.transactionId = spec.transactionId;
+  if (spec.validTo) {
+    profile.validTo = spec.validTo.toISOString();
+    // Chargers that ignore validTo still end the schedule after its duration (counted from startSchedule).
+    schedule.duration = Math.ceil((spec.validTo.getTime() - spec.now.getTime()) / 1000) + 60;
+  }
   return profile;
 }
 
@@ -280,6 +298,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
   const attempts: LimitAttempt[] = [];
   const inUnit = (value: number, from: RateUnit, to: RateUnit): number =>
     from === to ? value : to === "W" ? toWatts(value, voltage, phases) : toAmps(value, voltage, phases);
+  const lease = request.leaseS && request.leaseS > 0 ? await leaseBase(link, request, options, { stackLevel, unit, voltage, phases, base, now }) : undefined;
   /** The last purpose the charger accepted without the read-back showing it in force. */
   let lastAccepted: LimitResult | undefined;
 
@@ -305,6 +324,7 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       transactionId,
       relative: quirks.relativeProfile,
       now,
+      validTo: lease?.validTo ? new Date(lease.validTo) : undefined,
     });
     let status: unknown;
     try {
@@ -335,6 +355,8 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
       phases,
       attempts,
     };
+    if (lease) result.lease = lease;
+    const confirmLease = lease?.validTo && lease.safeA !== undefined && inUnit(limit, unit, "A") > lease.safeA;
     if (options.confirm ?? true) {
       const applied = await readComposite(link, request.connector ?? connectorId, unit, now, options.timeoutMs);
       if (applied === "none") {
@@ -365,6 +387,15 @@ export async function applyLimit(link: ChargerLink, request: LimitRequest, optio
         }
       } else {
         result.warning = `Charger ${chargerId} accepted the limit but would not report its composite schedule`;
+      }
+      if (confirmLease && lease && result.confirmed) {
+        // Does the charger's own schedule show the lease ending? If not, it may ignore validTo.
+        const ends = await leaseEnds(link, request.connector ?? connectorId, unit, request.leaseS as number, options.timeoutMs);
+        if (ends !== undefined) lease.verified = ends;
+        if (ends === false) {
+          lease.warning = `Charger ${chargerId} does not show the limit ending at validTo in its composite schedule: it may ignore validity and keep this limit if Node-RED stops`;
+          result.warning ??= lease.warning;
+        }
       }
     }
     attempts.push({ purpose, connectorId, outcome: "Accepted" });
@@ -404,6 +435,24 @@ async function readComposite(
   try {
     const answer = await link.call("GetCompositeSchedule", { connectorId, duration: 300, chargingRateUnit: unit }, { timeoutMs });
     return appliedNow(answer, unit, now);
+  } catch (err) {
+    const error = classifyCallError(err, link.identity, "GetCompositeSchedule");
+    if (error.kind === "call_error") return undefined;
+    throw error;
+  }
+}
+
+/** True when GetCompositeSchedule over the lease shows a later, different period; undefined when it will not say. */
+async function leaseEnds(link: ChargerLink, connectorId: number, unit: RateUnit, leaseS: number, timeoutMs: number | undefined): Promise<boolean | undefined> {
+  try {
+    const answer = await link.call<{ status?: string; chargingSchedule?: { chargingSchedulePeriod?: Array<{ startPeriod: number; limit: number }> } }>(
+      "GetCompositeSchedule",
+      { connectorId, duration: Math.ceil(leaseS) + 60, chargingRateUnit: unit },
+      { timeoutMs },
+    );
+    if (answer?.status !== "Accepted") return undefined;
+    const periods = answer.chargingSchedule?.chargingSchedulePeriod ?? [];
+    return periods.some((p) => p.startPeriod > 0 && p.limit !== periods[0].limit);
   } catch (err) {
     const error = classifyCallError(err, link.identity, "GetCompositeSchedule");
     if (error.kind === "call_error") return undefined;
@@ -466,4 +515,46 @@ export async function clearLimit(
     }
   }
   return { chargerId: link.identity, cleared };
+}
+
+/** Safe limits installed as base profiles, per owner (directory or link) and charger. */
+const baseByOwner = new WeakMap<object, Map<string, number>>();
+
+/**
+ * Installs (once, or when the safe current changes) the failsafe base: a
+ * ChargePointMaxProfile at stack level 0 with the safe current and no end.
+ * The leased limit goes above it and falls back to it when the lease ends.
+ * A charger that only takes stack level 0 cannot have both: the lease is
+ * then dropped (an expired limit there would mean no limit at all).
+ */
+async function leaseBase(
+  link: ChargerLink,
+  request: LimitRequest,
+  options: LimitOptions,
+  at: { stackLevel: number; unit: RateUnit; voltage: number; phases: number; base: number; now: Date },
+): Promise<LimitResult["lease"]> {
+  if (at.stackLevel === 0) {
+    return { validTo: "", warning: `Charger ${link.identity} takes stack level 0 only, so the limit cannot be leased above a safe base: it stays until replaced` };
+  }
+  const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
+  if (request.safeA === undefined) return { validTo };
+  const owner = options.directory ?? link;
+  let installed = baseByOwner.get(owner);
+  if (!installed) baseByOwner.set(owner, (installed = new Map()));
+  if (installed.get(link.identity) === request.safeA) return { validTo, safeA: request.safeA, base: "kept" };
+  const limit = roundLimit(at.unit === "A" ? request.safeA : toWatts(request.safeA, at.voltage, at.phases), at.unit);
+  const profile = buildLimitProfile({ purpose: "ChargePointMaxProfile", id: at.base + BASE_PROFILE_OFFSET, stackLevel: 0, limit, unit: at.unit, now: at.now });
+  let status: unknown;
+  try {
+    status = (await link.call<{ status?: string }>("SetChargingProfile", { connectorId: 0, csChargingProfiles: profile }, { timeoutMs: options.timeoutMs }))?.status;
+  } catch (err) {
+    const error = classifyCallError(err, link.identity, "SetChargingProfile");
+    if (error.kind !== "call_error") throw error;
+    status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
+  }
+  if (status !== "Accepted") {
+    return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
+  }
+  installed.set(link.identity, request.safeA);
+  return { validTo, safeA: request.safeA, base: "installed" };
 }

@@ -1,0 +1,194 @@
+/**
+ * Settings of the site charging manager and their defaults. The defaults for
+ * start/stop follow evcc (start after 1 min above, stop after 3 min below),
+ * so users moving over find the behaviour they know.
+ */
+
+export type ChargeMode = "off" | "pv" | "minpv" | "now";
+export const CHARGE_MODES: readonly ChargeMode[] = ["off", "pv", "minpv", "now"];
+export type Fairness = "equal" | "weighted" | "priority";
+export type PhaseCount = 1 | 3;
+/** Index of a phase: 0 = L1, 1 = L2, 2 = L3. */
+export type PhaseIndex = 0 | 1 | 2;
+
+export function isChargeMode(value: unknown): value is ChargeMode {
+  return typeof value === "string" && (CHARGE_MODES as readonly string[]).includes(value);
+}
+
+export interface ChargerSetup {
+  id: string;
+  /** Circuit the charger hangs on; the site fuse when left out. */
+  circuit?: string;
+  minA: number;
+  maxA: number;
+  /** Phases the charger charges on (3 for a three-phase wallbox, also when a 1-phase car is plugged in). */
+  phases: PhaseCount;
+  /** The charger can switch between 1 and 3 phases on command. */
+  canSwitchPhases: boolean;
+  /** Phase a single-phase charger is wired to, until measured currents say otherwise. */
+  phase: PhaseIndex;
+  /** Higher wins in "priority"; the weight in "weighted". */
+  priority: number;
+  mode: ChargeMode;
+}
+
+export interface CircuitSetup {
+  id: string;
+  /** Parent circuit; the site fuse when left out. */
+  parent?: string;
+  /** Limit per phase in A. */
+  maxA?: number;
+  /** Limit of the whole circuit in W. */
+  maxW?: number;
+}
+
+export interface SiteConfig {
+  /** Main fuse per phase, A. */
+  fuseA: number;
+  phases: PhaseCount;
+  voltageV: number;
+  /** Kept free below every fuse and circuit limit, A. */
+  marginA: number;
+  /** Power left flowing at the grid meter: positive keeps some import, negative some export. */
+  residualPowerW: number;
+  enableThresholdW: number;
+  enableDelayS: number;
+  disableThresholdW: number;
+  disableDelayS: number;
+  /** Minimum time between two phase switches of one charger. */
+  phaseDwellS: number;
+  /** Time at 0 A around a phase switch. */
+  phasePauseS: number;
+  /** Smallest change worth a command, A. */
+  minStepA: number;
+  /** Largest increase per command, A. */
+  rampStepA: number;
+  /** At most one command per charger per this interval (fuse and failsafe cuts excepted). */
+  commandIntervalS: number;
+  /** Re-send an unchanged limit this often (keeps OCPP leases alive); 0 = never. */
+  refreshS: number;
+  /** OCPP failsafe lease: each limit holds this long, then the charger falls back to failsafeA; 0 = no lease. */
+  leaseS: number;
+  fairness: Fairness;
+  /** How long a charger keeps the only slot before another with the same priority gets it. */
+  rotationS: number;
+  /** Limit every charger gets while the meter is stale, A (0 = pause). */
+  failsafeA: number;
+  meterTimeoutS: number;
+  /** Fresh meter samples needed before leaving failsafe. */
+  recoverSamples: number;
+  /** A charger drawing more than its limit plus this is not following. */
+  followToleranceA: number;
+  followAfterS: number;
+  circuits: CircuitSetup[];
+  chargers: ChargerSetup[];
+}
+
+export const SITE_DEFAULTS: Omit<SiteConfig, "circuits" | "chargers"> = {
+  fuseA: 25,
+  phases: 3,
+  voltageV: 230,
+  marginA: 1,
+  residualPowerW: 0,
+  enableThresholdW: 0,
+  enableDelayS: 60,
+  disableThresholdW: 0,
+  disableDelayS: 180,
+  phaseDwellS: 600,
+  phasePauseS: 30,
+  minStepA: 1,
+  rampStepA: 2,
+  commandIntervalS: 10,
+  refreshS: 60,
+  leaseS: 180,
+  fairness: "equal",
+  rotationS: 1800,
+  failsafeA: 6,
+  meterTimeoutS: 30,
+  recoverSamples: 2,
+  followToleranceA: 1.5,
+  followAfterS: 30,
+};
+
+export const CHARGER_DEFAULTS: Omit<ChargerSetup, "id"> = {
+  minA: 6,
+  maxA: 16,
+  phases: 3,
+  canSwitchPhases: false,
+  phase: 0,
+  priority: 1,
+  mode: "pv",
+};
+
+export class SiteConfigError extends Error {
+  override readonly name = "SiteConfigError";
+}
+
+type PartialCharger = Partial<ChargerSetup> & { id: string };
+export type SiteConfigInput = Partial<Omit<SiteConfig, "chargers">> & { chargers: PartialCharger[] };
+
+/** Fills defaults and checks the settings, with a message a hobbyist understands. */
+export function normaliseConfig(input: SiteConfigInput): SiteConfig {
+  const config: SiteConfig = { ...SITE_DEFAULTS, circuits: [], ...stripUndefined(input), chargers: [] } as SiteConfig;
+  const positive = (key: keyof SiteConfig, allowZero = false): void => {
+    const value = config[key];
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+      throw new SiteConfigError(`${String(key)} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}`);
+    }
+  };
+  positive("fuseA");
+  positive("voltageV");
+  for (const key of ["leaseS", "marginA", "enableDelayS", "disableDelayS", "phaseDwellS", "phasePauseS", "commandIntervalS", "refreshS", "rotationS", "failsafeA", "followToleranceA", "followAfterS"] as const) positive(key, true);
+  positive("minStepA");
+  positive("rampStepA");
+  positive("meterTimeoutS");
+  if (config.phases !== 1 && config.phases !== 3) throw new SiteConfigError(`phases must be 1 or 3, got ${String(config.phases)}`);
+  if (!["equal", "weighted", "priority"].includes(config.fairness)) throw new SiteConfigError(`fairness must be equal, weighted or priority, got ${String(config.fairness)}`);
+  config.recoverSamples = Math.max(1, Math.round(config.recoverSamples));
+  if (config.leaseS > 0 && (config.refreshS === 0 || config.refreshS * 2 > config.leaseS)) {
+    throw new SiteConfigError(`re-send every ${config.refreshS} s must be at most half the lease of ${config.leaseS} s, or the lease runs out between refreshes`);
+  }
+
+  const circuitIds = new Set<string>();
+  for (const circuit of config.circuits) {
+    if (!circuit.id) throw new SiteConfigError("every circuit needs a name");
+    if (circuitIds.has(circuit.id)) throw new SiteConfigError(`circuit "${circuit.id}" is listed twice`);
+    circuitIds.add(circuit.id);
+  }
+  for (const circuit of config.circuits) {
+    if (circuit.parent !== undefined && circuit.parent !== "" && !circuitIds.has(circuit.parent)) {
+      throw new SiteConfigError(`circuit "${circuit.id}" hangs on "${circuit.parent}", which is not a circuit`);
+    }
+    // A loop would make the walk to the fuse endless.
+    const seen = new Set<string>();
+    for (let at: CircuitSetup | undefined = circuit; at; at = config.circuits.find((c) => c.id === at?.parent)) {
+      if (seen.has(at.id)) throw new SiteConfigError(`circuit "${circuit.id}" is part of a loop of circuits`);
+      seen.add(at.id);
+    }
+  }
+
+  const chargerIds = new Set<string>();
+  for (const raw of input.chargers) {
+    const charger: ChargerSetup = { ...CHARGER_DEFAULTS, ...stripUndefined(raw) } as ChargerSetup;
+    if (!charger.id) throw new SiteConfigError("every charger needs a name");
+    if (chargerIds.has(charger.id)) throw new SiteConfigError(`charger "${charger.id}" is listed twice`);
+    chargerIds.add(charger.id);
+    if (charger.circuit === "") delete charger.circuit;
+    if (charger.circuit !== undefined && !circuitIds.has(charger.circuit)) {
+      throw new SiteConfigError(`charger "${charger.id}" is on circuit "${charger.circuit}", which is not defined`);
+    }
+    if (!(charger.minA > 0) || !(charger.maxA >= charger.minA)) {
+      throw new SiteConfigError(`charger "${charger.id}": minimum ${charger.minA} A and maximum ${charger.maxA} A do not make sense`);
+    }
+    if (charger.phases !== 1 && charger.phases !== 3) throw new SiteConfigError(`charger "${charger.id}": phases must be 1 or 3`);
+    if (config.phases === 1 && charger.phases === 3) charger.phases = 1;
+    if (![0, 1, 2].includes(charger.phase)) throw new SiteConfigError(`charger "${charger.id}": phase must be L1, L2 or L3`);
+    if (!isChargeMode(charger.mode)) throw new SiteConfigError(`charger "${charger.id}": mode must be off, pv, minpv or now`);
+    config.chargers.push(charger);
+  }
+  return config;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
+}

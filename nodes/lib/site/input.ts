@@ -1,0 +1,170 @@
+/**
+ * Turns the messages a flow sends to the site manager (by topic) into calls
+ * on SiteManager, with a clear error for anything it cannot use.
+ */
+import { isChargeMode } from "./config";
+import type { Phases3 } from "./capacity";
+import type { SiteManager } from "./manager";
+import type { ChargerReading } from "./types";
+
+export class SiteInputError extends Error {
+  override readonly name = "SiteInputError";
+}
+
+export interface SiteInputMessage {
+  topic?: unknown;
+  payload?: unknown;
+  chargerId?: unknown;
+  timestamp?: unknown;
+}
+
+export const SITE_TOPICS = "grid, pv, battery, charger/<id>, mode/<id>, priority/<id>, price";
+
+/** What happened, so the node knows whether to run the algorithm at once. */
+export type InputKind = "grid" | "pv" | "battery" | "charger" | "mode" | "priority" | "price" | "ignored";
+
+/** Applies one message; returns its kind. `now` caps timestamps from the future. */
+export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now: number): InputKind {
+  const topic = typeof msg.topic === "string" ? msg.topic.trim() : "";
+  const [head, ...rest] = topic.split("/");
+  const tail = rest.join("/");
+  const payload = msg.payload;
+  const obj = isObject(payload) ? payload : undefined;
+  const time = Math.min(now, timeOf(obj?.time ?? obj?.samplingTime ?? obj?.timestamp ?? msg.timestamp) ?? now);
+  // Events of the OCPP in node, wired straight in (topic "<identity>/<kind>").
+  if (obj && typeof obj.kind === "string" && typeof obj.identity === "string") return applyOcppEvent(manager, obj, time);
+
+  switch (head) {
+    case "grid": {
+      const powerW = typeof payload === "number" ? payload : num(obj?.powerW ?? obj?.power);
+      if (powerW === undefined) throw new SiteInputError(`grid: payload.powerW must be the grid power in W (import positive, export negative), got ${describe(obj?.powerW ?? payload)}`);
+      manager.setGrid({ time, powerW, currentsA: phases(obj?.currentsA ?? obj?.currentA, "currentsA"), voltagesV: phases(obj?.voltagesV ?? obj?.voltageV, "voltagesV") });
+      return "grid";
+    }
+    case "pv": {
+      const powerW = typeof payload === "number" ? payload : num(obj?.powerW ?? obj?.power);
+      if (powerW === undefined) throw new SiteInputError(`pv: payload.powerW must be the PV power in W, got ${describe(payload)}`);
+      manager.setPv(powerW);
+      return "pv";
+    }
+    case "battery": {
+      if (!obj) throw new SiteInputError(`battery: payload must be {powerW, soc}, got ${describe(payload)}`);
+      manager.setBattery(num(obj.powerW ?? obj.power), num(obj.soc));
+      return "battery";
+    }
+    case "charger": {
+      const id = chargerId(tail, msg, obj);
+      if (!obj) throw new SiteInputError(`charger/${id}: payload must be a charger state (powerW, currentA, operationState, ...), got ${describe(payload)}`);
+      manager.setReading(id, readingOf(obj, time));
+      return "charger";
+    }
+    case "mode": {
+      const id = chargerId(tail, msg, obj);
+      const mode = obj ? obj.mode : payload;
+      if (!isChargeMode(mode)) throw new SiteInputError(`mode/${id}: payload must be off, pv, minpv or now, got ${describe(mode)}`);
+      manager.setMode(id, mode);
+      return "mode";
+    }
+    case "priority": {
+      const id = chargerId(tail, msg, obj);
+      const priority = num(obj ? obj.priority : payload);
+      if (priority === undefined || priority < 0) throw new SiteInputError(`priority/${id}: payload must be a number of 0 or more, got ${describe(payload)}`);
+      manager.setPriority(id, priority);
+      return "priority";
+    }
+    case "price": {
+      const cheap = typeof payload === "boolean" ? payload : obj && typeof obj.cheap === "boolean" ? obj.cheap : undefined;
+      if (cheap === undefined) throw new SiteInputError(`price: payload must be true (cheap) / false or {cheap: true}, got ${describe(payload)}`);
+      manager.setCheap(cheap);
+      return "price";
+    }
+    default:
+      throw new SiteInputError(`Unknown topic "${topic}": use ${SITE_TOPICS}`);
+  }
+}
+
+/** OCPP connector states that mean a car is plugged in. */
+const PLUGGED = new Set(["Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"]);
+
+/**
+ * A status or meter event of ev-ocpp-in: status tells whether a car is plugged in, meter values give power,
+ * per-phase currents and Current.Offered. Events of chargers the manager does not manage are ignored.
+ */
+function applyOcppEvent(manager: SiteManager, event: Record<string, unknown>, time: number): InputKind {
+  const id = event.identity as string;
+  if (!manager.hasCharger(id)) return "ignored";
+  if (event.kind === "status" && typeof event.status === "string" && event.connectorId !== 0) {
+    manager.setReading(id, { time, connected: PLUGGED.has(event.status), operationState: event.status === "Charging" ? "charging" : undefined }, true);
+    return "charger";
+  }
+  if (event.kind !== "meter" || !Array.isArray(event.samples)) return "ignored";
+  const reading: ChargerReading = { time };
+  const currents: Record<string, number> = {};
+  for (const sample of event.samples as Array<{ measurand?: string; phase?: string; value?: number }>) {
+    if (typeof sample.value !== "number") continue;
+    const phase = /^L([123])/.exec(sample.phase ?? "")?.[1];
+    if (sample.measurand === "Power.Active.Import" && !phase) reading.powerW = sample.value; // already in W (meter-values converts units)
+    if (sample.measurand === "Current.Import" && phase) currents[`l${phase}`] = sample.value;
+    if (sample.measurand === "Current.Offered" && !phase) reading.offeredA = sample.value;
+  }
+  if (Object.keys(currents).length > 0) reading.currentA = currents;
+  manager.setReading(id, reading, true);
+  return "charger";
+}
+
+/** The common ChargerState (nodes/lib/types.ts) as the manager reads it. */
+function readingOf(state: Record<string, unknown>, time: number): ChargerReading {
+  const currents = isObject(state.currentA) ? state.currentA : undefined;
+  return {
+    time,
+    powerW: num(state.powerW),
+    currentA: currents ? { l1: num(currents.l1), l2: num(currents.l2), l3: num(currents.l3) } : undefined,
+    connected: typeof state.vehicleConnected === "boolean" ? state.vehicleConnected : typeof state.connected === "boolean" ? state.connected : undefined,
+    operationState: typeof state.operationState === "string" ? state.operationState : undefined,
+    offeredA: num(state.maxCurrentA ?? state.offeredA),
+    phases: num(state.phases),
+  };
+}
+
+function chargerId(fromTopic: string, msg: SiteInputMessage, obj: Record<string, unknown> | undefined): string {
+  const id = fromTopic || (typeof msg.chargerId === "string" ? msg.chargerId : "") || (typeof obj?.chargerId === "string" ? obj.chargerId : "");
+  if (!id) throw new SiteInputError(`Which charger? Use topic charger/<id> (or mode/<id>, priority/<id>), or set msg.chargerId`);
+  return id;
+}
+
+function phases(value: unknown, name: string): Phases3 | undefined {
+  if (value === undefined || value === null) return undefined;
+  const list = Array.isArray(value) ? value : isObject(value) ? [value.l1, value.l2, value.l3] : undefined;
+  const numbers = list?.map(num);
+  if (!numbers || numbers.length < 1 || numbers.some((n) => n === undefined)) {
+    throw new SiteInputError(`grid: ${name} must be [L1, L2, L3] or {l1, l2, l3} numbers, got ${describe(value)}`);
+  }
+  return [numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0] as Phases3;
+}
+
+function timeOf(value: unknown): number | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && value !== "") {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
+}
+
+function num(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  const text = JSON.stringify(value);
+  return text && text.length > 60 ? `${text.slice(0, 57)}...` : (text ?? typeof value);
+}
