@@ -51,6 +51,7 @@ export = (RED: NodeAPI) => {
       const backplane = new ClusterBackplane({
         cluster: settings.cluster,
         instance: settings.instance,
+        index: settings.index,
         rootPrefix: settings.prefix,
         connect: (options) =>
           mqtt.connect(settings.brokerUrl, {
@@ -64,6 +65,7 @@ export = (RED: NodeAPI) => {
       this.settings = settings;
       this.ids = new StripedIds(settings.index);
       this.backplane = backplane;
+      if (settings.indexDefaulted) this.log(`OCPP cluster ${settings.cluster}: instance "${settings.instance}" uses number 0 (EVKIT_INSTANCE_INDEX is not set); give every instance its own number`);
       const off = backplane.onStatus(tell);
       backplane.start();
       life.onClose(async () => {

@@ -109,7 +109,10 @@ async function dashboardExamples(pkg, shots) {
     fs.symlinkSync(target, link, "dir");
   }
   const port = await freePort();
-  writeSettings(userDir, { port });
+  // This Node-RED is the one place the dashboard module must load (the others exclude devDependency modules).
+  const { devOnlyNodeModules } = require("../lib/node-red-runner");
+  const dashboardFolder = DASHBOARD_MODULE.split("/").pop();
+  writeSettings(userDir, { port, extra: { nodesExcludes: devOnlyNodeModules().filter((name) => name !== dashboardFolder) } });
   let red;
   let context;
   const consoleErrors = [];
@@ -130,9 +133,10 @@ async function dashboardExamples(pkg, shots) {
       consoleErrors.push(`blocked request to ${route.request().url()}`);
       return route.abort();
     });
-    await page.goto(red.url, { waitUntil: "load" });
-    await page.waitForFunction(() => window.RED && window.RED.nodes && window.RED.nodes.getType("ui-chart") && window.RED.nodes.getType("ev-timescale-query"), null, { timeout: 30_000 });
     for (const file of files) {
+      // Back in the editor for each example (the previous one left the page on its dashboard).
+      await page.goto(red.url, { waitUntil: "load" });
+      await page.waitForFunction(() => window.RED && window.RED.nodes && window.RED.nodes.getType("ui-chart") && window.RED.nodes.getType("ev-timescale-query"), null, { timeout: 30_000 });
       const url = `${red.url}/library/examples/flows/${pkg.name}/${file.split("/").map(encodeURIComponent).join("/")}`;
       const imported = await page.evaluate(async (u) => {
         const flow = await (await fetch(u, { headers: { Accept: "application/json" } })).json();

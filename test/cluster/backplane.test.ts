@@ -10,6 +10,7 @@ import mqtt from "mqtt";
 import { ClusterBackplane, type ClusterEvent } from "../../nodes/lib/cluster/backplane";
 import { ClusterTopics, fromTopicLevel, topicLevel } from "../../nodes/lib/cluster/topics";
 import { StripedIds } from "../../nodes/lib/cluster/striped-ids";
+import { readClusterSettings } from "../../nodes/lib/cluster/settings";
 import { clusterBrokerKinds, startClusterBroker, type ClusterBroker } from "../harness/mosquitto";
 
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -19,6 +20,19 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("cluster settings", () => {
+  it("reads the instance name and number, treating an unset ${VAR} as not set", () => {
+    assert.deepEqual(
+      readClusterSettings({ broker: "mqtt://b:1883", cluster: "", instance: "${EVKIT_INSTANCE}", index: "${EVKIT_INSTANCE_INDEX}" }, "host-1"),
+      { brokerUrl: "mqtt://b:1883", cluster: "evkit", instance: "host-1", index: 0, indexDefaulted: true, prefix: "ocpp", publishEvents: true },
+    );
+    assert.equal(readClusterSettings({ broker: "mqtts://b:8883", instance: "nr-2", index: "2" }).index, 2);
+    assert.throws(() => readClusterSettings({ broker: "mqtt://b", index: "16" }), /0 to 15/);
+    assert.throws(() => readClusterSettings({ broker: "mqtt://user:pw@b:1883", index: "1" }), /not in the URL/);
+    assert.throws(() => readClusterSettings({ broker: "http://b", index: "1" }), /not an MQTT URL/);
+  });
+});
 
 describe("cluster topics", () => {
   it("escapes levels so ids cannot add levels or wildcards, and reads them back", () => {
@@ -228,6 +242,17 @@ for (const brokerKind of clusterBrokerKinds()) describe(`cluster backplane over 
     assert.deepEqual(late.sessionsOf("CP7"), [{ origin: "a", session: { transactionId: "tx-1", meterStartWh: 1000 } }]);
     a.publishSession("CP7", "tx-1", undefined);
     await until(() => late.session("CP7", "tx-1") === undefined, "ended session cleared");
+  });
+
+  it("warns when two online instances use the same number (their 1.6 transaction ids would collide)", async () => {
+    const name = `c${++cluster}-${process.pid}`;
+    const warnings: string[] = [];
+    const a = instance("a", name, { index: 3, warn: (t) => warnings.push(t) });
+    const b = instance("b", name, { index: 3 });
+    const c = instance("c", name, { index: 4 });
+    await until(() => a.status().instances === 3 && b.isConnected && c.isConnected, "three instances");
+    await until(() => warnings.some((w) => /"a" and "b" both use number 3/.test(w)), "the duplicate-number warning");
+    assert.equal(warnings.filter((w) => /both use number/.test(w)).length, 1);
   });
 
   it("ignores oversized and malformed messages from the broker", async () => {

@@ -18,6 +18,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RPCClient } from "ocpp-rpc";
 import { ChargePoint } from "@voltbras/ts-ocpp";
+import { startOcpp201Simulator } from "../servers/ocpp201-charge-point";
 import { freePort } from "../harness/net";
 import { command, events, startHaproxy, startInstance, stopInstance, until, type Instance, type Proxy } from "./support";
 import { startClusterBroker, type ClusterBroker } from "../harness/mosquitto";
@@ -151,6 +152,30 @@ describe("OCPP cluster: three Node-RED processes, Mosquitto and HAProxy", { skip
       assert.deepEqual(received, ["RemoteStartTransaction"]);
     } finally {
       point.close();
+    }
+  });
+
+  it("works the same for an OCPP 2.0.1 station: a remote start from another instance, its session seen cluster-wide", async () => {
+    const [a, b] = instances;
+    const station = await startOcpp201Simulator({ url: `ws://127.0.0.1:${a.ocppPort}/ocpp`, identity: "CARPORT", meterIntervalMs: 200 });
+    try {
+      assert.equal((await owner("CARPORT")).name, a.name);
+      const started = await until(async () => {
+        const r = await command(b, { chargerId: "CARPORT", command: "start", input: { idTag: "CARD1", connector: 1 } });
+        return r.ok ? r : undefined;
+      }, "a 2.0.1 remote start from another instance");
+      assert.equal((started.answer as { status?: string }).status, "Accepted");
+      assert.equal(station.calls("RequestStartTransaction").length, 1);
+      const session = await until(
+        async () => (await events(b)).find((e) => e.identity === "CARPORT" && e.kind === "session.started" && e.origin === a.name),
+        "the 2.0.1 session.started on the other instance",
+      );
+      assert.equal(typeof session.payload.transactionId, "string", "2.0.1 transaction ids are the station's text");
+      const stopped = await command(b, { chargerId: "CARPORT", command: "stop", input: { transactionId: session.payload.transactionId } });
+      assert.equal(stopped.ok, true, stopped.error);
+      await until(async () => (await events(b)).some((e) => e.identity === "CARPORT" && e.kind === "session.ended" && e.origin === a.name), "session.ended");
+    } finally {
+      await station.close();
     }
   });
 

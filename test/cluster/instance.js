@@ -25,6 +25,7 @@ function flow() {
       host: "127.0.0.1",
       path: "/ocpp",
       securityProfile: "0",
+      protocols: "ocpp1.6,ocpp2.0.1",
       acceptUnknown: true,
       pingInterval: "5",
       cluster: "clusterCfg",

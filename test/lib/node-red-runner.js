@@ -74,7 +74,7 @@ function portIsFree(port) {
  */
 function devOnlyNodeModules(dir = root) {
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
-  return Object.keys(pkg.devDependencies ?? {}).filter((name) => {
+  const names = Object.keys(pkg.devDependencies ?? {}).filter((name) => {
     try {
       const dep = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", ...name.split("/"), "package.json"), "utf8"));
       return Boolean(dep["node-red"]?.nodes) && dep.name !== pkg.name;
@@ -82,6 +82,8 @@ function devOnlyNodeModules(dir = root) {
       return false;
     }
   });
+  // Node-RED matches nodesExcludes against the folder name: inside a scope that is the name without "@scope/".
+  return names.map((name) => name.split("/").pop());
 }
 
 /**

@@ -162,9 +162,14 @@ describe("HttpClient response size cap", () => {
     assert.equal(caught.kind, "too_large");
     assert.match(caught.message, /^the feed sent an answer of more than 20 MB once unpacked; stopped reading it \(GET \/bomb\); raise the limit in/);
     assert.ok(growth < 150 * MB, `memory grew by ${Math.round(growth / MB)} MB while reading the bomb`);
-    gc();
-    const after = process.memoryUsage();
-    const kept = after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed);
+    // On a busy machine the sockets and zlib stream are released a moment after the error: give it up to 3 s.
+    let kept = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 30 && kept >= 10 * MB; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      gc();
+      const after = process.memoryUsage();
+      kept = after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed);
+    }
     assert.ok(kept < 10 * MB, `${Math.round(kept / MB)} MB still held after the error`);
   });
 

@@ -20,6 +20,8 @@ import { ClusterTopics } from "./topics";
 export interface BackplaneOptions {
   cluster: string;
   instance: string;
+  /** This instance's number; another online instance with the same number is warned about (1.6 transaction ids would collide). */
+  index?: number;
   /** First topic level, "ocpp" by default. */
   rootPrefix?: string;
   /** Opens the MQTT connection with the options the backplane needs (protocol 5, last will, client id). */
@@ -138,7 +140,9 @@ export class ClusterBackplane {
   readonly topics: ClusterTopics;
   readonly instance: string;
   readonly cluster: string;
-  private readonly options: Required<Omit<BackplaneOptions, "rootPrefix" | "warn" | "now" | "connect">>;
+  private readonly options: Required<Omit<BackplaneOptions, "rootPrefix" | "warn" | "now" | "connect" | "index">>;
+  private readonly index: number | undefined;
+  private readonly warnedIndex = new Set<string>();
   private flushTimer?: NodeJS.Timeout;
   private readonly warn: (text: string) => void;
   private readonly now: () => number;
@@ -177,6 +181,7 @@ export class ClusterBackplane {
   constructor(options: BackplaneOptions) {
     this.cluster = options.cluster;
     this.instance = options.instance;
+    this.index = options.index;
     this.topics = new ClusterTopics(options.cluster, options.rootPrefix);
     this.connectFn = options.connect;
     this.warn = options.warn ?? (() => undefined);
@@ -561,7 +566,7 @@ export class ClusterBackplane {
     if (this.eventSubscribers > 0) subscriptions[this.topics.events] = { qos: 1 };
     client.subscribe(subscriptions);
     // The broker may have lost retained state (restart without persistence): say again who we are and what we hold.
-    this.publish(this.topics.nodeState(this.instance), JSON.stringify({ online: true, boot: this.boot, since: this.iso() }), { qos: 1, retain: true });
+    this.publish(this.topics.nodeState(this.instance), JSON.stringify({ online: true, boot: this.boot, since: this.iso(), index: this.index }), { qos: 1, retain: true });
     for (const [identity, record] of this.mine) this.assert(identity, record);
     for (const [identity, payload] of this.pendingStates) this.publish(this.topics.chargerState(identity), payload, { qos: 1, retain: true });
     this.pendingStates.clear();
@@ -646,6 +651,12 @@ export class ClusterBackplane {
       }
       const wasOnline = this.nodes.get(instance)?.online === true;
       this.nodes.set(instance, state);
+      if (state.online && this.index !== undefined && state.index === this.index && !this.warnedIndex.has(instance)) {
+        this.warnedIndex.add(instance);
+        this.warn(
+          `cluster ${this.cluster}: instances "${this.instance}" and "${instance}" both use number ${this.index}, so their OCPP 1.6 transaction ids can collide; give every instance its own number (EVKIT_INSTANCE_INDEX, 0-15)`,
+        );
+      }
       if (wasOnline && !state.online) this.onInstanceLost(instance);
     }
     // Owner resolution depends on who is online; a record that arrived before its instance's state counts now.

@@ -11,6 +11,8 @@ export interface NodeStateRecord {
   /** Random per start of the instance: two processes using one instance name can be told apart. */
   boot: string;
   since: string;
+  /** The instance's number (its stripe of OCPP 1.6 transaction ids). */
+  index?: number;
 }
 
 /** `cp/<id>/owner/<instance>`, retained while that instance holds the charger's websocket. */
@@ -43,6 +45,7 @@ export function parseNodeState(payload: Buffer | string): NodeStateRecord | unde
     online: value.online,
     boot: typeof value.boot === "string" ? value.boot : "",
     since: typeof value.since === "string" ? value.since : "",
+    index: typeof value.index === "number" && Number.isInteger(value.index) ? value.index : undefined,
   };
 }
 

@@ -20,6 +20,8 @@ export interface ClusterSettings {
   cluster: string;
   instance: string;
   index: number;
+  /** The number was not set (no EVKIT_INSTANCE_INDEX): 0 is used, fine for one instance; the cluster warns if another instance uses it too. */
+  indexDefaulted: boolean;
   prefix: string;
   publishEvents: boolean;
 }
@@ -35,8 +37,11 @@ export function readClusterSettings(def: ClusterDef, hostname = os.hostname()): 
     throw new Error("Put the broker's user name and password in the User and Password fields, not in the URL (the URL is saved in the flow)");
   }
   const cluster = (def.cluster ?? "").trim() || "evkit";
-  const instance = (def.instance ?? "").trim() || hostname;
-  const index = Number(String(def.index ?? "").trim() === "" ? NaN : def.index);
+  // Node-RED leaves "${VAR}" as it is when the variable is not set: treat that as not set.
+  const unset = (value: unknown): boolean => String(value ?? "").trim() === "" || /^\$\{\w+\}$/.test(String(value).trim());
+  const instance = unset(def.instance) ? hostname : String(def.instance).trim();
+  const indexDefaulted = unset(def.index);
+  const index = indexDefaulted ? 0 : Number(def.index);
   if (!Number.isInteger(index) || index < 0 || index >= MAX_INSTANCES) {
     throw new Error(
       `The instance number must be a whole number from 0 to ${MAX_INSTANCES - 1}, different on every instance (got "${def.index ?? ""}"); ` +
@@ -51,6 +56,7 @@ export function readClusterSettings(def: ClusterDef, hostname = os.hostname()): 
     cluster,
     instance,
     index,
+    indexDefaulted,
     prefix,
     publishEvents: def.publishEvents !== false && def.publishEvents !== "false",
   };

@@ -707,6 +707,7 @@ export class TransactionStore {
       startedAt: now.toISOString(),
     });
     this.addOpen(k, session);
+    this.markPut(k, session);
     const event: SessionStartedEvent = clean({
       kind: "session.started" as const,
       identity,
@@ -736,7 +737,10 @@ export class TransactionStore {
     fill("idTagInfo", fields.idTagInfo ? copy(fields.idTagInfo) : undefined);
     fill("remoteStartId", fields.remoteStartId);
     fill("meterStartWh", fields.meterStartWh);
-    if (changed) void this.persist(false);
+    if (changed) {
+      this.markPut(key(identity, transactionId), session);
+      void this.persist(false);
+    }
     return copySession(session);
   }
 
@@ -750,6 +754,7 @@ export class TransactionStore {
     if (!session || typeof seqNo !== "number") return true;
     if (session.seqNo !== undefined && seqNo <= session.seqNo) return false;
     session.seqNo = seqNo;
+    this.markPatch(key(identity, transactionId));
     return true;
   }
 
@@ -1068,7 +1073,8 @@ export class TransactionStore {
       this.toPatch.delete(k);
       const s = this.open.get(k) ?? this.ended.get(k);
       // Only the fields MeterValues changes: a short journal line per session and save window.
-      if (s) patch.push([k, { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime }]);
+      // seqNo: the 2.0.1 guard, advanced by every TransactionEvent.
+      if (s) patch.push([k, s.seqNo === undefined ? { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime } : { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime, seqNo: s.seqNo }]);
     }
     const remove: string[] = [];
     for (const k of this.toRemove) {
