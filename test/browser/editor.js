@@ -436,7 +436,9 @@ async function main() {
     // library route) into the running demo: ids that already exist make the editor offer
     // "import copy", which reuses an identical config node. Afterwards no config node is there
     // twice and no two central systems listen on the same port.
-    for (const file of exampleFiles()) {
+    // Examples that need a module this editor does not have (the Dashboard 2.0 ones) are tried in their own Node-RED below.
+    const importable = exampleFiles().filter((file) => requiredModules(JSON.parse(fs.readFileSync(path.join(root, "examples", `${file}.json`), "utf8"))).filter((m) => m !== pkg.name).length === 0);
+    for (const file of importable) {
       const url = `${red.url}/library/examples/flows/${pkg.name}/${file.split("/").map(encodeURIComponent).join("/")}`;
       const imported = await page.evaluate(async (u) => {
         const flow = await (await fetch(u, { headers: { Accept: "application/json" } })).json();
