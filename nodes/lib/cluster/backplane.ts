@@ -554,6 +554,8 @@ export class ClusterBackplane {
   private onConnect(): void {
     const client = this.client;
     if (!client) return;
+    // Commands and replies are small messages that wait for each other: Nagle would hold each back for a delayed ACK.
+    (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
     this.connected = true;
     this.lastError = undefined;
     const subscriptions: Record<string, { qos: 0 | 1 }> = {
