@@ -109,6 +109,10 @@ async function main() {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // The test (or bench) that started us holds our stdin: when it ends, even killed or timed out, we end too.
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.on("error", () => process.exit(0));
+  process.stdin.resume();
 }
 
 main().catch((err) => {

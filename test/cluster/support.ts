@@ -43,7 +43,8 @@ export async function startInstance(name: string, index: number, broker: string,
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), `evkit-cluster-${name}-`));
   const options = { instance: name, index, broker, cluster, ocppPort, userDir };
   const child = spawn(process.execPath, [path.join(__dirname, "instance.js"), JSON.stringify(options)], {
-    stdio: ["ignore", "pipe", "pipe"],
+    // stdin stays open while this process lives: the instance exits when it closes, so a killed test leaves nothing behind.
+    stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, KEEP_EVENTS: keepEvents ? "1" : "" },
   });
   let log = "";
