@@ -623,7 +623,11 @@ export class ClusterBackplane {
         if (levels.length === 4) this.onOwner(identity, levels[3], payload);
         return;
       case "cmd":
-        if (levels.length === 3) void this.onCommand(identity, payload, packet);
+        if (levels.length === 3) {
+          this.onCommand(identity, payload, packet).catch((err: unknown) => {
+            this.warn(`cluster: a command for charger ${identity.slice(0, 48)} could not be handled: ${(err as Error).message}`);
+          });
+        }
         return;
       case "evt":
         if (levels.length === 4) this.onEvent(identity, levels[3], payload);
