@@ -346,6 +346,8 @@ function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralS
       snapshot: (id) => view?.snapshot(id),
       list: () => view?.list() ?? [],
       recordConfiguration: (id, cfg) => central?.directory.recordConfiguration(id, cfg),
+      // GetBaseReport from a command node waits for the last NotifyReport part (2.0.1); reports arrive only once the server runs.
+      onReportDone: (listener) => central?.directory.onReportDone(listener) ?? (() => undefined),
       onConnected: (listener) => add(listener, false),
       onReachable: (listener) => add(listener, true),
     },

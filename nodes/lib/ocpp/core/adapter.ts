@@ -13,6 +13,7 @@ import type { PendingDecision } from "./decisions";
 import type { CentralEvent, Problem, StartAuthorizeEvent } from "./server";
 import type { AuthorizeEvent } from "./events";
 import type { IdTagInfo } from "../v16/messages";
+import type { ChargerCapabilities } from "./capabilities";
 
 /** What a handler may use of the core. */
 export interface CentralCore {
@@ -53,4 +54,6 @@ export interface ProtocolAdapter {
   readonly handlers: Readonly<Record<string, ActionHandler>>;
   /** Called once per connection, after the core registered the handlers. */
   onConnected?(core: CentralCore, charger: ChargerContext): void;
+  /** What the charger can do, from what this version learnt into its `configuration` (shown in the charger's state). */
+  describe?(configuration: Readonly<Record<string, string>>): ChargerCapabilities;
 }

@@ -5,6 +5,8 @@
  * implements ChargerDirectory; command code depends only on this file.
  */
 
+import type { ChargerCapabilities } from "./capabilities";
+
 /** A transaction id: a number in OCPP 1.6 (we hand it out), the charger's own text in 2.0.1. */
 export type TransactionId = number | string;
 
@@ -52,6 +54,8 @@ export interface ChargerSnapshot {
   connectors: ConnectorSnapshot[];
   /** Result of GetConfiguration discovery (issue 4): key → value. OCPP 2.0.1: the device model, "Component/Variable" → value. */
   configuration?: Record<string, string>;
+  /** What the charger can do, derived from `configuration` in one shape for every version (see capabilities.ts). */
+  capabilities?: ChargerCapabilities;
 }
 
 export interface ChargerDirectory {

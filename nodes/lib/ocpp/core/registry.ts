@@ -6,6 +6,7 @@
  */
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot, ConnectorSnapshot, TransactionId } from "./contract";
 import { withoutSecrets } from "./secret-keys";
+import type { ChargerCapabilities } from "./capabilities";
 
 interface ChargerEntry {
   identity: string;
@@ -19,6 +20,8 @@ interface ChargerEntry {
   boot?: ChargerSnapshot["boot"];
   connectors: Map<number, ConnectorSnapshot>;
   configuration?: Record<string, string>;
+  /** Derived from configuration by the charger's version (describe), again whenever either changes. */
+  capabilities?: ChargerCapabilities;
   rttMs?: number;
   badMessages: number;
 }
@@ -46,6 +49,8 @@ export class ChargerRegistry implements ChargerDirectory {
    * cannot grow memory without end (issue 13 item 11). Connected chargers are never forgotten.
    */
   maxEntries = 1000;
+  /** The capabilities of a charger of this version with this configuration (the server asks the version's adapter). */
+  describe: (protocol: string | undefined, configuration: Readonly<Record<string, string>>) => ChargerCapabilities | undefined = () => undefined;
   /** Listener failures are not the directory's business, but must be seen. */
   onListenerError: (err: unknown) => void = () => undefined;
 
@@ -63,7 +68,9 @@ export class ChargerRegistry implements ChargerDirectory {
   attach(link: ChargerLink, info: { remoteAddress?: string; protocol?: string }, now = new Date()): number {
     const entry = this.entry(link.identity);
     entry.remoteAddress = info.remoteAddress;
+    const versionChanged = entry.protocol !== info.protocol;
     entry.protocol = info.protocol;
+    if (versionChanged) this.redescribe(entry);
     if (!entry.link) this.connectedCount++;
     entry.link = link;
     entry.connectionId = this.nextConnectionId++;
@@ -222,6 +229,11 @@ export class ChargerRegistry implements ChargerDirectory {
   recordConfiguration(identity: string, configuration: Record<string, string>): void {
     const entry = this.entry(identity);
     entry.configuration = { ...entry.configuration, ...withoutSecrets(configuration) };
+    this.redescribe(entry);
+  }
+
+  private redescribe(entry: ChargerEntry): void {
+    entry.capabilities = entry.configuration ? this.describe(entry.protocol, entry.configuration) : undefined;
   }
 
   /** Forgets the oldest disconnected charger that never booted, else the oldest disconnected one. */
@@ -259,6 +271,7 @@ export class ChargerRegistry implements ChargerDirectory {
       boot: entry.boot ? { ...entry.boot } : undefined,
       connectors,
       configuration: entry.configuration ? { ...entry.configuration } : undefined,
+      capabilities: entry.capabilities ? structuredClone(entry.capabilities) : undefined,
       rttMs: entry.rttMs,
       badMessages: entry.badMessages,
     };

@@ -223,6 +223,7 @@ export class CentralSystem implements CentralCore {
     });
     this.rpc.on("client", (client: RpcServerClient) => this.onClient(client));
     this.rpc.on("error", (err: unknown) => this.problem({ level: "error", message: `OCPP server: ${errorMessage(err)}` }));
+    this.directory.describe = (protocol, configuration) => this.adapters.get(protocol || "ocpp1.6")?.describe?.(configuration);
     this.directory.onListenerError = (err) => this.problem({ level: "error", message: `A connect listener failed: ${errorMessage(err)}` });
   }
 

@@ -13,8 +13,9 @@
  */
 import type { ChargerDirectory, ChargerLink } from "../core/contract";
 import { classifyCallError } from "../core/command-error";
-import { parseRateUnits, type RateUnit } from "./smart-charging";
+import { parseRateUnits } from "./smart-charging";
 import { isSecretKey } from "../core/secret-keys";
+import { bool, csl, defined, int, type ChargerCapabilities } from "../core/capabilities";
 
 export interface DiscoverySettings {
   /** Measurands to sample, e.g. ["Energy.Active.Import.Register", "Power.Active.Import", "Voltage"]. */
@@ -37,18 +38,12 @@ export interface ConfigurationChange {
   status: string;
 }
 
-export interface DiscoveryResult {
+export interface DiscoveryResult extends ChargerCapabilities {
   chargerId: string;
   /** Every key the charger reported, with the values after the changes. */
   configuration: Record<string, string>;
   readonlyKeys: string[];
   unknownKeys: string[];
-  featureProfiles: string[];
-  /** Measurands the charger samples now (MeterValuesSampledData). */
-  measurands: string[];
-  smartCharging?: { units: RateUnit[]; maxStackLevel?: number; maxPeriods?: number; maxProfiles?: number };
-  localList?: { enabled: boolean; maxLength?: number; maxPerMessage?: number };
-  numberOfConnectors?: number;
   changes: ConfigurationChange[];
 }
 
@@ -70,16 +65,48 @@ export const IMPORTANT_KEYS = [
 
 type ConfigAnswer = { configurationKey?: Array<{ key: string; readonly?: boolean; value?: string }>; unknownKey?: string[] };
 
-const list = (value: string | undefined): string[] =>
-  (value ?? "")
-    .split(",")
-    .map((v) => v.trim())
-    .filter((v) => v !== "");
+const list = csl;
 
-const int = (value: string | undefined): number | undefined => {
-  const n = Number.parseInt(value ?? "", 10);
-  return Number.isFinite(n) ? n : undefined;
-};
+/**
+ * The charger's capabilities from its 1.6 configuration keys, in the shape
+ * every version gives (../core/capabilities.ts); kept in the charger's state
+ * and in the answer of `discover`.
+ */
+export function capabilities16(configuration: Readonly<Record<string, string>>): ChargerCapabilities {
+  const featureProfiles = list(configuration.SupportedFeatureProfiles);
+  const has = (profile: string): boolean => featureProfiles.some((p) => p.toLowerCase() === profile.toLowerCase());
+  const result: ChargerCapabilities = {
+    featureProfiles,
+    measurands: list(configuration.MeterValuesSampledData),
+    numberOfConnectors: int(configuration.NumberOfConnectors),
+  };
+  if (configuration.StopTxnSampledData !== undefined) result.measurandsEnded = list(configuration.StopTxnSampledData);
+  if (configuration.HeartbeatInterval !== undefined) result.heartbeatIntervalS = int(configuration.HeartbeatInterval);
+  if (has("SmartCharging") || configuration.ChargingScheduleAllowedChargingRateUnit !== undefined) {
+    result.smartCharging = {
+      units: parseRateUnits(configuration.ChargingScheduleAllowedChargingRateUnit),
+      maxStackLevel: int(configuration.ChargeProfileMaxStackLevel ?? configuration.ChargePointMaxProfileMaxStackLevel),
+      maxPeriods: int(configuration.ChargingScheduleMaxPeriods),
+      maxProfiles: int(configuration.MaxChargingProfilesInstalled),
+    };
+  }
+  if (has("LocalAuthListManagement") || configuration.LocalAuthListMaxLength !== undefined) {
+    result.localList = {
+      enabled: configuration.LocalAuthListEnabled?.toLowerCase() !== "false",
+      maxLength: int(configuration.LocalAuthListMaxLength),
+      maxPerMessage: int(configuration.SendLocalListMaxLength),
+    };
+  }
+  if (has("Reservation")) result.reservation = { enabled: true };
+  const authorization = defined({
+    authorizeRemoteStart: bool(configuration.AuthorizeRemoteTxRequests),
+    localAuthorizeOffline: bool(configuration.LocalAuthorizeOffline),
+    localPreAuthorize: bool(configuration.LocalPreAuthorize),
+    offlineTxForUnknownId: bool(configuration.AllowOfflineTxForUnknownId),
+  });
+  if (Object.keys(authorization).length > 0) result.authorization = authorization;
+  return result;
+}
 
 export async function discoverCharger(link: ChargerLink, options: DiscoveryOptions = {}): Promise<DiscoveryResult> {
   const chargerId = link.identity;
@@ -137,34 +164,7 @@ export async function discoverCharger(link: ChargerLink, options: DiscoveryOptio
   if (set.meterValueSampleInterval !== undefined) await change("MeterValueSampleInterval", String(set.meterValueSampleInterval));
   if (set.heartbeatInterval !== undefined) await change("HeartbeatInterval", String(set.heartbeatInterval));
 
-  const featureProfiles = list(configuration.SupportedFeatureProfiles);
-  const has = (profile: string): boolean => featureProfiles.some((p) => p.toLowerCase() === profile.toLowerCase());
-  const result: DiscoveryResult = {
-    chargerId,
-    configuration,
-    readonlyKeys: [...readonlyKeys],
-    unknownKeys: [...unknownKeys],
-    featureProfiles,
-    measurands: list(configuration.MeterValuesSampledData),
-    numberOfConnectors: int(configuration.NumberOfConnectors),
-    changes,
-  };
-  if (has("SmartCharging") || configuration.ChargingScheduleAllowedChargingRateUnit !== undefined) {
-    result.smartCharging = {
-      units: parseRateUnits(configuration.ChargingScheduleAllowedChargingRateUnit),
-      maxStackLevel: int(configuration.ChargeProfileMaxStackLevel ?? configuration.ChargePointMaxProfileMaxStackLevel),
-      maxPeriods: int(configuration.ChargingScheduleMaxPeriods),
-      maxProfiles: int(configuration.MaxChargingProfilesInstalled),
-    };
-  }
-  if (has("LocalAuthListManagement") || configuration.LocalAuthListMaxLength !== undefined) {
-    result.localList = {
-      enabled: configuration.LocalAuthListEnabled?.toLowerCase() !== "false",
-      maxLength: int(configuration.LocalAuthListMaxLength),
-      maxPerMessage: int(configuration.SendLocalListMaxLength),
-    };
-  }
-  return result;
+  return { chargerId, configuration, readonlyKeys: [...readonlyKeys], unknownKeys: [...unknownKeys], ...capabilities16(configuration), changes };
 }
 
 /** Discovers and stores the configuration in the directory (kept across reconnects). */

@@ -17,6 +17,7 @@ import {
   type MeterEvent,
 } from "../core/events";
 import { normalizeMeterValues } from "../core/meter-values";
+import { capabilities16 } from "./discovery";
 import type { StartAuthorizeEvent } from "../core/server";
 import type {
   AuthorizeRequest,
@@ -169,4 +170,5 @@ export const V16_HANDLERS: Readonly<Record<string, ActionHandler>> = {
 export const v16Adapter: ProtocolAdapter = {
   protocol: "ocpp1.6",
   handlers: V16_HANDLERS,
+  describe: capabilities16,
 };

@@ -1,10 +1,15 @@
 /**
  * The OCPP 2.0.1 device model as the core keeps it: "Component/Variable"
  * keys (with "(instance)" and "[evse.connector]" where they apply) → the
- * Actual value, in the charger's `configuration` snapshot. Also the table
- * that lets flows keep using the 1.6 configuration key names.
+ * Actual value, in the charger's `configuration` snapshot; what a variable
+ * allows is kept beside it as "key#valuesList" and "key#maxLimit" (with
+ * "key#unit"). From these keys, capabilities201() builds the charger's
+ * capabilities (EVSEs, connectors, features) in the shape 1.6 uses. Also
+ * the table that lets flows keep using the 1.6 configuration key names.
  */
 import type { ComponentRef, ReportDatum, VariableRef } from "./messages";
+import { bool, csl, defined, int, type ChargerCapabilities, type ConnectorCapability, type EvseCapability } from "../core/capabilities";
+import { parseRateUnits } from "../v16/smart-charging";
 
 /** 1.6 configuration key → 2.0.1 component and variable. */
 export const KEY_MAP: Readonly<Record<string, { component: string; variable: string }>> = {
@@ -60,8 +65,126 @@ export function reportValues(reportData: readonly ReportDatum[] | undefined): Re
     const actual = (Array.isArray(datum.variableAttribute) ? datum.variableAttribute : []).find((a: { type?: string; value?: string }) => (a?.type ?? "Actual") === "Actual");
     if (actual && typeof actual.value === "string") out[key] = actual.value;
     // The list of allowed values says what the charger can do (e.g. the measurands it can sample).
-    const valuesList = datum.variableCharacteristics?.valuesList;
-    if (typeof valuesList === "string") out[`${key}#valuesList`] = valuesList;
+    const characteristics = datum.variableCharacteristics;
+    if (typeof characteristics?.valuesList === "string") out[`${key}#valuesList`] = characteristics.valuesList;
+    // The most it allows: EVSE.Power's maxLimit is the EVSE's power, Entries' the size of a list.
+    if (typeof characteristics?.maxLimit === "number" && Number.isFinite(characteristics.maxLimit)) {
+      out[`${key}#maxLimit`] = String(characteristics.maxLimit);
+      if (typeof characteristics.unit === "string") out[`${key}#unit`] = characteristics.unit;
+    }
   }
   return out;
+}
+
+/** "EVSE[1]/Power", "Connector[1.2]/ConnectorType#maxLimit" → its parts (undefined for keys without an EVSE). */
+const EVSE_KEY = /^([A-Za-z0-9_.*-]+)(?:\([^)]*\))?\[(\d+)(?:\.(\d+))?\]\/([A-Za-z0-9_.*-]+)(?:\([^)]*\))?(?:#(\w+))?$/;
+
+/** EVSE.Power's maxLimit in W (the spec allows the unit to say kW). */
+function watts(cfg: Readonly<Record<string, string>>, key: string): number | undefined {
+  const value = Number(cfg[`${key}#maxLimit`]);
+  if (cfg[`${key}#maxLimit`] === undefined || !Number.isFinite(value) || value <= 0) return undefined;
+  return /^kw$/i.test(cfg[`${key}#unit`] ?? "") ? value * 1000 : value;
+}
+
+/** The EVSEs and connectors the device model reports, in id order. */
+function evsesOf(cfg: Readonly<Record<string, string>>): EvseCapability[] {
+  const evses = new Map<number, EvseCapability>();
+  const evse = (id: number): EvseCapability => {
+    let found = evses.get(id);
+    if (!found) evses.set(id, (found = { evseId: id, connectors: [] }));
+    return found;
+  };
+  for (const key of Object.keys(cfg)) {
+    const match = EVSE_KEY.exec(key);
+    if (!match) continue;
+    const [, component, evseText, connectorText, , suffix] = match;
+    const evseId = Number(evseText);
+    // EVSE 0 is the station itself, not a place to charge.
+    if (evseId < 1 || suffix !== undefined) continue;
+    if (component === "EVSE") evse(evseId);
+    if (component === "Connector" && connectorText !== undefined && Number(connectorText) >= 1) {
+      const e = evse(evseId);
+      if (!e.connectors.some((c) => c.connectorId === Number(connectorText))) e.connectors.push({ connectorId: Number(connectorText) });
+    }
+  }
+  for (const e of evses.values()) {
+    const at = `EVSE[${e.evseId}]`;
+    e.maxPowerW = watts(cfg, `${at}/Power`);
+    e.supplyPhases = int(cfg[`${at}/SupplyPhases`]);
+    e.phaseSwitching = bool(cfg[`SmartChargingCtrlr[${e.evseId}]/ACPhaseSwitchingSupported`] ?? cfg[`${at}/ACPhaseSwitchingSupported`]);
+    e.connectors = e.connectors
+      .sort((a, b) => a.connectorId - b.connectorId)
+      .map((c) => {
+        const ck = `Connector[${e.evseId}.${c.connectorId}]`;
+        return defined<ConnectorCapability>({ connectorId: c.connectorId, type: cfg[`${ck}/ConnectorType`], supplyPhases: int(cfg[`${ck}/SupplyPhases`]) });
+      });
+  }
+  return [...evses.values()].sort((a, b) => a.evseId - b.evseId).map((e) => defined(e));
+}
+
+/** Whether a controller is on: its Enabled variable, else Available; undefined when the charger said neither. */
+function switchedOn(cfg: Readonly<Record<string, string>>, component: string): boolean | undefined {
+  return bool(cfg[`${component}/Enabled`]) ?? bool(cfg[`${component}/Available`]);
+}
+
+const has = (cfg: Readonly<Record<string, string>>, component: string): boolean => Object.keys(cfg).some((k) => k.startsWith(`${component}/`));
+
+/**
+ * The charger's capabilities from its device model, in the shape 1.6
+ * discovery gives (see ../core/capabilities.ts): the EVSEs are what flows
+ * call connectors; a controller that is reported but switched off is kept
+ * with enabled false and left out of featureProfiles.
+ */
+export function capabilities201(cfg: Readonly<Record<string, string>>): ChargerCapabilities {
+  const evses = evsesOf(cfg);
+  const sc = "SmartChargingCtrlr";
+  const smartCharging = has(cfg, sc)
+    ? defined({
+        units: parseRateUnits(cfg[`${sc}/RateUnit`]),
+        maxStackLevel: int(cfg[`${sc}/ProfileStackLevel`]),
+        maxPeriods: int(cfg[`${sc}/PeriodsPerSchedule`]),
+        maxProfiles: int(cfg[`${sc}/Entries(ChargingProfiles)#maxLimit`] ?? cfg[`${sc}/Entries#maxLimit`]),
+        enabled: switchedOn(cfg, sc),
+        phaseSwitching: bool(cfg[`${sc}/ACPhaseSwitchingSupported`]),
+        phases3to1: bool(cfg[`${sc}/Phases3to1`]),
+      })
+    : undefined;
+  const ll = "LocalAuthListCtrlr";
+  const localList = has(cfg, ll)
+    ? defined({
+        enabled: switchedOn(cfg, ll) ?? false,
+        maxLength: int(cfg[`${ll}/Entries#maxLimit`]),
+        maxPerMessage: int(cfg[`${ll}/ItemsPerMessage`]),
+        maxBytesPerMessage: int(cfg[`${ll}/BytesPerMessage`]),
+      })
+    : undefined;
+  const reservation = has(cfg, "ReservationCtrlr") ? { enabled: switchedOn(cfg, "ReservationCtrlr") ?? false } : undefined;
+  const ac = "AuthCtrlr";
+  const authorization = has(cfg, ac)
+    ? defined({
+        enabled: bool(cfg[`${ac}/Enabled`]),
+        authorizeRemoteStart: bool(cfg[`${ac}/AuthorizeRemoteStart`]),
+        localAuthorizeOffline: bool(cfg[`${ac}/LocalAuthorizeOffline`]),
+        localPreAuthorize: bool(cfg[`${ac}/LocalPreAuthorize`]),
+        offlineTxForUnknownId: bool(cfg[`${ac}/OfflineTxForUnknownIdEnabled`]),
+      })
+    : undefined;
+  // Core, firmware and TriggerMessage are required of every 2.0.1 station; the rest only when switched on.
+  const featureProfiles = ["Core", "FirmwareManagement", "RemoteTrigger"];
+  if (smartCharging && smartCharging.enabled !== false) featureProfiles.push("SmartCharging");
+  if (localList?.enabled) featureProfiles.push("LocalAuthListManagement");
+  if (reservation?.enabled) featureProfiles.push("Reservation");
+  const ended = cfg["SampledDataCtrlr/TxEndedMeasurands"];
+  return defined<ChargerCapabilities>({
+    numberOfConnectors: evses.length > 0 ? evses.length : undefined,
+    featureProfiles,
+    measurands: csl(cfg["SampledDataCtrlr/TxUpdatedMeasurands"]),
+    measurandsEnded: ended === undefined ? undefined : csl(ended),
+    heartbeatIntervalS: int(cfg["OCPPCommCtrlr/HeartbeatInterval"]),
+    smartCharging,
+    localList,
+    reservation,
+    authorization,
+    evses: evses.length > 0 ? evses : undefined,
+  });
 }

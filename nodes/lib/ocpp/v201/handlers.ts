@@ -10,7 +10,7 @@ import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from
 import { errorMessage } from "../../errors";
 import { authorizeEvent, compact, type BootEvent, type EvChargingNeedsEvent, type MeterEvent, type StatusEvent } from "../core/events";
 import type { BootNotificationRequest } from "../v16/messages";
-import { reportValues, MAX_VARIABLES } from "./device-model";
+import { capabilities201, reportValues, MAX_VARIABLES } from "./device-model";
 import type {
   AuthorizeRequest201,
   BootNotificationRequest201,
@@ -230,6 +230,7 @@ export async function confirmOpenTransactions(core: CentralCore, charger: Charge
 export const v201Adapter: ProtocolAdapter = {
   protocol: "ocpp2.0.1",
   handlers: V201_HANDLERS,
+  describe: capabilities201,
   onConnected(core, charger) {
     // A charger that reconnects without booting again (also after a redeploy): confirm its open sessions now; a booting one is asked again after its boot.
     const open = core.transactions.openSessions(charger.identity).some((s) => typeof s.transactionId === "string");
