@@ -77,6 +77,8 @@ export interface OcppLimitOutcome {
   sent?: { limit: number; unit: string; numberPhases?: number };
   applied?: { amps: number };
   phases?: number;
+  /** OCPP 2.0.1: phases were asked for but not sent (the charger does not say it can switch). */
+  phasesIgnored?: boolean;
   warning?: string;
   lease?: LimitAnswer["lease"];
 }
@@ -91,6 +93,10 @@ export function ocppLimitAnswer(outcome: OcppLimitOutcome, requested: unknown, w
     followed: amps !== undefined && (wantedA === undefined || followed(wantedA, amps)),
   };
   if (amps === undefined) answer.applied.amps = wantedA ?? 0;
+  if (outcome.phasesIgnored) {
+    delete answer.applied.phases;
+    answer.applied.phasesIgnored = true;
+  }
   if (outcome.lease) answer.lease = outcome.lease;
   if (outcome.warning ?? outcome.lease?.warning) answer.warning = outcome.warning ?? outcome.lease?.warning;
   else if (amps === undefined) answer.warning = "The charger did not report the limit in force (GetCompositeSchedule), so it is not confirmed";

@@ -14,6 +14,7 @@ import { discoverAndRecord } from "../v16/discovery";
 import { CommandQueue, type OfflinePolicy } from "./offline-queue";
 import { isOcpp2 } from "../v201/commands";
 import { runOcpp201 } from "../v201/command-runner";
+import type { Limit201Request } from "../v201/smart-charging";
 
 /** Commands beyond the 19 OCPP actions. */
 export const HELPER_COMMANDS = ["limit", "pause", "clearLimit", "syncLocalList", "discover", "raw"] as const;
@@ -47,9 +48,9 @@ export interface RunOutcome {
 
 const helper = (name: string): HelperCommand | undefined => HELPER_COMMANDS.find((h) => h.toLowerCase() === name.trim().toLowerCase());
 
-function limitRequest(input: CommandInput, pause: boolean): LimitRequest {
+function limitRequest(input: CommandInput, pause: boolean): Limit201Request {
   const num = (v: unknown): number | undefined => (v === undefined || v === null || v === "" ? undefined : typeof v === "string" ? Number(v) : (v as number));
-  const request: LimitRequest = {
+  const request: Limit201Request = {
     amps: num(input.amps),
     watts: num(input.watts),
     phases: num(input.phases),
@@ -57,6 +58,8 @@ function limitRequest(input: CommandInput, pause: boolean): LimitRequest {
     pause: pause || input.pause === true,
     leaseS: num(input.leaseS),
     safeA: num(input.safeA),
+    // OCPP 2.0.1 only: the phase for one-phase charging, on a charger that can pick it.
+    phaseToUse: num(input.phaseToUse),
   };
   for (const [key, max] of [
     ["amps", 1000],
@@ -67,7 +70,7 @@ function limitRequest(input: CommandInput, pause: boolean): LimitRequest {
       throw new CommandError("bad_input", `limit: ${value} ${key === "amps" ? "A" : "W"} is not a sensible limit (is msg.payload a timestamp from an inject node?)`, { action: "limit" });
     }
   }
-  return Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined && v !== false)) as LimitRequest;
+  return Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined && v !== false)) as Limit201Request;
 }
 
 export class CommandRunner {

@@ -8,7 +8,7 @@ import { CommandError, classifyCallError } from "../core/command-error";
 import type { BuiltCall, CommandInput } from "../v16/commands";
 import type { LimitRequest, SmartChargingQuirks } from "../v16/smart-charging";
 import { adaptAnswer201, buildCommand201, checkAnswer201, shownRequest } from "./commands";
-import { isSecret, KEY_MAP } from "./device-model";
+import { capabilities201, isSecret, KEY_MAP } from "./device-model";
 import { applyLimit201, clearLimit201 } from "./smart-charging";
 
 export interface Runner201Context {
@@ -65,7 +65,8 @@ async function baseReport(ctx: Runner201Context, link: ChargerLink, call: BuiltC
     checkAnswer201(call, answer, link.identity);
     if ((answer as { status?: string }).status === "EmptyResultSet") return { status: "EmptyResultSet", requestId, configuration: {} };
     await done;
-    return { status: "Accepted", requestId, configuration: ctx.directory.snapshot(link.identity)?.configuration ?? {} };
+    const snapshot = ctx.directory.snapshot(link.identity);
+    return { status: "Accepted", requestId, configuration: snapshot?.configuration ?? {}, capabilities: snapshot?.capabilities };
   } finally {
     unsubscribe?.();
     if (timer) clearTimeout(timer);
@@ -100,10 +101,15 @@ export function runOcpp201(ctx: Runner201Context, chargerId: string, command: st
       if (scope !== undefined && !(Number.isInteger(scope) && scope >= 0)) {
         return Promise.reject(new CommandError("bad_input", `clearLimit: connector must be a whole number, not ${JSON.stringify(connector)}`));
       }
-      return ctx.queued(helper, async (link) => ({ action: helper, request: scope === undefined ? {} : { connector: scope }, answer: await clearLimit201(link, { connector: scope, timeoutMs }) }));
+      return ctx.queued(helper, async (link) => ({ action: helper, request: scope === undefined ? {} : { connector: scope }, answer: await clearLimit201(link, { connector: scope, timeoutMs, directory: ctx.directory }) }));
     }
     case "discover":
-      return runOcpp201(ctx, chargerId, "GetBaseReport", { reportBase: "FullInventory" }, undefined, undefined);
+      // The 1.6 discover answer's shape: the device model and the capabilities read from it, side by side.
+      return runOcpp201(ctx, chargerId, "GetBaseReport", { reportBase: "FullInventory" }, undefined, undefined).then((outcome) => {
+        const report = outcome.answer as { status: string; requestId: number; configuration: Record<string, string> };
+        const { status, requestId, configuration } = report;
+        return { ...outcome, action: helper, answer: { chargerId, status, requestId, configuration, ...capabilities201(configuration) } };
+      });
     case "syncLocalList":
       return Promise.reject(new CommandError("not_supported", `syncLocalList: not supported for OCPP 2.0.1 chargers yet (charger ${chargerId})`, { chargerId, action: helper }));
     default:

@@ -1,12 +1,23 @@
 /**
- * The `limit` / `pause` / `clearLimit` helpers for OCPP 2.0.1 chargers:
- * the same friendly input and the same result as for 1.6, built as the
- * 2.0.1 SetChargingProfile (schedule array with an id, evseId,
- * ChargingStationMaxProfile / TxDefaultProfile), with the rate unit, stack
- * level and phase switching read from the device model (GetVariables when
- * not cached), and read back with GetCompositeSchedule.
+ * The `limit` / `pause` / `clearLimit` helpers for OCPP 2.0.1 chargers: the
+ * same friendly input, the same fallback chain and the same answer as the
+ * 1.6 limit (../v16/smart-charging.ts), built as 2.0.1 SetChargingProfile
+ * (schedule array with an id, evseId, ChargingStationMaxProfile /
+ * TxDefaultProfile / TxProfile with the charger's transaction id), with the
+ * rate unit, stack level and phase switching read from the device model
+ * (GetVariables when not cached), and read back with GetCompositeSchedule.
+ *
+ * Phases: numberPhases (and phaseToUse for one phase) are sent only when the
+ * device model says the charger can switch (ACPhaseSwitchingSupported, or
+ * Phases3to1 while a transaction runs); otherwise they are left out, because
+ * the spec lets a charger reject the whole profile for them, and the answer
+ * says the phases were not applied (`phasesIgnored`).
+ *
+ * A failsafe lease (leaseS / safeA, the site manager) works as on 1.6: a
+ * ChargingStationMaxProfile at stack level 0 with the safe current, and the
+ * leased limit above it with validTo.
  */
-import type { ChargerDirectory, ChargerLink } from "../core/contract";
+import type { ChargerDirectory, ChargerLink, ChargerSnapshot } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
 import {
   MIN_CHARGING_AMPS,
@@ -18,6 +29,7 @@ import {
   validateRequest,
   type LimitOptions,
   type LimitRequest,
+  type LimitState,
   type RateUnit,
 } from "../v16/smart-charging";
 import type { GetVariableResult } from "./messages";
@@ -25,20 +37,25 @@ import type { GetVariableResult } from "./messages";
 export const PURPOSES_201 = ["ChargingStationMaxProfile", "TxDefaultProfile", "TxProfile"] as const;
 export type Purpose201 = (typeof PURPOSES_201)[number];
 
-const KEYS = {
-  rateUnit: "SmartChargingCtrlr/RateUnit",
-  stackLevel: "SmartChargingCtrlr/ProfileStackLevel",
-  phaseSwitching: "SmartChargingCtrlr/ACPhaseSwitchingSupported",
-} as const;
+const SC = "SmartChargingCtrlr";
+const VARIABLES = ["RateUnit", "ProfileStackLevel", "ACPhaseSwitchingSupported", "Phases3to1"] as const;
 
 const DEFAULT_PROFILE_ID_BASE = 7310;
+/** Id of the failsafe base profile: base + 9, a slot no purpose of the whole-station scope uses (as on 1.6). */
+const BASE_PROFILE_OFFSET = 9;
 
 export interface SmartCharging201 {
   units: RateUnit[];
   maxStackLevel?: number;
+  /** ACPhaseSwitchingSupported: numberPhases and phaseToUse may be sent. */
   phaseSwitching: boolean;
+  /** Phases3to1: can go from 3 to 1 phase during a transaction. */
+  phases3to1: boolean;
   known: boolean;
 }
+
+/** The 2.0.1 limit takes `phaseToUse` (1–3) beside the common request, for one-phase charging on a charger that can pick the phase. */
+export type Limit201Request = LimitRequest & { phaseToUse?: number };
 
 export interface Limit201Attempt {
   purpose: Purpose201;
@@ -52,10 +69,14 @@ export interface Limit201Result {
   /** EVSE the profile was installed on (0 = whole station), the 1.6 result's connectorId. */
   connectorId: number;
   stackLevel: number;
-  sent: { limit: number; unit: RateUnit; numberPhases?: number };
+  sent: { limit: number; unit: RateUnit; numberPhases?: number; phaseToUse?: number };
   profile: Record<string, unknown>;
   applied?: { limit: number; unit: RateUnit; amps: number; watts: number };
   confirmed: boolean;
+  state: LimitState;
+  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string; verified?: boolean };
+  /** Phases were asked for but not sent: the charger does not say it can switch phases. */
+  phasesIgnored?: true;
   warning?: string;
   voltage: number;
   phases: number;
@@ -63,42 +84,41 @@ export interface Limit201Result {
 }
 
 function fromConfiguration(cfg: Record<string, string> | undefined): SmartCharging201 | undefined {
-  if (!cfg || cfg[KEYS.rateUnit] === undefined) return undefined;
-  const units = parseRateUnits(cfg[KEYS.rateUnit]);
-  const level = Number.parseInt(cfg[KEYS.stackLevel] ?? "", 10);
+  if (!cfg || cfg[`${SC}/RateUnit`] === undefined) return undefined;
+  const units = parseRateUnits(cfg[`${SC}/RateUnit`]);
+  const level = Number.parseInt(cfg[`${SC}/ProfileStackLevel`] ?? "", 10);
+  const yes = (name: string): boolean => cfg[`${SC}/${name}`]?.trim().toLowerCase() === "true";
   return {
     units: units.length > 0 ? units : ["A"],
     maxStackLevel: Number.isFinite(level) ? level : undefined,
-    phaseSwitching: cfg[KEYS.phaseSwitching]?.toLowerCase() === "true",
+    phaseSwitching: yes("ACPhaseSwitchingSupported"),
+    phases3to1: yes("Phases3to1"),
     known: true,
   };
 }
 
-/** RateUnit, ProfileStackLevel and ACPhaseSwitchingSupported from the device model, else read with GetVariables (and cached). */
+const UNKNOWN: SmartCharging201 = { units: ["A"], phaseSwitching: false, phases3to1: false, known: false };
+
+/** RateUnit, ProfileStackLevel, ACPhaseSwitchingSupported and Phases3to1 from the device model, else read with GetVariables (and cached). */
 export async function readSmartCharging201(link: ChargerLink, options: Pick<LimitOptions, "directory" | "timeoutMs" | "refreshConfiguration"> = {}): Promise<SmartCharging201> {
   if (!options.refreshConfiguration) {
     const cached = fromConfiguration(options.directory?.snapshot(link.identity)?.configuration);
     if (cached) return cached;
   }
-  const names = ["RateUnit", "ProfileStackLevel", "ACPhaseSwitchingSupported"];
   let answer: { getVariableResult?: GetVariableResult[] };
   try {
-    answer = await link.call(
-      "GetVariables",
-      { getVariableData: names.map((name) => ({ component: { name: "SmartChargingCtrlr" }, variable: { name } })) },
-      { timeoutMs: options.timeoutMs },
-    );
+    answer = await link.call("GetVariables", { getVariableData: VARIABLES.map((name) => ({ component: { name: SC }, variable: { name } })) }, { timeoutMs: options.timeoutMs });
   } catch (err) {
     const error = classifyCallError(err, link.identity, "GetVariables");
     if (error.kind !== "call_error") throw error;
-    return { units: ["A"], phaseSwitching: false, known: false };
+    return UNKNOWN;
   }
   const values: Record<string, string> = {};
   for (const r of answer?.getVariableResult ?? []) {
-    if (r?.attributeStatus === "Accepted" && typeof r.attributeValue === "string" && r.variable?.name) values[`SmartChargingCtrlr/${r.variable.name}`] = r.attributeValue;
+    if (r?.attributeStatus === "Accepted" && typeof r.attributeValue === "string" && r.variable?.name) values[`${SC}/${r.variable.name}`] = r.attributeValue;
   }
   if (Object.keys(values).length > 0) options.directory?.recordConfiguration(link.identity, values);
-  return fromConfiguration(values) ?? { units: ["A"], phaseSwitching: false, known: false };
+  return fromConfiguration(values) ?? UNKNOWN;
 }
 
 export function profileId201(base: number, scope: number, purpose: Purpose201): number {
@@ -113,27 +133,52 @@ export function buildLimitProfile201(spec: {
   limit: number;
   unit: RateUnit;
   numberPhases?: number;
+  phaseToUse?: number;
+  transactionId?: string;
   relative?: boolean;
   now: Date;
+  /** End of a lease: the profile stops counting then (validTo, and the schedule's duration). */
+  validTo?: Date;
 }): Record<string, unknown> {
   const period: Record<string, unknown> = { startPeriod: 0, limit: spec.limit };
   if (spec.numberPhases !== undefined) period.numberPhases = spec.numberPhases;
+  if (spec.phaseToUse !== undefined) period.phaseToUse = spec.phaseToUse;
   const schedule: Record<string, unknown> = { id: 1, chargingRateUnit: spec.unit, chargingSchedulePeriod: [period] };
   // A start a minute in the past keeps the limit in force on a charger whose clock runs a little behind.
   if (!spec.relative) schedule.startSchedule = new Date(Math.floor(spec.now.getTime() / 1000) * 1000 - 60_000).toISOString();
-  return {
+  const profile: Record<string, unknown> = {
     id: spec.id,
     stackLevel: spec.stackLevel,
     chargingProfilePurpose: spec.purpose,
     chargingProfileKind: spec.relative ? "Relative" : "Absolute",
     chargingSchedule: [schedule],
   };
+  if (spec.transactionId !== undefined) profile.transactionId = spec.transactionId;
+  if (spec.validTo) {
+    profile.validTo = spec.validTo.toISOString();
+    // Chargers that ignore validTo still end the schedule after its duration (counted from startSchedule).
+    schedule.duration = Math.ceil((spec.validTo.getTime() - spec.now.getTime()) / 1000) + 60;
+  }
+  return profile;
 }
 
+/** Whole station: ChargingStationMax → TxDefault → Tx. One EVSE: TxDefault → Tx (ChargingStationMax would limit every EVSE). */
+export function purposeOrder201(connector: number | undefined): Purpose201[] {
+  return connector ? ["TxDefaultProfile", "TxProfile"] : ["ChargingStationMaxProfile", "TxDefaultProfile", "TxProfile"];
+}
+
+/** The 1.6 purpose names a caller may pass in options.purposes, in 2.0.1 words. */
+function purposesFrom(options: LimitOptions, connector: number | undefined): Purpose201[] {
+  if (!options.purposes) return purposeOrder201(connector);
+  return options.purposes.map((p) => (p === "ChargePointMaxProfile" ? "ChargingStationMaxProfile" : p));
+}
+
+/** "none" = the charger says no limit is in force; undefined = it would not say. */
 type Composite = { limit: number; unit: RateUnit } | "none" | undefined;
+type CompositeAnswer = { status?: string; schedule?: { scheduleStart?: string; chargingRateUnit?: RateUnit; chargingSchedulePeriod?: Array<{ startPeriod: number; limit: number }> } };
 
 function appliedNow(answer: unknown, unit: RateUnit, now: Date): Composite {
-  const a = answer as { status?: string; schedule?: { scheduleStart?: string; chargingRateUnit?: RateUnit; chargingSchedulePeriod?: Array<{ startPeriod: number; limit: number }> } };
+  const a = answer as CompositeAnswer;
   if (a?.status !== "Accepted") return undefined;
   const periods = a.schedule?.chargingSchedulePeriod;
   if (!periods?.length) return "none";
@@ -143,9 +188,9 @@ function appliedNow(answer: unknown, unit: RateUnit, now: Date): Composite {
   return { limit: current.limit, unit: a.schedule?.chargingRateUnit ?? unit };
 }
 
-async function readComposite(link: ChargerLink, evseId: number, unit: RateUnit, now: Date, timeoutMs: number | undefined): Promise<Composite> {
+async function composite(link: ChargerLink, evseId: number, unit: RateUnit, durationS: number, timeoutMs: number | undefined): Promise<CompositeAnswer | undefined> {
   try {
-    return appliedNow(await link.call("GetCompositeSchedule", { duration: 300, evseId, chargingRateUnit: unit }, { timeoutMs }), unit, now);
+    return await link.call<CompositeAnswer>("GetCompositeSchedule", { duration: durationS, evseId, chargingRateUnit: unit }, { timeoutMs });
   } catch (err) {
     const error = classifyCallError(err, link.identity, "GetCompositeSchedule");
     if (error.kind === "call_error") return undefined;
@@ -153,90 +198,257 @@ async function readComposite(link: ChargerLink, evseId: number, unit: RateUnit, 
   }
 }
 
+/** True when the composite schedule over the lease shows a later, different period; undefined when it will not say. */
+async function leaseEnds(link: ChargerLink, evseId: number, unit: RateUnit, leaseS: number, timeoutMs: number | undefined): Promise<boolean | undefined> {
+  const answer = await composite(link, evseId, unit, Math.ceil(leaseS) + 60, timeoutMs);
+  if (answer?.status !== "Accepted") return undefined;
+  const periods = answer.schedule?.chargingSchedulePeriod ?? [];
+  return periods.some((p) => p.startPeriod > 0 && p.limit !== periods[0].limit);
+}
+
+/**
+ * Purposes at which applyLimit201 left a profile, per owner (directory, else
+ * link), charger and scope: accepting one purpose clears our older profile at
+ * another, so our own old limit never holds a new one down.
+ */
+const installedByOwner = new WeakMap<object, Map<string, Set<Purpose201>>>();
+
+function installedSet(owner: object, identity: string, scope: number): Set<Purpose201> {
+  let byCharger = installedByOwner.get(owner);
+  if (!byCharger) installedByOwner.set(owner, (byCharger = new Map()));
+  const key = `${identity}#${scope}`;
+  let set = byCharger.get(key);
+  if (!set) byCharger.set(key, (set = new Set()));
+  return set;
+}
+
+async function clearOtherPurposes(link: ChargerLink, owner: object, scope: number, keep: Purpose201, base: number, timeoutMs: number | undefined): Promise<void> {
+  const installed = installedSet(owner, link.identity, scope);
+  for (const purpose of [...installed]) {
+    if (purpose === keep) continue;
+    try {
+      await link.call("ClearChargingProfile", { chargingProfileId: profileId201(base, scope, purpose) }, { timeoutMs });
+      installed.delete(purpose);
+    } catch (err) {
+      const error = classifyCallError(err, link.identity, "ClearChargingProfile");
+      if (error.kind !== "call_error") throw error;
+    }
+  }
+  installed.add(keep);
+}
+
+/** Safe limits installed as base profiles, per owner (directory or link) and charger. */
+const baseByOwner = new WeakMap<object, Map<string, number>>();
+
+/** The failsafe base (once, or when the safe current changes): ChargingStationMaxProfile, stack level 0, no end. See the 1.6 leaseBase. */
+async function leaseBase(
+  link: ChargerLink,
+  request: LimitRequest,
+  options: LimitOptions,
+  at: { stackLevel: number; unit: RateUnit; voltage: number; phases: number; base: number; now: Date },
+): Promise<Limit201Result["lease"]> {
+  if (at.stackLevel === 0) {
+    return { validTo: "", warning: `Charger ${link.identity} takes stack level 0 only, so the limit cannot be leased above a safe base: it stays until replaced` };
+  }
+  const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
+  if (request.safeA === undefined) return { validTo };
+  const owner = options.directory ?? link;
+  let installed = baseByOwner.get(owner);
+  if (!installed) baseByOwner.set(owner, (installed = new Map()));
+  if (installed.get(link.identity) === request.safeA) return { validTo, safeA: request.safeA, base: "kept" };
+  const limit = roundLimit(at.unit === "A" ? request.safeA : toWatts(request.safeA, at.voltage, at.phases), at.unit);
+  const profile = buildLimitProfile201({ purpose: "ChargingStationMaxProfile", id: at.base + BASE_PROFILE_OFFSET, stackLevel: 0, limit, unit: at.unit, now: at.now });
+  let status: unknown;
+  try {
+    status = (await link.call<{ status?: string }>("SetChargingProfile", { evseId: 0, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
+  } catch (err) {
+    const error = classifyCallError(err, link.identity, "SetChargingProfile");
+    if (error.kind !== "call_error") throw error;
+    status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
+  }
+  if (status !== "Accepted") {
+    return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
+  }
+  installed.set(link.identity, request.safeA);
+  return { validTo, safeA: request.safeA, base: "installed" };
+}
+
+/** numberPhases / phaseToUse as the charger allows them, and whether asked-for phases had to be left out. */
+function phasesToSend(request: Limit201Request, config: SmartCharging201, inTransaction: boolean, quirks: LimitOptions["quirks"]): { numberPhases?: number; phaseToUse?: number; ignored: boolean } {
+  if (request.phases === undefined) return { ignored: false };
+  const canSwitch = config.phaseSwitching || (config.phases3to1 && inTransaction);
+  if (!canSwitch || quirks?.numberPhasesUnsupported) return { ignored: true };
+  // phaseToUse only with one phase, and only where the charger says it can pick the phase.
+  const phaseToUse = request.phases === 1 && config.phaseSwitching ? (request.phaseToUse ?? 1) : undefined;
+  return { numberPhases: request.phases, phaseToUse, ignored: false };
+}
+
+function openSessions(snapshot: ChargerSnapshot | undefined, connector: number | undefined): Array<{ evseId: number; transactionId: string }> {
+  return (snapshot?.connectors ?? [])
+    .filter((c) => c.transactionId !== undefined && (!connector || c.connectorId === connector))
+    .map((c) => ({ evseId: c.connectorId, transactionId: String(c.transactionId) }));
+}
+
 /** Sets a current or power limit (or pauses) on a 2.0.1 charger: whole station, or one EVSE (`connector`). */
-export async function applyLimit201(link: ChargerLink, request: LimitRequest, options: LimitOptions = {}): Promise<Limit201Result> {
+export async function applyLimit201(link: ChargerLink, request: Limit201Request, options: LimitOptions = {}): Promise<Limit201Result> {
   validateRequest(request);
+  if (request.phaseToUse !== undefined && ![1, 2, 3].includes(request.phaseToUse)) {
+    throw new CommandError("bad_input", `limit: phaseToUse must be 1, 2 or 3 (L1, L2, L3), not ${JSON.stringify(request.phaseToUse)}`, { action: "limit" });
+  }
   const chargerId = link.identity;
   const now = (options.now ?? (() => new Date()))();
   const quirks = options.quirks ?? {};
+  const snapshot = options.directory?.snapshot(chargerId);
   const config = await readSmartCharging201(link, options);
   const phases = request.phases ?? options.defaultPhases ?? 3;
-  const voltage = measuredVoltage(options.directory?.snapshot(chargerId), request.connector, options.defaultVoltage ?? 230);
+  const voltage = measuredVoltage(snapshot, request.connector, options.defaultVoltage ?? 230);
   const wantUnit: RateUnit = request.watts !== undefined ? "W" : "A";
   const unit: RateUnit = config.units.includes(wantUnit) ? wantUnit : config.units[0];
   const inUnit = (value: number, from: RateUnit, to: RateUnit): number => (from === to ? value : to === "W" ? toWatts(value, voltage, phases) : toAmps(value, voltage, phases));
   const limit = request.pause ? 0 : roundLimit(inUnit((request.watts ?? request.amps) as number, wantUnit, unit), unit);
-  // numberPhases only where the charger says it can switch phases (a 2.0.1 charger may reject it otherwise).
-  const numberPhases = request.phases !== undefined && config.phaseSwitching && !quirks.numberPhasesUnsupported ? request.phases : undefined;
+  const sessions = openSessions(snapshot, request.connector);
+  const { numberPhases, phaseToUse, ignored: phasesIgnored } = phasesToSend(request, config, sessions.length > 0, quirks);
   const stackLevel = quirks.stackLevelZero ? 0 : (config.maxStackLevel ?? 0);
   const base = options.profileIdBase ?? DEFAULT_PROFILE_ID_BASE;
   const scope = request.connector ?? 0;
-  const purposes: Purpose201[] = scope ? ["TxDefaultProfile"] : ["ChargingStationMaxProfile", "TxDefaultProfile"];
+  const owner = options.directory ?? link;
   const attempts: Limit201Attempt[] = [];
+  const lease = request.leaseS && request.leaseS > 0 ? await leaseBase(link, request, options, { stackLevel, unit, voltage, phases, base, now }) : undefined;
+  /** The last purpose the charger accepted without the read-back showing it in force. */
+  let lastAccepted: Limit201Result | undefined;
 
-  for (const purpose of purposes) {
-    const profile = buildLimitProfile201({ purpose, id: profileId201(base, scope, purpose), stackLevel, limit, unit, numberPhases, relative: quirks.relativeProfile, now });
+  for (const purpose of purposesFrom(options, request.connector)) {
+    let evseId = purpose === "ChargingStationMaxProfile" ? 0 : scope;
+    let transactionId: string | undefined;
+    if (purpose === "TxProfile") {
+      // A TxProfile belongs to the running transaction, by the charger's own id, on its EVSE.
+      if (sessions.length !== 1) {
+        attempts.push({ purpose, evseId, outcome: sessions.length === 0 ? "no session running" : "several sessions; give a connector" });
+        continue;
+      }
+      evseId = sessions[0].evseId;
+      transactionId = sessions[0].transactionId;
+    }
+    const profile = buildLimitProfile201({
+      purpose,
+      id: profileId201(base, scope, purpose),
+      stackLevel,
+      limit,
+      unit,
+      numberPhases,
+      phaseToUse,
+      transactionId,
+      relative: quirks.relativeProfile,
+      now,
+      validTo: lease?.validTo ? new Date(lease.validTo) : undefined,
+    });
     let status: unknown;
     try {
-      status = (await link.call<{ status?: string }>("SetChargingProfile", { evseId: scope, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
+      status = (await link.call<{ status?: string }>("SetChargingProfile", { evseId, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
     } catch (err) {
       const error = classifyCallError(err, chargerId, "SetChargingProfile");
       if (error.kind !== "call_error") throw error;
-      attempts.push({ purpose, evseId: scope, outcome: `CALLERROR ${error.rpcErrorCode ?? ""}`.trim() });
+      attempts.push({ purpose, evseId, outcome: `CALLERROR ${error.rpcErrorCode ?? ""}`.trim() });
       continue;
     }
     if (status !== "Accepted") {
-      attempts.push({ purpose, evseId: scope, outcome: String(status) });
+      attempts.push({ purpose, evseId, outcome: String(status) });
       continue;
     }
-    attempts.push({ purpose, evseId: scope, outcome: "Accepted" });
-    const result: Limit201Result = {
-      chargerId,
-      purpose,
-      connectorId: scope,
-      stackLevel,
-      sent: numberPhases === undefined ? { limit, unit } : { limit, unit, numberPhases },
-      profile,
-      confirmed: false,
-      voltage,
-      phases,
-      attempts,
-    };
+    await clearOtherPurposes(link, owner, scope, purpose, base, options.timeoutMs);
+
+    const sent: Limit201Result["sent"] = { limit, unit };
+    if (numberPhases !== undefined) sent.numberPhases = numberPhases;
+    if (phaseToUse !== undefined) sent.phaseToUse = phaseToUse;
+    const result: Limit201Result = { chargerId, purpose, connectorId: evseId, stackLevel, sent, profile, confirmed: false, state: "accepted, not read back", voltage, phases, attempts };
+    if (phasesIgnored) result.phasesIgnored = true;
+    if (lease) result.lease = lease;
+    const readAt = request.connector ?? evseId;
     if (options.confirm ?? true) {
-      const applied = await readComposite(link, scope, unit, now, options.timeoutMs);
-      if (applied === "none") result.warning = `Charger ${chargerId} accepted the ${purpose} but reports no limit in force`;
-      else if (applied) {
+      const applied = appliedNow(await composite(link, readAt, unit, 300, options.timeoutMs), unit, now);
+      if (applied === "none") {
+        attempts.push({ purpose, evseId, outcome: "Accepted, but no limit is in force" });
+        result.state = "accepted, not in force";
+        result.warning = `Charger ${chargerId} accepted the ${purpose} but reports no limit in force`;
+        // Accepting the next purpose clears this one (clearOtherPurposes), so only the last accepted profile is installed.
+        lastAccepted = result;
+        continue;
+      }
+      if (applied) {
         result.applied = { ...applied, amps: roundLimit(inUnit(applied.limit, applied.unit, "A"), "A"), watts: roundLimit(inUnit(applied.limit, applied.unit, "W"), "W") };
-        result.confirmed = true;
         const appliedInSent = inUnit(applied.limit, applied.unit, unit);
         const tolerance = unit === "A" ? 0.1 : 1;
-        if (appliedInSent > limit + tolerance) result.warning = `Charger ${chargerId} accepted the ${purpose} but still allows ${applied.limit} ${applied.unit}`;
-        else if (appliedInSent < limit - tolerance) result.warning = `Another limit on charger ${chargerId} keeps it at ${applied.limit} ${applied.unit}`;
-      } else result.warning = `Charger ${chargerId} accepted the limit but would not report its composite schedule`;
+        if (appliedInSent > limit + tolerance) {
+          attempts.push({ purpose, evseId, outcome: `Accepted, but ${applied.limit} ${applied.unit} is still in force` });
+          result.state = "accepted, not in force";
+          result.warning = `Charger ${chargerId} accepted the ${purpose} but still allows ${applied.limit} ${applied.unit}`;
+          lastAccepted = result;
+          continue;
+        }
+        result.confirmed = true;
+        result.state = "in force";
+        if (appliedInSent < limit - tolerance) result.warning = `Another limit on charger ${chargerId} keeps it at ${applied.limit} ${applied.unit}`;
+      } else {
+        result.warning = `Charger ${chargerId} accepted the limit but would not report its composite schedule`;
+      }
+      if (lease?.validTo && lease.safeA !== undefined && result.confirmed && inUnit(limit, unit, "A") > lease.safeA) {
+        // Does the charger's own schedule show the lease ending? If not, it may ignore validTo.
+        const ends = await leaseEnds(link, readAt, unit, request.leaseS as number, options.timeoutMs);
+        if (ends !== undefined) lease.verified = ends;
+        if (ends === false) {
+          lease.warning = `Charger ${chargerId} does not show the limit ending at validTo in its composite schedule: it may ignore validity and keep this limit if Node-RED stops`;
+          result.warning ??= lease.warning;
+        }
+      }
     }
-    const perPhase = inUnit(limit, unit, "A");
-    if (!result.warning && perPhase > 0 && perPhase < MIN_CHARGING_AMPS) {
-      result.warning = `${roundLimit(perPhase, "A")} A is below the ${MIN_CHARGING_AMPS} A minimum cars accept (IEC 61851): many chargers then charge at ${MIN_CHARGING_AMPS} A or stop on their own. Use pause to stop for sure.`;
-    }
-    return result;
+    attempts.push({ purpose, evseId, outcome: "Accepted" });
+    return finish(result, request, snapshot, inUnit(limit, unit, "A"));
+  }
+
+  // As on 1.6: a profile the charger accepted but does not show in force stays installed, and the answer describes it.
+  if (lastAccepted && !request.pause) {
+    const session = lastAccepted.purpose === "TxProfile" ? "; it is a TxProfile, so it ends with the current session" : "";
+    lastAccepted.warning = `Charger ${chargerId} accepted the limit as ${lastAccepted.purpose} (id ${String(lastAccepted.profile.id)}), but it is not in force (${lastAccepted.attempts
+      .map((a) => `${a.purpose}: ${a.outcome}`)
+      .join("; ")})${session}`;
+    return lastAccepted;
   }
   const tried = attempts.map((a) => `${a.purpose}: ${a.outcome}`).join("; ");
-  throw new CommandError("rejected", `Charger ${chargerId} did not let us ${request.pause ? "pause charging" : `set a limit of ${limit} ${unit}`} (${tried}).`, {
-    chargerId,
-    action: "SetChargingProfile",
-    answer: attempts,
-  });
+  const what = request.pause ? "pause charging" : `set a limit of ${limit} ${unit}`;
+  throw new CommandError(
+    "rejected",
+    `Charger ${chargerId} did not let us ${what} (${tried}). If this charger is known to be picky, try the quirk options (stack level 0, relative profile, no numberPhases).`,
+    { chargerId, action: "SetChargingProfile", answer: attempts },
+  );
+}
+
+/** The warnings that do not depend on the purpose: below the minimum current, phases that could not be applied. */
+function finish(result: Limit201Result, request: Limit201Request, snapshot: ChargerSnapshot | undefined, perPhaseA: number): Limit201Result {
+  if (!result.warning && perPhaseA > 0 && perPhaseA < MIN_CHARGING_AMPS) {
+    result.warning = `${roundLimit(perPhaseA, "A")} A is below the ${MIN_CHARGING_AMPS} A minimum cars accept (IEC 61851): many chargers then charge at ${MIN_CHARGING_AMPS} A or stop on their own. Use pause to stop for sure.`;
+  }
+  if (!result.warning && result.phasesIgnored && request.phases !== undefined) {
+    // Asking for fewer phases than the EVSE has is a request the charger will not follow; asking for what it has anyway is no news.
+    const evse = snapshot?.capabilities?.evses?.find((e) => e.evseId === (request.connector || result.connectorId)) ?? snapshot?.capabilities?.evses?.[0];
+    const supply = evse?.supplyPhases ?? 3;
+    if (request.phases < supply) {
+      result.warning = `Charger ${result.chargerId} does not say it can switch phases (ACPhaseSwitchingSupported), so the request for ${request.phases} phase${request.phases === 1 ? "" : "s"} was not applied: it charges on the phases it has`;
+    }
+  }
+  return result;
 }
 
 /** Removes the limits applyLimit201 installed (whole station or one EVSE), so the charger falls back to its own maximum. */
 export async function clearLimit201(link: ChargerLink, options: { connector?: number; timeoutMs?: number; profileIdBase?: number; directory?: ChargerDirectory } = {}): Promise<{ chargerId: string; cleared: Purpose201[] }> {
   const base = options.profileIdBase ?? DEFAULT_PROFILE_ID_BASE;
   const scope = options.connector ?? 0;
+  const installed = installedSet(options.directory ?? link, link.identity, scope);
   const cleared: Purpose201[] = [];
   for (const purpose of PURPOSES_201) {
     try {
       const answer = await link.call<{ status?: string }>("ClearChargingProfile", { chargingProfileId: profileId201(base, scope, purpose) }, { timeoutMs: options.timeoutMs });
       if (answer?.status === "Accepted") cleared.push(purpose);
+      installed.delete(purpose);
     } catch (err) {
       throw classifyCallError(err, link.identity, "ClearChargingProfile");
     }
