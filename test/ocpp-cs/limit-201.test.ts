@@ -1,0 +1,203 @@
+/**
+ * The OCPP 2.0.1 limit over real websockets against a charge point written
+ * on `ws` (no ocpp-rpc) that keeps the profiles it accepts and answers
+ * GetCompositeSchedule from them: phases only where the device model says
+ * the charger can switch, the purpose fallback to a TxProfile with the
+ * running transaction's id, and the failsafe lease of the site manager.
+ * Every frame we send is asserted exactly and validated against ocpp-rpc's
+ * 2.0.1 schemas.
+ */
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { createValidator } from "ocpp-rpc";
+import { startCentral, type Running } from "./support/central";
+import { RawCharger201 } from "./support/raw-201-charger";
+import { STATION_REQUESTS_201 } from "./support/messages-201";
+import { profileStation, type ProfileStation } from "./support/profiles-201";
+import { CommandRunner } from "../../nodes/lib/ocpp/core/command-runner";
+import { CommandError } from "../../nodes/lib/ocpp/core/command-error";
+import type { Limit201Result } from "../../nodes/lib/ocpp/v201/smart-charging";
+
+const validator = createValidator("ocpp2.0.1", createRequire(__filename)("ocpp-rpc/lib/schemas/ocpp2_0_1.json") as never);
+const running: Running[] = [];
+const closers: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close().catch(() => undefined)));
+  await Promise.all(running.splice(0).map((r) => r.close()));
+});
+
+interface Rig {
+  c: RawCharger201;
+  station: ProfileStation;
+  run: CommandRunner;
+  limit(input: Record<string, unknown>): Promise<Limit201Result>;
+  /** SetChargingProfile and ClearChargingProfile frames since the last call, startSchedule and validTo replaced by "-". */
+  frames(): Array<[string, Record<string, unknown>]>;
+}
+
+async function rig(identity: string, station: ProfileStation): Promise<Rig> {
+  const r = await startCentral({ protocols: ["ocpp2.0.1", "ocpp1.6"] });
+  running.push(r);
+  const c = await RawCharger201.connect(r.url, identity, ["ocpp2.0.1"], station.handlers);
+  closers.push(() => c.close());
+  await c.call("BootNotification", STATION_REQUESTS_201.BootNotification);
+  const run = new CommandRunner({ directory: r.central.directory, offline: { mode: "fail" }, timeoutMs: 3000 });
+  closers.push(async () => run.close());
+  let seen = 0;
+  return {
+    c,
+    station,
+    run,
+    limit: async (input) => (await run.run({ chargerId: identity, command: "limit", input })).answer as Limit201Result,
+    frames: () => {
+      for (const [action, payload] of c.received) assert.doesNotThrow(() => validator.validate(`urn:${action}.req`, payload), `${action} ${JSON.stringify(payload)}`);
+      const out = c.received.slice(seen).filter(([a]) => a !== "GetVariables");
+      seen = c.received.length;
+      return out.map(([a, p]) => [a, JSON.parse(JSON.stringify(p).replace(/"(startSchedule|validTo)":"[^"]+"/g, '"$1":"-"')) as Record<string, unknown>]);
+    },
+  };
+}
+
+const profile = (id: number, stackLevel: number, purpose: string, period: Record<string, unknown>, extra: Record<string, unknown> = {}, schedule: Record<string, unknown> = {}) => ({
+  id,
+  stackLevel,
+  chargingProfilePurpose: purpose,
+  chargingProfileKind: "Absolute",
+  chargingSchedule: [{ id: 1, chargingRateUnit: "A", chargingSchedulePeriod: [{ startPeriod: 0, ...period }], startSchedule: "-", ...schedule }],
+  ...extra,
+});
+const composite = (evseId: number, duration = 300) => ["GetCompositeSchedule", { duration, evseId, chargingRateUnit: "A" }];
+
+async function startTransaction(c: RawCharger201, station: ProfileStation, evseId: number, transactionId: string): Promise<void> {
+  station.transactions.set(evseId, transactionId);
+  await c.call("TransactionEvent", {
+    eventType: "Started",
+    timestamp: new Date().toISOString(),
+    triggerReason: "Authorized",
+    seqNo: 0,
+    transactionInfo: { transactionId, chargingState: "Charging" },
+    evse: { id: evseId, connectorId: 1 },
+    idToken: { idToken: "CARD1", type: "ISO14443" },
+  });
+}
+
+describe("OCPP 2.0.1 limit: phases, purposes and lease", () => {
+  it("a phase-switching charger gets numberPhases, and phaseToUse with one phase", async () => {
+    const r = await rig("SWITCH", profileStation({ variables: { RateUnit: "A", ProfileStackLevel: "4", ACPhaseSwitchingSupported: "true" } }));
+    const one = await r.limit({ amps: 16, phases: 1 });
+    assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 4, "ChargingStationMaxProfile", { limit: 16, numberPhases: 1, phaseToUse: 1 }) }], composite(0)]);
+    assert.deepEqual(one.sent, { limit: 16, unit: "A", numberPhases: 1, phaseToUse: 1 });
+    assert.equal(one.state, "in force");
+    assert.equal(one.phasesIgnored, undefined);
+
+    await r.limit({ amps: 10, phases: 1, phaseToUse: 3 });
+    assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 4, "ChargingStationMaxProfile", { limit: 10, numberPhases: 1, phaseToUse: 3 }) }], composite(0)]);
+    const three = await r.limit({ amps: 12, phases: 3 });
+    assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 4, "ChargingStationMaxProfile", { limit: 12, numberPhases: 3 }) }], composite(0)]);
+    assert.equal(three.warning, undefined);
+    await assert.rejects(r.limit({ amps: 10, phases: 1, phaseToUse: 4 }), (err: CommandError) => err.kind === "bad_input" && /phaseToUse must be 1, 2 or 3/.test(err.message));
+  });
+
+  it("a charger without phase switching gets no numberPhases and the answer says so; Phases3to1 allows it during a transaction", async () => {
+    const r = await rig("NOSWITCH", profileStation({ variables: { RateUnit: "A", ProfileStackLevel: "2", ACPhaseSwitchingSupported: "false", Phases3to1: "true" } }));
+    const out = await r.limit({ amps: 16, phases: 1 });
+    assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 2, "ChargingStationMaxProfile", { limit: 16 }) }], composite(0)]);
+    assert.deepEqual(out.sent, { limit: 16, unit: "A" });
+    assert.equal(out.phasesIgnored, true);
+    assert.equal(out.state, "in force");
+    assert.match(out.warning ?? "", /does not say it can switch phases .*request for 1 phase was not applied/);
+    // Three phases asked of a charger that has three: not applied either, but nothing to warn about.
+    const same = await r.limit({ amps: 16, phases: 3 });
+    assert.equal(same.phasesIgnored, true);
+    assert.equal(same.warning, undefined);
+    r.frames();
+
+    // During a transaction, Phases3to1 lets it go down to one phase (but not pick the phase: that is ACPhaseSwitchingSupported).
+    await startTransaction(r.c, r.station, 1, "TX-31");
+    const during = await r.limit({ amps: 16, phases: 1 });
+    assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 2, "ChargingStationMaxProfile", { limit: 16, numberPhases: 1 }) }], composite(0)]);
+    assert.equal(during.phasesIgnored, undefined);
+  });
+
+  it("a charger that rejects ChargingStationMaxProfile and ignores TxDefaultProfile gets a TxProfile with the running transaction's id", async () => {
+    const station = profileStation({ variables: { RateUnit: "A,W", ProfileStackLevel: "3" }, reject: ["ChargingStationMaxProfile"], ignore: ["TxDefaultProfile"] });
+    const r = await rig("PICKY", station);
+
+    // No transaction: the TxDefaultProfile it accepted stays installed, and the answer says it is not in force.
+    const idle = await r.limit({ amps: 10 });
+    assert.deepEqual(r.frames(), [
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 3, "ChargingStationMaxProfile", { limit: 10 }) }],
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7311, 3, "TxDefaultProfile", { limit: 10 }) }],
+      composite(0),
+    ]);
+    assert.equal(idle.purpose, "TxDefaultProfile");
+    assert.equal(idle.state, "accepted, not in force");
+    assert.equal(idle.confirmed, false);
+    assert.deepEqual(idle.attempts.map((a) => a.outcome), ["Rejected", "Accepted, but no limit is in force", "no session running"]);
+    assert.match(idle.warning ?? "", /accepted the limit as TxDefaultProfile \(id 7311\), but it is not in force/);
+
+    // A transaction runs on EVSE 2: the TxProfile carries its id, goes on its EVSE, and the TxDefaultProfile is cleared.
+    await startTransaction(r.c, station, 2, "b7c2-tx-9");
+    const charging = await r.limit({ amps: 8 });
+    assert.deepEqual(r.frames(), [
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 3, "ChargingStationMaxProfile", { limit: 8 }) }],
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7311, 3, "TxDefaultProfile", { limit: 8 }) }],
+      composite(0),
+      ["SetChargingProfile", { evseId: 2, chargingProfile: profile(7312, 3, "TxProfile", { limit: 8 }, { transactionId: "b7c2-tx-9" }) }],
+      ["ClearChargingProfile", { chargingProfileId: 7311 }],
+      composite(2),
+    ]);
+    assert.equal(charging.purpose, "TxProfile");
+    assert.equal(charging.connectorId, 2);
+    assert.equal(charging.state, "in force");
+    assert.equal(charging.confirmed, true);
+    assert.equal(charging.applied?.amps, 8);
+    assert.deepEqual([...station.installed.keys()], [7312], "only the TxProfile is left");
+
+    // clearLimit removes what we installed.
+    await r.run.run({ chargerId: "PICKY", command: "clearLimit", input: {} });
+    assert.deepEqual(r.frames(), [7310, 7311, 7312].map((id) => ["ClearChargingProfile", { chargingProfileId: id }]));
+    assert.equal(station.installed.size, 0);
+  });
+
+  it("a charger that refuses every purpose: a rejected error that lists each attempt", async () => {
+    const r = await rig("NOPE", profileStation({ variables: { RateUnit: "A", ProfileStackLevel: "1" }, reject: ["ChargingStationMaxProfile", "TxDefaultProfile", "TxProfile"] }));
+    await assert.rejects(r.limit({ amps: 10 }), (err: CommandError) => {
+      assert.equal(err.kind, "rejected");
+      assert.match(err.message, /ChargingStationMaxProfile: Rejected; TxDefaultProfile: Rejected; TxProfile: no session running/);
+      return true;
+    });
+  });
+
+  it("the site manager's lease: a safe base at stack level 0 once, the leased limit above it ending at validTo", async () => {
+    const station = profileStation({ variables: { RateUnit: "A", ProfileStackLevel: "5", ACPhaseSwitchingSupported: "false" } });
+    const r = await rig("LEASE", station);
+    const before = Date.now();
+    const out = await r.limit({ amps: 14, phases: 3, leaseS: 60, safeA: 6 });
+    assert.deepEqual(r.frames(), [
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7319, 0, "ChargingStationMaxProfile", { limit: 6 }) }],
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 5, "ChargingStationMaxProfile", { limit: 14 }, { validTo: "-" }, { duration: 120 }) }],
+      composite(0),
+      composite(0, 120),
+    ]);
+    const leased = station.installed.get(7310)!.profile;
+    const leftS = (Date.parse(leased.validTo!) - before) / 1000;
+    assert.ok(leftS >= 59 && leftS <= 61, `validTo is the lease away (${leftS} s)`);
+    assert.equal(out.state, "in force");
+    assert.deepEqual({ ...out.lease, validTo: "-" }, { validTo: "-", safeA: 6, base: "installed", verified: true });
+    assert.equal(out.warning, undefined);
+
+    // Renewed: the base is kept, only the leased profile is sent again.
+    const renewed = await r.limit({ amps: 12, phases: 3, leaseS: 60, safeA: 6 });
+    assert.deepEqual(r.frames(), [
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 5, "ChargingStationMaxProfile", { limit: 12 }, { validTo: "-" }, { duration: 120 }) }],
+      composite(0),
+      composite(0, 120),
+    ]);
+    assert.equal(renewed.lease?.base, "kept");
+    // When the lease ends, the charger is back at the safe base.
+    assert.equal((station.handlers.GetCompositeSchedule({ evseId: 0, duration: 120 }) as { schedule: { chargingSchedulePeriod: Array<{ limit: number }> } }).schedule.chargingSchedulePeriod.at(-1)?.limit, 6);
+  });
+});
