@@ -104,8 +104,6 @@ export function runOcpp201(ctx: Runner201Context, chargerId: string, command: st
     }
     case "discover":
       return runOcpp201(ctx, chargerId, "GetBaseReport", { reportBase: "FullInventory" }, undefined, undefined);
-    case "syncLocalList":
-      return Promise.reject(new CommandError("not_supported", `syncLocalList: not supported for OCPP 2.0.1 chargers yet (charger ${chargerId})`, { chargerId, action: helper }));
     default:
       break;
   }

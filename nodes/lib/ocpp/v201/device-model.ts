@@ -62,6 +62,9 @@ export function reportValues(reportData: readonly ReportDatum[] | undefined): Re
     // The list of allowed values says what the charger can do (e.g. the measurands it can sample).
     const valuesList = datum.variableCharacteristics?.valuesList;
     if (typeof valuesList === "string") out[`${key}#valuesList`] = valuesList;
+    // The upper limit says how much it holds (e.g. LocalAuthListCtrlr/Entries: the local list's capacity).
+    const maxLimit = datum.variableCharacteristics?.maxLimit;
+    if (typeof maxLimit === "number" && Number.isFinite(maxLimit)) out[`${key}#maxLimit`] = String(maxLimit);
   }
   return out;
 }

@@ -111,7 +111,7 @@ export interface ReportDatum {
   component: ComponentRef;
   variable: VariableRef;
   variableAttribute: Array<{ type?: string; value?: string; mutability?: string }>;
-  variableCharacteristics?: { unit?: string; dataType?: string; valuesList?: string };
+  variableCharacteristics?: { unit?: string; dataType?: string; valuesList?: string; maxLimit?: number };
 }
 
 export interface NotifyReportRequest {
