@@ -20,6 +20,7 @@ import { CommandRunner } from "../../nodes/lib/ocpp/core/command-runner";
 import { localListSyncFor, startAutoSync, type LocalListSyncResult } from "../../nodes/lib/ocpp/core/local-list";
 import { LocalListSync201, toAuthorizationData } from "../../nodes/lib/ocpp/v201/local-list";
 import type { ChargerLink } from "../../nodes/lib/ocpp/core/contract";
+import { startOcpp201Simulator } from "../servers/ocpp201-charge-point";
 
 const validator = createValidator("ocpp2.0.1", createRequire(__filename)("ocpp-rpc/lib/schemas/ocpp2_0_1.json") as never);
 const running: Running[] = [];
@@ -251,6 +252,19 @@ describe("local list on OCPP 2.0.1 chargers", () => {
       if (type === 2) old.ws.send(JSON.stringify([4, id, "NotImplemented", `${action} is not implemented`, {}]));
     });
     await assert.rejects(sync.sync(r.central.directory.link("OLD")!), (err) => err instanceof CommandError && err.kind === "not_supported" && /NotImplemented/.test(err.message));
+  });
+
+  it("the simulated 2.0.1 station of `npm start` keeps a local list", async () => {
+    const r = await start();
+    const sim = await startOcpp201Simulator({ url: r.url, identity: "carport" });
+    closers.push(() => sim.close());
+    await waitUntil(() => r.central.directory.link("carport") !== undefined, 3000, "carport connected");
+    const idTags = new IdTagList(["A", "B"].map((idTag) => ({ idTag, status: "Accepted" as const })));
+    const sync = new LocalListSync201(idTags, { directory: r.central.directory });
+    assert.equal((await sync.sync(r.central.directory.link("carport")!)).updateType, "Full");
+    idTags.remove("A");
+    assert.deepEqual(await sync.sync(r.central.directory.link("carport")!), { chargerId: "carport", previousVersion: 1, listVersion: 2, updateType: "Differential", sent: 1, messages: 1 });
+    assert.deepEqual(sim.calls("SendLocalList").at(-1), { versionNumber: 2, updateType: "Differential", localAuthorizationList: [{ idToken: card("A") }] });
   });
 
   it("ev-ocpp-command's syncLocalList, GetLocalListVersion and SendLocalList work on a 2.0.1 charger as on 1.6; auto sync on connect serves both", async () => {
