@@ -5,11 +5,11 @@
  * "did not happen" become CommandErrors, as for 1.6; configuration answers
  * come back in the 1.6 shape so a flow need not care about the version.
  */
-import type { ChargerSnapshot, IdTagEntry } from "../core/contract";
+import type { ChargerSnapshot } from "../core/contract";
 import { CommandError } from "../core/command-error";
 import { Fields, resolveCommand, usage, type BuildContext, type BuiltCall, type CommandInput } from "../v16/commands";
 import { isSecret, KEY_MAP, parseVariableKey, variableKey } from "./device-model";
-import type { GetVariableResult, SetVariableResult } from "./messages";
+import type { AuthorizationStatus, GetVariableResult, SetVariableResult } from "./messages";
 import { DEFAULT_TOKEN_TYPE, ID_TOKEN_TYPES, toAuthorizationData } from "./local-list";
 
 /** 2.0.1 actions a flow may name directly. */
@@ -253,7 +253,7 @@ const BUILDERS: Partial<Record<Ocpp201Command, { example: string; build: Builder
         if (e.remove === true) return { idToken: { idToken: idTag, type } };
         const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
         // The 1.6 fields (expiryDate, parentIdTag) become cacheExpiryDateTime and groupIdToken.
-        const status = (text(e.status) ?? "Accepted") as IdTagEntry["status"];
+        const status = (text(e.status) ?? "Accepted") as AuthorizationStatus;
         return toAuthorizationData({ idTag, status, expiryDate: text(e.expiryDate ?? e.cacheExpiryDateTime), parentIdTag: text(e.parentIdTag ?? e.groupIdToken) }, type);
       });
       return compact({ versionNumber, updateType, localAuthorizationList: entries.length > 0 ? entries : undefined });

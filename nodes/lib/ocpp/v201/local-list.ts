@@ -17,7 +17,7 @@
 import type { ChargerDirectory, ChargerLink, IdTagDirectory, IdTagEntry } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
 import type { LocalListSyncResult } from "../v16/local-list";
-import type { IdToken, IdTokenInfo } from "./messages";
+import type { AuthorizationStatus, IdToken, IdTokenInfo } from "./messages";
 
 /** One entry of SendLocalList's localAuthorizationList; without idTokenInfo it removes the token (Differential). */
 export interface AuthorizationData {
@@ -39,7 +39,10 @@ export const DEFAULT_TOKEN_TYPE: IdTokenType = "ISO14443";
 const GROUP_TOKEN_TYPE: IdTokenType = "Central";
 
 /** A 1.6-style id-tag entry as 2.0.1 AuthorizationData (idTag → idToken, expiryDate → cacheExpiryDateTime, parentIdTag → groupIdToken). */
-export function toAuthorizationData(entry: Pick<IdTagEntry, "idTag" | "status" | "expiryDate" | "parentIdTag">, type: string = DEFAULT_TOKEN_TYPE): AuthorizationData {
+export function toAuthorizationData(
+  entry: Pick<IdTagEntry, "idTag" | "expiryDate" | "parentIdTag"> & { status: AuthorizationStatus },
+  type: string = DEFAULT_TOKEN_TYPE,
+): AuthorizationData {
   const info: IdTokenInfo = { status: entry.status };
   if (entry.expiryDate) info.cacheExpiryDateTime = entry.expiryDate;
   if (entry.parentIdTag) info.groupIdToken = { idToken: entry.parentIdTag, type: GROUP_TOKEN_TYPE };
