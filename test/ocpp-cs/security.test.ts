@@ -138,6 +138,64 @@ describe("OCPP security profiles", () => {
   });
 });
 
+describe("security profile 3 with OCPP 2.0.1 chargers (independent ws client)", () => {
+  /** Connects the ws-only 2.0.1 charge point; resolves with the HTTP status when refused. */
+  async function refused201(url: string, identity: string, wsOpts: Record<string, unknown>): Promise<string> {
+    try {
+      const c = await RawCharger201.connect(url, identity, ["ocpp2.0.1"], {}, wsOpts);
+      await c.close();
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error(`${identity} was let in`);
+  }
+
+  it("a 2.0.1 charger with a client certificate from our CA whose CN is its identity gets in; others are refused with the reason", async () => {
+    const r = await start({
+      protocols: ["ocpp1.6", "ocpp2.0.1"],
+      security: { profile: 3, passwords: new Map(), strictPasswords: false, tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert } },
+      knownChargers: ["BMW", "MINI"],
+      acceptUnknown: false,
+    });
+    const good = pki.client("BMW");
+    const c = await RawCharger201.connect(r.url, "BMW", ["ocpp2.0.1"], {}, { ca: pki.ca.cert, cert: good.cert, key: good.key });
+    try {
+      assert.equal(c.protocol, "ocpp2.0.1");
+      assert.equal((await c.call<{ status: string }>("BootNotification", { reason: "PowerUp", chargingStation: { vendorName: "Delta", model: "Gen4" } })).status, "Accepted");
+      assert.equal(r.central.directory.snapshot("BMW")?.protocol, "ocpp2.0.1");
+    } finally {
+      await c.close();
+    }
+    // BMW's certificate cannot be used to impersonate MINI; a certificate from another CA and none at all are refused.
+    assert.match(await refused201(r.url, "MINI", { ca: pki.ca.cert, cert: good.cert, key: good.key }), /401/);
+    const stranger = rogue.client("MINI");
+    assert.match(await refused201(r.url, "MINI", { ca: pki.ca.cert, cert: stranger.cert, key: stranger.key }), /401/);
+    assert.match(await refused201(r.url, "MINI", { ca: pki.ca.cert }), /401/);
+    // A charger that does not trust our server certificate cannot connect at all.
+    assert.match(await refused201(r.url, "BMW", { cert: good.cert, key: good.key }), /self.signed|unable to verify|UNABLE_TO_VERIFY|SELF_SIGNED/i);
+    const reasons = (r.events.filter((e) => e.kind === "rejected") as Array<{ identity: string; reason: string }>).map((e) => [e.identity, e.reason]);
+    assert.deepEqual(reasons.slice(0, 1), [["MINI", 'the certificate is for "BMW", not for charger "MINI"']]);
+    assert.match(reasons[1][1], /^the client certificate was not accepted/);
+    assert.deepEqual(reasons[2], ["MINI", "the charger sent no client certificate"]);
+    assert.equal(r.events.filter((e) => e.kind === "boot").length, 1, "only BMW booted");
+  });
+
+  it("profile 3 with the CA, certificate and key from files on disk", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "evkit-tls3-"));
+    const files = { certFile: path.join(dir, "fullchain.pem"), keyFile: path.join(dir, "privkey.pem"), caFile: path.join(dir, "chargers-ca.pem") };
+    writeFileSync(files.certFile, pki.server.cert);
+    writeFileSync(files.keyFile, pki.server.key);
+    writeFileSync(files.caFile, pki.ca.cert);
+    const r = await start({ protocols: ["ocpp2.0.1"], security: { profile: 3, passwords: new Map(), strictPasswords: false, tlsFiles: files }, knownChargers: ["BMW"], acceptUnknown: false });
+    const good = pki.client("BMW");
+    const c = await RawCharger201.connect(r.url, "BMW", ["ocpp2.0.1"], {}, { ca: pki.ca.cert, cert: good.cert, key: good.key });
+    assert.ok((await c.call<{ currentTime: string }>("Heartbeat", {})).currentTime);
+    await c.close();
+    const stranger = rogue.client("BMW");
+    assert.match(await refused201(r.url, "BMW", { ca: pki.ca.cert, cert: stranger.cert, key: stranger.key }), /401/);
+  });
+});
+
 describe("TLS certificate from files on disk", () => {
   it("profile 2 with a 2.0.1 charger: a certificate file replaced while connected is used for new connections, no redeploy", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "evkit-tls-"));

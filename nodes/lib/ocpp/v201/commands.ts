@@ -9,7 +9,8 @@ import type { ChargerSnapshot } from "../core/contract";
 import { CommandError } from "../core/command-error";
 import { Fields, resolveCommand, usage, type BuildContext, type BuiltCall, type CommandInput } from "../v16/commands";
 import { isSecret, KEY_MAP, parseVariableKey, variableKey } from "./device-model";
-import type { GetVariableResult, SetVariableResult } from "./messages";
+import type { AuthorizationStatus, GetVariableResult, SetVariableResult } from "./messages";
+import { DEFAULT_TOKEN_TYPE, ID_TOKEN_TYPES, toAuthorizationData } from "./local-list";
 
 /** 2.0.1 actions a flow may name directly. */
 export const OCPP201_COMMANDS = [
@@ -244,10 +245,16 @@ const BUILDERS: Partial<Record<Ocpp201Command, { example: string; build: Builder
       const raw = f.raw("list", "localAuthorizationList", "tags") ?? [];
       if (!Array.isArray(raw)) f.fail("list must be an array of id tags or {idTag, status}");
       const entries = (raw as unknown[]).map((entry) => {
-        const e = typeof entry === "string" ? { idTag: entry } : (entry as Record<string, unknown>);
-        const token = { idToken: String(e.idTag ?? e.idToken ?? ""), type: String(e.type ?? "Central") };
-        if (!token.idToken) f.fail(`each list entry needs an idTag, not ${JSON.stringify(entry)}`);
-        return e.remove === true ? { idToken: token } : { idToken: token, idTokenInfo: { status: String(e.status ?? "Accepted") } };
+        const e = typeof entry === "string" ? { idTag: entry } : ((entry ?? {}) as Record<string, unknown>);
+        const idTag = String(e.idTag ?? e.idToken ?? "");
+        if (!idTag) f.fail(`each list entry needs an idTag, not ${JSON.stringify(entry)}`);
+        const type = String(e.type ?? e.idTokenType ?? DEFAULT_TOKEN_TYPE);
+        if (!(ID_TOKEN_TYPES as readonly string[]).includes(type)) f.fail(`"${type}" is not an id-token type; use one of ${ID_TOKEN_TYPES.join(", ")}`);
+        if (e.remove === true) return { idToken: { idToken: idTag, type } };
+        const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+        // The 1.6 fields (expiryDate, parentIdTag) become cacheExpiryDateTime and groupIdToken.
+        const status = (text(e.status) ?? "Accepted") as AuthorizationStatus;
+        return toAuthorizationData({ idTag, status, expiryDate: text(e.expiryDate ?? e.cacheExpiryDateTime), parentIdTag: text(e.parentIdTag ?? e.groupIdToken) }, type);
       });
       return compact({ versionNumber, updateType, localAuthorizationList: entries.length > 0 ? entries : undefined });
     },
@@ -369,7 +376,8 @@ export function shownRequest(call: BuiltCall): Record<string, unknown> {
  * Answers in the shape a 1.6 flow expects: GetVariables as
  * `{configurationKey, unknownKey}` (secrets left out), SetVariables as
  * `{status}` (Accepted / RebootRequired / Rejected / UnknownVariable …),
- * each with the 2.0.1 answer kept in `ocpp201`.
+ * GetLocalListVersion as `{listVersion}`, each with the 2.0.1 answer kept
+ * in `ocpp201`.
  */
 export function adaptAnswer201(call: BuiltCall, answer: unknown, chargerId: string, asked: string[] = []): unknown {
   if (call.action === "GetVariables") {
@@ -383,6 +391,11 @@ export function adaptAnswer201(call: BuiltCall, answer: unknown, chargerId: stri
     });
     const safe = results.map((r) => (isSecret(variableKey(r.component, r.variable)) ? { ...r, attributeValue: undefined } : r));
     return { configurationKey, unknownKey, ocpp201: { getVariableResult: safe } };
+  }
+  if (call.action === "GetLocalListVersion") {
+    // The 1.6 name beside the 2.0.1 answer, so a flow reads `listVersion` for both.
+    const versionNumber = (answer as { versionNumber?: unknown } | undefined)?.versionNumber;
+    return { listVersion: versionNumber, ocpp201: answer };
   }
   if (call.action === "SetVariables") {
     const results = (answer as { setVariableResult?: SetVariableResult[] })?.setVariableResult ?? [];
