@@ -366,7 +366,7 @@ export async function applyLimit201(link: ChargerLink, request: Limit201Request,
     const result: Limit201Result = { chargerId, purpose, connectorId: evseId, stackLevel, sent, profile, confirmed: false, state: "accepted, not read back", voltage, phases, attempts };
     if (phasesIgnored) result.phasesIgnored = true;
     if (lease) result.lease = lease;
-    const readAt = request.connector ?? evseId;
+    const readAt = request.connector || evseId;
     if (options.confirm ?? true) {
       const applied = appliedNow(await composite(link, readAt, unit, 300, options.timeoutMs), unit, now);
       if (applied === "none") {
