@@ -143,6 +143,14 @@ describe("OCPP 2.0.1 device model in Node-RED", () => {
     const station = profileStation({ variables: {} });
     const c2 = await RawCharger201.connect(url, "DUO201", ["ocpp2.0.1"], {
       ...station.handlers,
+      // Rejects a measurand list with SoC in it (it cannot sample SoC), takes the rest.
+      SetVariables: (p) => ({
+        setVariableResult: (p.setVariableData as Array<{ component: object; variable: object; attributeValue: string }>).map((d) => ({
+          attributeStatus: /SoC/.test(d.attributeValue) ? "Rejected" : "Accepted",
+          component: d.component,
+          variable: d.variable,
+        })),
+      }),
       GetBaseReport: (p) => {
         setImmediate(async () => {
           for (let i = 0; i < REPORT.length; i++) {
@@ -175,12 +183,32 @@ describe("OCPP 2.0.1 device model in Node-RED", () => {
     assert.equal(s201.configuration?.["SecurityCtrlr/SecurityProfile"], "2");
     assert.equal(Object.keys(s201.configuration ?? {}).some((k) => k.includes("BasicAuthPassword")), false);
 
-    // `discover` answers as it does for 1.6: the capabilities at the top, beside the configuration.
-    const discovered = (await command({ chargerId: "DUO201", command: "discover", payload: {} })).payload as ChargerCapabilities & { chargerId: string; configuration: object };
+    // `discover` answers as it does for 1.6: the capabilities at the top, beside the configuration, and sets what it is asked to.
+    const discovered = (await command({ chargerId: "DUO201", command: "discover", payload: { measurands: "Energy.Active.Import.Register,SoC", sampleInterval: 60, heartbeatInterval: 300 } }))
+      .payload as ChargerCapabilities & { chargerId: string; configuration: Record<string, string>; changes: unknown[] };
     assert.equal(discovered.chargerId, "DUO201");
     assert.equal(discovered.numberOfConnectors, 2);
     assert.deepEqual(discovered.evses, EXPECTED.evses);
     assert.deepEqual(discovered.smartCharging, EXPECTED.smartCharging);
+    // The list is refused for SoC, so each measurand is tried alone; the heartbeat is already 300 s, so it is not sent.
+    assert.deepEqual(discovered.changes, [
+      { key: "MeterValuesSampledData", variable: "SampledDataCtrlr/TxUpdatedMeasurands", value: "Energy.Active.Import.Register,SoC", status: "Rejected" },
+      { key: "MeterValuesSampledData", variable: "SampledDataCtrlr/TxUpdatedMeasurands", value: "Energy.Active.Import.Register", status: "Accepted" },
+      { key: "MeterValuesSampledData", variable: "SampledDataCtrlr/TxUpdatedMeasurands", value: "SoC", status: "Rejected" },
+      { key: "MeterValueSampleInterval", variable: "SampledDataCtrlr/TxUpdatedInterval", value: "60", status: "Accepted" },
+    ]);
+    assert.deepEqual(discovered.measurands, ["Energy.Active.Import.Register"]);
+    assert.equal(discovered.configuration["SampledDataCtrlr/TxUpdatedInterval"], "60");
+    assert.equal(c2.received.filter(([a]) => a === "SetVariables").length, 4);
+    await assert.rejects(
+      (async () => {
+        cmd.receive({ chargerId: "DUO201", command: "discover", payload: { sampleInterval: -5 } } as never);
+        await answers.take(1, 300);
+      })(),
+      /Expected 1 message/,
+      "a bad interval sends nothing",
+    );
+    assert.equal(c2.received.filter(([a]) => a === "GetBaseReport").length, 2, "no report asked for with a bad interval");
 
     // A 1.6 charger on the same central system: the same fields, read the same way.
     const c16 = await connect(url, "ONE16", { protocols: ["ocpp1.6"] });

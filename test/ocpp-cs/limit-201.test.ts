@@ -29,6 +29,7 @@ afterEach(async () => {
 });
 
 interface Rig {
+  r: Running;
   c: RawCharger201;
   station: ProfileStation;
   run: CommandRunner;
@@ -47,6 +48,7 @@ async function rig(identity: string, station: ProfileStation): Promise<Rig> {
   closers.push(async () => run.close());
   let seen = 0;
   return {
+    r,
     c,
     station,
     run,
@@ -119,6 +121,25 @@ describe("OCPP 2.0.1 limit: phases, purposes and lease", () => {
     const during = await r.limit({ amps: 16, phases: 1 });
     assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 2, "ChargingStationMaxProfile", { limit: 16, numberPhases: 1 }) }], composite(0)]);
     assert.equal(during.phasesIgnored, undefined);
+  });
+
+  it("phase switching reported per EVSE counts for that EVSE only", async () => {
+    const r = await rig("PEREVSE", profileStation({ variables: {} }));
+    r.r.central.directory.recordConfiguration("PEREVSE", {
+      "SmartChargingCtrlr/RateUnit": "A",
+      "SmartChargingCtrlr/ProfileStackLevel": "2",
+      "EVSE[1]/SupplyPhases": "3",
+      "EVSE[2]/SupplyPhases": "3",
+      "SmartChargingCtrlr[2]/ACPhaseSwitchingSupported": "true",
+    });
+    await r.limit({ amps: 16, phases: 1, connector: 2 });
+    assert.deepEqual(r.frames()[0], ["SetChargingProfile", { evseId: 2, chargingProfile: profile(7331, 2, "TxDefaultProfile", { limit: 16, numberPhases: 1, phaseToUse: 1 }) }]);
+    const one = await r.limit({ amps: 16, phases: 1, connector: 1 });
+    assert.deepEqual(r.frames()[0], ["SetChargingProfile", { evseId: 1, chargingProfile: profile(7321, 2, "TxDefaultProfile", { limit: 16 }) }]);
+    assert.equal(one.phasesIgnored, true);
+    const station = await r.limit({ amps: 16, phases: 1 });
+    assert.deepEqual(r.frames()[0], ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 2, "ChargingStationMaxProfile", { limit: 16 }) }]);
+    assert.equal(station.phasesIgnored, true, "not every EVSE can switch");
   });
 
   it("a charger that rejects ChargingStationMaxProfile and ignores TxDefaultProfile gets a TxProfile with the running transaction's id", async () => {

@@ -8,7 +8,7 @@ import { CommandError, classifyCallError } from "../core/command-error";
 import type { BuiltCall, CommandInput } from "../v16/commands";
 import type { LimitRequest, SmartChargingQuirks } from "../v16/smart-charging";
 import { adaptAnswer201, buildCommand201, checkAnswer201, shownRequest } from "./commands";
-import { capabilities201, isSecret, KEY_MAP } from "./device-model";
+import { applyDiscoverySettings201, capabilities201, discoverySettings201, isSecret, KEY_MAP, type DiscoverySettings201 } from "./device-model";
 import { applyLimit201, clearLimit201 } from "./smart-charging";
 
 export interface Runner201Context {
@@ -103,13 +103,22 @@ export function runOcpp201(ctx: Runner201Context, chargerId: string, command: st
       }
       return ctx.queued(helper, async (link) => ({ action: helper, request: scope === undefined ? {} : { connector: scope }, answer: await clearLimit201(link, { connector: scope, timeoutMs, directory: ctx.directory }) }));
     }
-    case "discover":
-      // The 1.6 discover answer's shape: the device model and the capabilities read from it, side by side.
-      return runOcpp201(ctx, chargerId, "GetBaseReport", { reportBase: "FullInventory" }, undefined, undefined).then((outcome) => {
-        const report = outcome.answer as { status: string; requestId: number; configuration: Record<string, string> };
-        const { status, requestId, configuration } = report;
-        return { ...outcome, action: helper, answer: { chargerId, status, requestId, configuration, ...capabilities201(configuration) } };
+    case "discover": {
+      // The 1.6 discover answer's shape: the device model and the capabilities read from it, side by side, then the settings asked for.
+      let set: DiscoverySettings201;
+      try {
+        set = discoverySettings201(input);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return runOcpp201(ctx, chargerId, "GetBaseReport", { reportBase: "FullInventory" }, undefined, undefined).then(async (outcome) => {
+        const { status, requestId, configuration: reported } = outcome.answer as { status: string; requestId: number; configuration: Record<string, string> };
+        const settings = Object.keys(set).length === 0 ? { changes: [], values: {} } : await ctx.queued("SetVariables", (link) => applyDiscoverySettings201(set, (payload) => send(link, { action: "SetVariables", payload: payload as Record<string, unknown> }, timeoutMs) as never, reported));
+        if (Object.keys(settings.values).length > 0) ctx.directory.recordConfiguration(chargerId, settings.values);
+        const configuration = { ...reported, ...settings.values };
+        return { action: helper, request: set, answer: { chargerId, status, requestId, configuration, ...capabilities201(configuration), changes: settings.changes } };
       });
+    }
     default:
       break;
   }

@@ -7,9 +7,10 @@
  * capabilities (EVSEs, connectors, features) in the shape 1.6 uses. Also
  * the table that lets flows keep using the 1.6 configuration key names.
  */
-import type { ComponentRef, ReportDatum, VariableRef } from "./messages";
+import type { ComponentRef, ReportDatum, SetVariableResult, VariableRef } from "./messages";
 import { bool, csl, defined, int, type ChargerCapabilities, type ConnectorCapability, type EvseCapability } from "../core/capabilities";
 import { parseRateUnits } from "../v16/smart-charging";
+import { CommandError } from "../core/command-error";
 
 /** 1.6 configuration key → 2.0.1 component and variable. */
 export const KEY_MAP: Readonly<Record<string, { component: string; variable: string }>> = {
@@ -187,4 +188,83 @@ export function capabilities201(cfg: Readonly<Record<string, string>>): ChargerC
     authorization,
     evses: evses.length > 0 ? evses : undefined,
   });
+}
+
+/** The settings in a `discover` command's input (the same fields as on 1.6); a bad number is a bad_input CommandError. */
+export function discoverySettings201(input: Readonly<Record<string, unknown>>): DiscoverySettings201 {
+  const seconds = (name: string, value: unknown): number | undefined => {
+    if (value === undefined || value === null || value === "") return undefined;
+    const n = Number(value);
+    if (!(Number.isInteger(n) && n > 0)) throw new CommandError("bad_input", `discover: ${name} must be a whole number of seconds above 0`, { action: "discover" });
+    return n;
+  };
+  return defined({
+    meterValuesSampledData: input.measurands as string | string[] | undefined,
+    meterValueSampleInterval: seconds("meterValueSampleInterval", input.sampleInterval),
+    heartbeatInterval: seconds("heartbeatInterval", input.heartbeatInterval),
+  });
+}
+
+/** What `discover` may set, by the 1.6 key names flows already use. */
+export interface DiscoverySettings201 {
+  meterValuesSampledData?: string | string[];
+  meterValueSampleInterval?: number;
+  heartbeatInterval?: number;
+}
+
+export interface DiscoveryChange201 {
+  /** The 1.6 key name, as in a 1.6 discover answer. */
+  key: string;
+  /** The 2.0.1 variable it is, "Component/Variable". */
+  variable: string;
+  value: string;
+  /** The charger's attributeStatus (Accepted, RebootRequired, Rejected, UnknownVariable, …) or "CALLERROR <code>". */
+  status: string;
+}
+
+type SetVariablesCall = (payload: object) => Promise<{ setVariableResult?: SetVariableResult[] } | undefined>;
+
+/**
+ * The settings of `discover` on a 2.0.1 charger, with SetVariables: the
+ * sampled measurands, the sample interval and the heartbeat interval. A
+ * measurand list refused as a whole is tried one measurand at a time and the
+ * accepted ones are set (as 1.6 discovery does). Returns the changes and the
+ * values now in force, to record in the device model.
+ */
+export async function applyDiscoverySettings201(
+  set: DiscoverySettings201,
+  setVariables: SetVariablesCall,
+  current: Readonly<Record<string, string>> = {},
+): Promise<{ changes: DiscoveryChange201[]; values: Record<string, string> }> {
+  const changes: DiscoveryChange201[] = [];
+  const values: Record<string, string> = {};
+  const change = async (key: keyof typeof KEY_MAP, value: string): Promise<boolean> => {
+    const { component, variable } = KEY_MAP[key];
+    // Already so: nothing to ask (as on 1.6).
+    if (current[`${component}/${variable}`] === value) return true;
+    let status: string;
+    try {
+      const answer = await setVariables({ setVariableData: [{ attributeValue: value, component: { name: component }, variable: { name: variable } }] });
+      status = String(answer?.setVariableResult?.[0]?.attributeStatus);
+    } catch (err) {
+      const code = (err as { rpcErrorCode?: string }).rpcErrorCode;
+      if (!code) throw err;
+      status = `CALLERROR ${code}`;
+    }
+    changes.push({ key, variable: `${component}/${variable}`, value, status });
+    const ok = status === "Accepted" || status === "RebootRequired";
+    if (ok) values[`${component}/${variable}`] = value;
+    return ok;
+  };
+  if (set.meterValuesSampledData !== undefined) {
+    const wanted = Array.isArray(set.meterValuesSampledData) ? set.meterValuesSampledData.map(String) : csl(set.meterValuesSampledData);
+    if (wanted.length > 0 && !(await change("MeterValuesSampledData", wanted.join(","))) && wanted.length > 1) {
+      const accepted: string[] = [];
+      for (const measurand of wanted) if (await change("MeterValuesSampledData", measurand)) accepted.push(measurand);
+      if (accepted.length > 1) await change("MeterValuesSampledData", accepted.join(","));
+    }
+  }
+  if (set.meterValueSampleInterval !== undefined) await change("MeterValueSampleInterval", String(set.meterValueSampleInterval));
+  if (set.heartbeatInterval !== undefined) await change("HeartbeatInterval", String(set.heartbeatInterval));
+  return { changes, values };
 }

@@ -307,7 +307,10 @@ export async function applyLimit201(link: ChargerLink, request: Limit201Request,
   const inUnit = (value: number, from: RateUnit, to: RateUnit): number => (from === to ? value : to === "W" ? toWatts(value, voltage, phases) : toAmps(value, voltage, phases));
   const limit = request.pause ? 0 : roundLimit(inUnit((request.watts ?? request.amps) as number, wantUnit, unit), unit);
   const sessions = openSessions(snapshot, request.connector);
-  const { numberPhases, phaseToUse, ignored: phasesIgnored } = phasesToSend(request, config, sessions.length > 0, quirks);
+  // ACPhaseSwitchingSupported may be reported per EVSE: it counts for that EVSE, or for the whole station when every EVSE says so.
+  const evses = snapshot?.capabilities?.evses ?? [];
+  const evseSwitches = request.connector ? evses.find((e) => e.evseId === request.connector)?.phaseSwitching === true : evses.length > 0 && evses.every((e) => e.phaseSwitching === true);
+  const { numberPhases, phaseToUse, ignored: phasesIgnored } = phasesToSend(request, { ...config, phaseSwitching: config.phaseSwitching || evseSwitches }, sessions.length > 0, quirks);
   const stackLevel = quirks.stackLevelZero ? 0 : (config.maxStackLevel ?? 0);
   const base = options.profileIdBase ?? DEFAULT_PROFILE_ID_BASE;
   const scope = request.connector ?? 0;
@@ -363,7 +366,7 @@ export async function applyLimit201(link: ChargerLink, request: Limit201Request,
     const result: Limit201Result = { chargerId, purpose, connectorId: evseId, stackLevel, sent, profile, confirmed: false, state: "accepted, not read back", voltage, phases, attempts };
     if (phasesIgnored) result.phasesIgnored = true;
     if (lease) result.lease = lease;
-    const readAt = request.connector ?? evseId;
+    const readAt = request.connector || evseId;
     if (options.confirm ?? true) {
       const applied = appliedNow(await composite(link, readAt, unit, 300, options.timeoutMs), unit, now);
       if (applied === "none") {
