@@ -26,7 +26,7 @@ import type { ChargerActivity, ChargerCommand, ChargerReading, ChargerView, Grid
 import { waterFill, type FillItem } from "./water-fill";
 import { chooseWindows, clockText, remainingWh, round1 as planRound1, targetText, type PlanRequest, type PlanState, type PlanView } from "./plan";
 import { isCheapSlot, slotAt, type PriceSlot } from "./price";
-import { FuseProtection, type ProtectionVerdict } from "./protection";
+import { FuseProtection } from "./protection";
 
 interface Target {
   amps: number;
@@ -80,11 +80,8 @@ export class SiteManager {
   private cheapFlag = false;
   private prices: PriceSlot[] = [];
   private readonly protection: FuseProtection;
-  private verdict?: ProtectionVerdict;
   /** House load (grid minus chargers) of the last sample without overload, kept while a spike is tolerated. */
   private stableHouse?: { amps: Phases3; watts: number };
-  /** Recovering after a cut for the fuse: no limit goes up. */
-  private holdIncreases = false;
   /** Starts false: the first fresh sample is trusted; after a silence, recoverSamples are needed. */
   private failsafe = false;
   private freshSamples = 0;
@@ -212,7 +209,6 @@ export class SiteManager {
   private failsafeStep(now: number, reason: string, act = true): SiteDecision {
     const commands: ChargerCommand[] = [];
     const views: Record<string, ChargerView> = {};
-    this.holdIncreases = false;
     for (const charger of this.chargers.values()) {
       charger.enabled = false;
       charger.enableSince = charger.disableSince = charger.upSince = charger.downSince = undefined;
@@ -263,10 +259,10 @@ export class SiteManager {
     }
     // Fuse protection: a tolerated spike is planned around with the house load from before it.
     const verdict = this.protection.assess(gridA, now);
-    this.verdict = verdict;
-    this.holdIncreases = verdict.holdIncreases;
     if (verdict.tolerate && verdict.overloaded && this.stableHouse) house = this.stableHouse;
     else if (!verdict.overloaded) this.stableHouse = house;
+    const settled = this.protection.settle(house.amps, now);
+    house = { amps: settled.amps, watts: house.watts };
     const rootA: Phases3 = [0, 0, 0];
     for (let p = 0; p < sitePhases; p++) rootA[p] = cfg.fuseA - cfg.marginA - house.amps[p];
     const surplusW = -house.watts - cfg.residualPowerW;
@@ -449,7 +445,7 @@ export class SiteManager {
         risk: verdict.risk,
         tolerating: verdict.tolerate && verdict.overloaded,
         cut: verdict.cutReason,
-        raiseAfter: verdict.recoverAt,
+        raiseAfter: settled.raiseAfter,
       },
       cheap: this.cheap,
     };
@@ -637,12 +633,7 @@ export class SiteManager {
     const c = charger.reading?.currentA;
     const from = last?.amps ?? charger.reading?.offeredA ?? (c ? Math.max(c.l1 ?? 0, c.l2 ?? 0, c.l3 ?? 0) : 0);
     if (amps > from) amps = Math.min(amps, Math.max(charger.setup.minA, Math.floor(from) + cfg.rampStepA));
-    let reason = target.reason;
-    if (this.holdIncreases && amps > (last?.amps ?? 0)) {
-      amps = last?.amps ?? 0;
-      const until = this.verdict?.recoverAt;
-      reason = `held after a fuse overload${until !== undefined ? ` until ${clockText(until)} at the earliest` : ""}; ${reason}`;
-    }
+
     const phasesChanged = last !== undefined && target.phases !== last.phases;
     let refresh = false;
     if (last) {
@@ -665,7 +656,7 @@ export class SiteManager {
       phases,
       watts: Math.round(amps * cfg.voltageV * phases),
       state: target.state,
-      reason,
+      reason: target.reason,
       urgent: urgent && last !== undefined && amps < last.amps,
       refresh,
     };
@@ -744,5 +735,6 @@ export function statusText(decision: SiteDecision): string {
   const protection = decision.protection;
   if (protection?.cut) parts.unshift(`fuse: ${protection.cut}`);
   else if (protection?.tolerating) parts.push(`riding out ${protection.overloadS} s over the fuse`);
+  else if (protection?.raiseAfter !== undefined) parts.push(`more after ${clockText(protection.raiseAfter)}`);
   return parts.join(", ");
 }

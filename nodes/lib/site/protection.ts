@@ -17,8 +17,11 @@
  * above fuse minus margin. Whatever the model says, an overload is cut after
  * `toleranceS`, and at once when a phase reaches the magnetic threshold
  * (the cut cannot beat a magnetic trip; it stops the overload from lasting).
- * After a cut, limits are only raised again once there was no overload for
- * `recoverS`.
+ *
+ * Recovery: headroom that appears (the heat pump stops) is used only once it
+ * has been there for `recoverS`: the manager plans with the highest house
+ * current of that period (`settle`), so a load that cycles does not pump the
+ * cars up and down.
  */
 import type { Phases3 } from "./capacity";
 import type { Protection, TripCurve } from "./config";
@@ -38,17 +41,23 @@ export interface ProtectionVerdict {
   overloaded: boolean;
   /** Use the house load from before the spike: the overload is being tolerated. */
   tolerate: boolean;
-  /** Do not raise any limit (recovering after a cut). */
-  holdIncreases: boolean;
   /** Seconds the current overload has lasted (0 when none). */
   overloadS: number;
   /** 0..1: share of the modelled breaker trip already used. */
   risk: number;
   /** Why the overload was cut, while it is. */
   cutReason?: string;
-  /** When limits may go up again, while recovering. */
-  recoverAt?: number;
 }
+
+/** The house load to plan with after `settle`, and when held-back headroom is released. */
+export interface SettledHouse {
+  amps: Phases3;
+  /** Headroom is held back until then (a higher house load is still inside the recovery period). */
+  raiseAfter?: number;
+}
+
+/** Bounded: one sample per update, at most this many in the recovery window. */
+const MAX_WINDOW = 4000;
 
 /** Multiple of the rating a breaker holds for an hour (IEC 60898 conventional non-tripping current). */
 const HOLD_K = 1.13;
@@ -71,8 +80,7 @@ export class FuseProtection {
   private overSince?: number;
   private cut = false;
   private cutReason?: string;
-  private calmSince?: number;
-  private recovering = false;
+  private readonly window: Array<{ at: number; amps: Phases3 }> = [];
 
   constructor(private readonly settings: ProtectionSettings) {}
 
@@ -98,11 +106,8 @@ export class FuseProtection {
       this.overSince = undefined;
       this.cut = false;
       this.cutReason = undefined;
-      this.calmSince ??= now;
-      if (this.recovering && now - this.calmSince >= s.recoverS * 1000) this.recovering = false;
       return this.verdict(false, false, 0);
     }
-    this.calmSince = undefined;
     this.overSince ??= now;
     const overloadS = (now - this.overSince) / 1000;
     if (s.protection === "immediate") return this.verdict(false, true, overloadS);
@@ -111,24 +116,41 @@ export class FuseProtection {
       if (k >= MAGNETIC_K[s.tripCurve]) this.cutReason = `${round1(worst)} A is ${round1(k)} x the fuse: cut at once`;
       else if (overloadS >= s.toleranceS) this.cutReason = `over the fuse for ${Math.round(overloadS)} s: cut`;
       else if (this.risk >= CUT_AT_RISK) this.cutReason = `${round1(worst)} A for ${Math.round(overloadS)} s heats the breaker: cut`;
-      if (this.cutReason) {
-        this.cut = true;
-        this.recovering = true;
-      }
+      if (this.cutReason) this.cut = true;
     }
     return this.verdict(!this.cut, true, overloadS);
   }
 
+  /**
+   * Tolerant mode: the house current to plan with is the highest of the last
+   * `recoverS` (per phase), so new headroom is used only once it lasted.
+   * `amps` is the house load the manager would plan with now (the one from
+   * before a tolerated spike, never the spike itself).
+   */
+  settle(amps: Phases3, now: number): SettledHouse {
+    if (this.settings.protection !== "tolerant" || this.settings.recoverS === 0) return { amps };
+    const from = now - this.settings.recoverS * 1000;
+    this.window.push({ at: now, amps: [...amps] as Phases3 });
+    while (this.window.length > 0 && (this.window[0].at < from || this.window.length > MAX_WINDOW)) this.window.shift();
+    const worst: Phases3 = [...amps] as Phases3;
+    let heldUntil: number | undefined;
+    for (const sample of this.window) {
+      for (let p = 0; p < 3; p++) {
+        if (sample.amps[p] > worst[p]) worst[p] = sample.amps[p];
+        // Held back by more than a trifle: say until when.
+        if (sample.amps[p] > amps[p] + 0.5) heldUntil = sample.at + this.settings.recoverS * 1000;
+      }
+    }
+    return { amps: worst, raiseAfter: heldUntil };
+  }
+
   private verdict(tolerate: boolean, overloaded: boolean, overloadS: number): ProtectionVerdict {
-    const recovering = this.settings.protection === "tolerant" && this.recovering;
     return {
       overloaded,
       tolerate,
-      holdIncreases: recovering,
       overloadS: round1(overloadS),
       risk: Math.min(1, round2(this.risk / CUT_AT_RISK)),
       cutReason: this.cut ? this.cutReason : undefined,
-      recoverAt: recovering && this.calmSince !== undefined ? this.calmSince + this.settings.recoverS * 1000 : undefined,
     };
   }
 }
