@@ -63,6 +63,8 @@ interface ChargerRuntime {
   /** The plan's last word (also after it ended), for the outputs. */
   planView?: PlanView;
   planActive: boolean;
+  /** Charging as "now" only because of a plan or a cheap price: when that ends, it stops at once. */
+  forcedNow: boolean;
   /** The car's state of charge, %, when something reports it. */
   soc?: number;
 }
@@ -102,6 +104,7 @@ export class SiteManager {
         modeChanged: false,
         servedWh: 0,
         planActive: false,
+        forcedNow: false,
       });
     }
   }
@@ -266,7 +269,13 @@ export class SiteManager {
     const rootA: Phases3 = [0, 0, 0];
     for (let p = 0; p < sitePhases; p++) rootA[p] = cfg.fuseA - cfg.marginA - house.amps[p];
     const surplusW = -house.watts - cfg.residualPowerW;
-    for (const charger of all) this.evaluatePlan(charger, now);
+    for (const charger of all) {
+      this.evaluatePlan(charger, now);
+      // A plan reached or a cheap hour over: back to the mode without lingering for the stop delay.
+      const forced = charger.mode !== "now" && this.effectiveMode(charger) === "now";
+      if (charger.forcedNow && !forced && charger.mode === "pv") this.stop(charger);
+      charger.forcedNow = forced;
+    }
     const capacity = new Capacity(rootA, cfg.circuits, cfg.marginA, V, sitePhases);
     const overloaded = this.commandedOverload(capacity, measured);
 

@@ -114,14 +114,15 @@ export function chooseWindows(now: number, by: number, needMs: number, slots: re
     at = end;
   }
   if (at < by) segments.push({ start: at, end: by, price: Infinity });
-  segments.sort((a, b) => a.price - b.price || b.start - a.start);
+  // Not a.price - b.price: Infinity - Infinity is NaN, which breaks the sort.
+  segments.sort((a, b) => (a.price === b.price ? b.start - a.start : a.price < b.price ? -1 : 1));
   const chosen: Array<{ start: number; end: number }> = [];
   let left = needMs;
   for (const segment of segments) {
     if (left <= 0) break;
     const length = segment.end - segment.start;
     // Partly used: its last part, so the charge ends with the slot.
-    const start = length > left ? segment.end - left : segment.start;
+    const start = length > left ? Math.floor((segment.end - left) / 1000) * 1000 : segment.start;
     chosen.push({ start, end: segment.end });
     left -= segment.end - start;
   }
