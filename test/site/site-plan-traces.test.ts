@@ -80,7 +80,6 @@ describe("site manager: plans", () => {
     const DAY = 24 * H;
     const house = new HouseModel({ pvW: pvCurve(9000), houseA: flat(2) }, [car("car")]);
     const by = (DAY + 15 * H) * 1000;
-    let plannedAt8: number | undefined;
     const { rows } = runTrace({ fuseA: 25, chargers: [{ id: "car", mode: "pv" }] }, house, {
       fromS: DAY + 8 * H,
       durationS: 8 * H,
@@ -89,7 +88,7 @@ describe("site manager: plans", () => {
         if (t === DAY + 8 * H) manager.setPlan("car", { energyKWh: 40, by });
       },
     });
-    plannedAt8 = rows[0].decision.chargers.car.plan?.startsAt;
+    const plannedAt8 = rows[0].decision.chargers.car.plan?.startsAt;
     assert.ok(plannedAt8 !== undefined);
     const started = rows.find((r) => r.decision.chargers.car.plan?.active);
     assert.ok(started, "the plan had to start");

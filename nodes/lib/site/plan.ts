@@ -119,10 +119,12 @@ export function chooseWindows(now: number, by: number, needMs: number, slots: re
   const chosen: Array<{ start: number; end: number }> = [];
   let left = needMs;
   for (const segment of segments) {
-    if (left <= 0) break;
+    // Under a millisecond left is rounding, not charging time (it would add empty windows).
+    if (left < 1) break;
     const length = segment.end - segment.start;
-    // Partly used: its last part, so the charge ends with the slot.
-    const start = length > left ? Math.floor((segment.end - left) / 1000) * 1000 : segment.start;
+    if (length <= 0) continue;
+    // Partly used: its last part (from a whole second), so the charge ends with the slot.
+    const start = length > left ? Math.max(segment.start, Math.floor((segment.end - left) / 1000) * 1000) : segment.start;
     chosen.push({ start, end: segment.end });
     left -= segment.end - start;
   }
