@@ -77,7 +77,7 @@ function departureOf(value: unknown, now: number): number {
   } else if (typeof value === "number" && Number.isFinite(value)) by = value;
   else if (typeof value === "string" && !Number.isNaN(Date.parse(value))) by = Date.parse(value);
   else if (value instanceof Date && !Number.isNaN(value.getTime())) by = value.getTime();
-  if (by === undefined) throw new PlanInputError(`by must be the departure: "07:00", an ISO time or epoch ms, got ${JSON.stringify(value)}`);
+  if (by === undefined) throw new PlanInputError(`by must be the departure: "07:00", an ISO time or epoch ms, got ${value === undefined ? "nothing" : JSON.stringify(value)}`);
   if (by <= now) throw new PlanInputError(`the departure ${new Date(by).toISOString()} has passed`);
   if (by - now > MAX_AHEAD_MS) throw new PlanInputError("the departure must be within 7 days");
   return by;
