@@ -6,7 +6,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HouseModel, type SimCar } from "../servers/house-model";
+import { HouseModel, cloudFactor, pvCurve, type SimCar } from "../servers/house-model";
 import { tripSeconds } from "../../nodes/lib/site/protection";
 import { assertFuseHeld, assertRateLimited, commandsOf, runTrace } from "./trace";
 
@@ -82,5 +82,21 @@ describe("site manager: tolerant fuse protection", () => {
     assert.equal(cut?.t, 300);
     const { rows: curveC } = runTrace({ ...base, protection: "tolerant", tripCurve: "C" }, heatPumpHouse(huge), { durationS: 400, tickS: 1 });
     assert.equal(commandsOf(curveC, "a").find((c) => c.t >= 300 && c.t < 303 && c.amps < 14), undefined, "curve C holds 3.3 x for a moment");
+  });
+
+  it("tolerant over three cloudy hours with a cycling heat pump: the fuse budget is never exceeded longer than the tolerance", () => {
+    // Every 20 min the heat pump starts (2 s at +30 A, then +9 A for 8 min); the cars share the sun and the fuse.
+    const heatPump = (t: number): number => {
+      const inCycle = t % 1200;
+      return inCycle < 2 ? 30 : inCycle < 480 ? 9 : 0;
+    };
+    const house = new HouseModel({ pvW: pvCurve(6000, 6 * 3600, 20 * 3600, cloudFactor(5)), houseA: (t) => [4 + heatPump(t), 3 + heatPump(t), 6 + heatPump(t)] }, [car("a"), car("b")]);
+    const config = { fuseA: 25, marginA: 1, protection: "tolerant" as const, toleranceS: 20, recoverS: 120, chargers: [{ id: "a", mode: "now" as const }, { id: "b" }] };
+    const { rows } = runTrace(config, house, { fromS: 11 * 3600, durationS: 3 * 3600, tickS: 1 });
+    assertFuseHeld(rows, 24, 0, 20);
+    assertRateLimited(rows, ["a", "b"], 10);
+    const tolerated = rows.filter((r) => r.decision.protection?.tolerating).length;
+    assert.ok(tolerated >= 9, `the inrushes were ridden out (${tolerated} samples)`);
+    assert.ok(rows.filter((r) => r.decision.chargers.a.state === "charging").length > 5000, "the cars charged");
   });
 });
