@@ -17,11 +17,14 @@ import type { ChargerCommand, SiteDecision } from "./lib/site/types";
 const NUMBER_SETTINGS = [
   "fuseA", "phases", "voltageV", "marginA", "residualPowerW", "enableThresholdW", "enableDelayS", "disableThresholdW", "disableDelayS",
   "phaseDwellS", "phasePauseS", "minStepA", "rampStepA", "commandIntervalS", "refreshS", "leaseS", "rotationS", "failsafeA", "meterTimeoutS",
-  "recoverSamples", "followToleranceA", "followAfterS",
+  "recoverSamples", "followToleranceA", "followAfterS", "toleranceS", "recoverS", "priceLimit", "planMarginPct",
 ] as const;
 
 interface SiteManagerDef extends NodeDef, Partial<Record<(typeof NUMBER_SETTINGS)[number], number | string>> {
   fairness?: string;
+  /** Left out in flows saved before it existed: immediate, as then. */
+  protection?: string;
+  tripCurve?: string;
   chargers?: string;
   circuits?: string;
   /** Saved by the editor: 1 + the number of chargers. */
@@ -62,7 +65,7 @@ export = function register(RED: NodeAPI): void {
     life.onInput<NodeMessageInFlow & SiteInputMessage>((msg) => {
       const kind = applySiteInput(manager, msg, Date.now());
       // The meter drives the algorithm; other inputs wait for the next sample or tick.
-      if (kind === "grid" || kind === "mode" || kind === "price") run();
+      if (kind === "grid" || kind === "mode" || kind === "price" || kind === "plan") run();
     });
     life.setInterval(run, TICK_MS);
     node.status(Status.idle("waiting for the grid meter"));
@@ -81,6 +84,8 @@ function settingsOf(def: SiteManagerDef): SiteConfigInput {
     input[key] = n;
   }
   if (def.fairness) input.fairness = def.fairness;
+  if (def.protection) input.protection = def.protection;
+  if (def.tripCurve) input.tripCurve = def.tripCurve;
   input.chargers = parseList(def.chargers, "Chargers");
   input.circuits = parseList(def.circuits, "Circuits") as unknown as CircuitSetup[];
   return input as unknown as SiteConfigInput;
@@ -103,7 +108,19 @@ function parseList(text: string | undefined, what: string): Array<{ id: string }
 function outputs(decision: SiteDecision, order: string[], lease: { leaseS: number; safeA: number } | undefined): Array<NodeMessage | null> {
   const { commands, ...site } = decision;
   const byCharger = new Map<string, ChargerCommand>(commands.map((c) => [c.chargerId, c]));
-  const siteMsg = { topic: "site", payload: { ...site, time: new Date(site.time).toISOString(), nextAction: site.nextAction && { ...site.nextAction, at: new Date(site.nextAction.at).toISOString() } } } as NodeMessage;
+  const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+  // Times on the site message are ISO text, like msg.timestamp elsewhere in the package.
+  const chargers = Object.fromEntries(
+    Object.entries(site.chargers).map(([id, view]) => [id, view.plan ? { ...view, plan: { ...view.plan, by: iso(view.plan.by), startsAt: iso(view.plan.startsAt) } } : view]),
+  );
+  const payload = {
+    ...site,
+    time: iso(site.time),
+    chargers,
+    nextAction: site.nextAction && { ...site.nextAction, at: iso(site.nextAction.at) },
+    protection: site.protection && { ...site.protection, raiseAfter: iso(site.protection.raiseAfter) },
+  };
+  const siteMsg = { topic: "site", payload } as NodeMessage;
   return [siteMsg, ...order.map((id) => limitMessage(byCharger.get(id), lease))];
 }
 

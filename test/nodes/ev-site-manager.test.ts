@@ -87,4 +87,41 @@ describe("ev-site-manager node", () => {
     const [error] = await caught.take(1);
     assert.match((error.error as { message: string }).message, /circuit "nowhere", which is not defined/);
   });
+
+  it("plans, prices and protection from the node's settings: the site message says the plan in words with ISO times", async () => {
+    await helper.load(siteManagerNode, flow({ protection: "tolerant", toleranceS: "15", recoverS: "60", priceLimit: "0.1", planMarginPct: "20" }));
+    const site = helper.getNode("site");
+    const summary = collect(helper.getNode("summary"));
+    const caught = collect(helper.getNode("caught"));
+    const by = new Date(Date.now() + 3 * 3_600_000).toISOString();
+    site.receive({ topic: "plan/drive", payload: { energyKWh: 5, by } });
+    const [first] = await summary.take(1);
+    type Summary = { protection: { mode: string }; cheap: boolean; chargers: Record<string, { reason: string; plan?: { text: string; by: string; startsAt?: string } }> };
+    const payload = first.payload as Summary;
+    assert.equal(payload.protection, undefined, "no grid sample yet");
+    site.receive({ topic: "grid", payload: { powerW: 1400, currentsA: [2, 2, 2] } });
+    const [report] = await summary.take(1);
+    const withGrid = report.payload as Summary;
+    assert.equal(withGrid.protection.mode, "tolerant");
+    const plan = withGrid.chargers.drive.plan;
+    assert.match(plan?.text ?? "", /^plan: 5 kWh by \d\d:\d\d, starts \d\d:\d\d$/);
+    assert.equal(plan?.by, by);
+    assert.match(plan?.startsAt ?? "", /^\d{4}-\d\d-\d\dT/);
+    assert.match(withGrid.chargers.drive.reason, /plan: 5 kWh by/);
+    site.receive({ topic: "price", payload: [{ start: new Date(Date.now() - 60_000).toISOString(), price: 0.05 }] });
+    const [cheap] = await summary.take(1);
+    assert.equal((cheap.payload as Summary).cheap, true, "0.05 is under the 0.1 price limit");
+    site.receive({ topic: "plan/drive", payload: { soc: 80 } });
+    const [error] = await caught.take(1);
+    assert.match((error.error as { message: string }).message, /plan\/drive: by must be the departure/);
+  });
+
+  it("a flow saved before fuse protection existed keeps cutting at once", async () => {
+    await helper.load(siteManagerNode, flow());
+    const site = helper.getNode("site");
+    const summary = collect(helper.getNode("summary"));
+    site.receive({ topic: "grid", payload: { powerW: 1400, currentsA: [2, 2, 2] } });
+    const [report] = await summary.take(1);
+    assert.equal((report.payload as { protection: { mode: string } }).protection.mode, "immediate");
+  });
 });

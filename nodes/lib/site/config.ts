@@ -8,6 +8,10 @@ export type ChargeMode = "off" | "pv" | "minpv" | "now";
 export const CHARGE_MODES: readonly ChargeMode[] = ["off", "pv", "minpv", "now"];
 export type Fairness = "equal" | "weighted" | "priority";
 export type PhaseCount = 1 | 3;
+/** How the fuse is protected: cut at once, or tolerate short spikes as a breaker does (see protection.ts). */
+export type Protection = "immediate" | "tolerant";
+/** Breaker characteristic: where its magnetic (instant) trip starts, in multiples of the rating. */
+export type TripCurve = "B" | "C";
 /** Index of a phase: 0 = L1, 1 = L2, 2 = L3. */
 export type PhaseIndex = 0 | 1 | 2;
 
@@ -30,6 +34,8 @@ export interface ChargerSetup {
   /** Higher wins in "priority"; the weight in "weighted". */
   priority: number;
   mode: ChargeMode;
+  /** Usable battery of the car usually charged here, kWh: lets a SoC plan work without a capacity in the plan. */
+  batteryKWh?: number;
 }
 
 export interface CircuitSetup {
@@ -80,6 +86,17 @@ export interface SiteConfig {
   /** A charger drawing more than its limit plus this is not following. */
   followToleranceA: number;
   followAfterS: number;
+  /** immediate: cut as soon as the fuse has no headroom; tolerant: ride through short spikes (heat-pump inrush). */
+  protection: Protection;
+  tripCurve: TripCurve;
+  /** tolerant: an overload (a phase above fuse minus margin) is cut after at most this long. */
+  toleranceS: number;
+  /** tolerant: after a cut, limits go up again only after this long without overload. */
+  recoverS: number;
+  /** Grid power at or below this price is cheap: solar chargers may then charge from the grid. Unset = only {cheap: true}. */
+  priceLimit?: number;
+  /** A plan starts this much earlier than the charge would take at full power, %. */
+  planMarginPct: number;
   circuits: CircuitSetup[];
   chargers: ChargerSetup[];
 }
@@ -108,6 +125,11 @@ export const SITE_DEFAULTS: Omit<SiteConfig, "circuits" | "chargers"> = {
   recoverSamples: 2,
   followToleranceA: 1.5,
   followAfterS: 30,
+  protection: "immediate",
+  tripCurve: "B",
+  toleranceS: 20,
+  recoverS: 900,
+  planMarginPct: 20,
 };
 
 export const CHARGER_DEFAULTS: Omit<ChargerSetup, "id"> = {
@@ -138,12 +160,15 @@ export function normaliseConfig(input: SiteConfigInput): SiteConfig {
   };
   positive("fuseA");
   positive("voltageV");
-  for (const key of ["leaseS", "marginA", "enableDelayS", "disableDelayS", "phaseDwellS", "phasePauseS", "commandIntervalS", "refreshS", "rotationS", "failsafeA", "followToleranceA", "followAfterS"] as const) positive(key, true);
+  for (const key of ["toleranceS", "recoverS", "planMarginPct", "leaseS", "marginA", "enableDelayS", "disableDelayS", "phaseDwellS", "phasePauseS", "commandIntervalS", "refreshS", "rotationS", "failsafeA", "followToleranceA", "followAfterS"] as const) positive(key, true);
   positive("minStepA");
   positive("rampStepA");
   positive("meterTimeoutS");
   if (config.phases !== 1 && config.phases !== 3) throw new SiteConfigError(`phases must be 1 or 3, got ${String(config.phases)}`);
   if (!["equal", "weighted", "priority"].includes(config.fairness)) throw new SiteConfigError(`fairness must be equal, weighted or priority, got ${String(config.fairness)}`);
+  if (config.protection !== "immediate" && config.protection !== "tolerant") throw new SiteConfigError(`protection must be immediate or tolerant, got ${String(config.protection)}`);
+  if (config.tripCurve !== "B" && config.tripCurve !== "C") throw new SiteConfigError(`breaker curve must be B or C, got ${String(config.tripCurve)}`);
+  if (config.priceLimit !== undefined && !Number.isFinite(config.priceLimit)) throw new SiteConfigError(`price limit must be a number or empty, got ${String(config.priceLimit)}`);
   config.recoverSamples = Math.max(1, Math.round(config.recoverSamples));
   if (config.leaseS > 0 && (config.refreshS === 0 || config.refreshS * 2 > config.leaseS)) {
     throw new SiteConfigError(`re-send every ${config.refreshS} s must be at most half the lease of ${config.leaseS} s, or the lease runs out between refreshes`);
@@ -183,6 +208,7 @@ export function normaliseConfig(input: SiteConfigInput): SiteConfig {
     if (charger.phases !== 1 && charger.phases !== 3) throw new SiteConfigError(`charger "${charger.id}": phases must be 1 or 3`);
     if (config.phases === 1 && charger.phases === 3) charger.phases = 1;
     if (![0, 1, 2].includes(charger.phase)) throw new SiteConfigError(`charger "${charger.id}": phase must be L1, L2 or L3`);
+    if (charger.batteryKWh !== undefined && !(charger.batteryKWh > 0)) throw new SiteConfigError(`charger "${charger.id}": batteryKWh must be a positive number of kWh`);
     if (!isChargeMode(charger.mode)) throw new SiteConfigError(`charger "${charger.id}": mode must be off, pv, minpv or now`);
     config.chargers.push(charger);
   }

@@ -6,6 +6,8 @@ import { isChargeMode } from "./config";
 import type { Phases3 } from "./capacity";
 import type { SiteManager } from "./manager";
 import type { ChargerReading } from "./types";
+import { parsePlan } from "./plan";
+import { parsePriceInput } from "./price";
 
 export class SiteInputError extends Error {
   override readonly name = "SiteInputError";
@@ -18,10 +20,10 @@ export interface SiteInputMessage {
   timestamp?: unknown;
 }
 
-export const SITE_TOPICS = "grid, pv, battery, charger/<id>, mode/<id>, priority/<id>, price";
+export const SITE_TOPICS = "grid, pv, battery, charger/<id>, mode/<id>, priority/<id>, plan/<id>, soc/<id>, price";
 
 /** What happened, so the node knows whether to run the algorithm at once. */
-export type InputKind = "grid" | "pv" | "battery" | "charger" | "mode" | "priority" | "price" | "ignored";
+export type InputKind = "grid" | "pv" | "battery" | "charger" | "mode" | "priority" | "plan" | "soc" | "price" | "ignored";
 
 /** Applies one message; returns its kind. `now` caps timestamps from the future. */
 export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now: number): InputKind {
@@ -72,10 +74,23 @@ export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now:
       manager.setPriority(id, priority);
       return "priority";
     }
+    case "plan": {
+      const id = chargerId(tail, msg, obj);
+      if (!manager.hasCharger(id)) throw new SiteInputError(`plan/${id}: no charger "${id}" in the list`);
+      manager.setPlan(id, wrap(`plan/${id}`, () => parsePlan(payload, now)));
+      return "plan";
+    }
+    case "soc": {
+      const id = chargerId(tail, msg, obj);
+      const soc = num(obj ? obj.soc : payload);
+      if (soc === undefined || soc < 0 || soc > 100) throw new SiteInputError(`soc/${id}: payload must be the car's state of charge in % (0-100), got ${describe(payload)}`);
+      manager.setSoc(id, soc);
+      return "soc";
+    }
     case "price": {
-      const cheap = typeof payload === "boolean" ? payload : obj && typeof obj.cheap === "boolean" ? obj.cheap : undefined;
-      if (cheap === undefined) throw new SiteInputError(`price: payload must be true (cheap) / false or {cheap: true}, got ${describe(payload)}`);
-      manager.setCheap(cheap);
+      const price = wrap("price", () => parsePriceInput(payload));
+      if ("cheap" in price) manager.setCheap(price.cheap);
+      else manager.setPrices(price.slots);
       return "price";
     }
     default:
@@ -123,12 +138,22 @@ function readingOf(state: Record<string, unknown>, time: number): ChargerReading
     operationState: typeof state.operationState === "string" ? state.operationState : undefined,
     offeredA: num(state.maxCurrentA ?? state.offeredA),
     phases: num(state.phases),
+    soc: num(state.soc ?? state.socPct),
   };
+}
+
+/** Runs a parser and turns its error into a SiteInputError naming the topic. */
+function wrap<T>(topic: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new SiteInputError(`${topic}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 function chargerId(fromTopic: string, msg: SiteInputMessage, obj: Record<string, unknown> | undefined): string {
   const id = fromTopic || (typeof msg.chargerId === "string" ? msg.chargerId : "") || (typeof obj?.chargerId === "string" ? obj.chargerId : "");
-  if (!id) throw new SiteInputError(`Which charger? Use topic charger/<id> (or mode/<id>, priority/<id>), or set msg.chargerId`);
+  if (!id) throw new SiteInputError(`Which charger? Use topic charger/<id> (or mode/<id>, priority/<id>, plan/<id>, soc/<id>), or set msg.chargerId`);
   return id;
 }
 

@@ -14,11 +14,19 @@
  * (7) output shaping: decrease at once, increase in steps, deadband, one
  * command per charger per interval; a charger drawing more than its limit is
  * flagged and its real draw is taken from the others.
+ *
+ * Around that: plans (plan.ts) turn a charger into "now" while it must charge
+ * to reach its target by the departure; a cheap price (price.ts) lets solar
+ * chargers charge from the grid; in "tolerant" protection (protection.ts) a
+ * short overload is ridden through with the house load from before it.
  */
 import { Capacity, loadVector, type Phases3 } from "./capacity";
 import type { ChargeMode, ChargerSetup, PhaseCount, PhaseIndex, SiteConfig } from "./config";
 import type { ChargerActivity, ChargerCommand, ChargerReading, ChargerView, GridSample, NextAction, SiteDecision } from "./types";
 import { waterFill, type FillItem } from "./water-fill";
+import { chooseWindows, clockText, remainingWh, round1 as planRound1, targetText, type PlanRequest, type PlanState, type PlanView } from "./plan";
+import { isCheapSlot, slotAt, type PriceSlot } from "./price";
+import { FuseProtection } from "./protection";
 
 interface Target {
   amps: number;
@@ -51,6 +59,14 @@ interface ChargerRuntime {
   modeChanged: boolean;
   servedWh: number;
   view?: ChargerView;
+  plan?: PlanState;
+  /** The plan's last word (also after it ended), for the outputs. */
+  planView?: PlanView;
+  planActive: boolean;
+  /** Charging as "now" only because of a plan or a cheap price: when that ends, it stops at once. */
+  forcedNow: boolean;
+  /** The car's state of charge, %, when something reports it. */
+  soc?: number;
 }
 
 const OFF_STATES = new Set(["off", "idle", "fault", "scheduled_downtime", "unscheduled_downtime"]);
@@ -61,7 +77,13 @@ export class SiteManager {
   private grid?: GridSample;
   private pv?: { powerW: number };
   private battery?: { powerW?: number; soc?: number };
+  /** Cheap now: from the {cheap} flag or the price schedule, worked out on each update. */
   private cheap = false;
+  private cheapFlag = false;
+  private prices: PriceSlot[] = [];
+  private readonly protection: FuseProtection;
+  /** House load (grid minus chargers) of the last sample without overload, kept while a spike is tolerated. */
+  private stableHouse?: { amps: Phases3; watts: number };
   /** Starts false: the first fresh sample is trusted; after a silence, recoverSamples are needed. */
   private failsafe = false;
   private freshSamples = 0;
@@ -69,6 +91,7 @@ export class SiteManager {
 
   constructor(config: SiteConfig) {
     this.config = config;
+    this.protection = new FuseProtection(config);
     for (const setup of config.chargers) {
       this.chargers.set(setup.id, {
         setup,
@@ -80,6 +103,8 @@ export class SiteManager {
         notFollowing: false,
         modeChanged: false,
         servedWh: 0,
+        planActive: false,
+        forcedNow: false,
       });
     }
   }
@@ -106,9 +131,29 @@ export class SiteManager {
     this.battery = { powerW, soc };
   }
 
-  /** Cheap grid power: PV chargers charge as if in "now". */
+  /** Cheap grid power: PV chargers charge as if in "now". Replaces a price schedule. */
   setCheap(cheap: boolean): void {
-    this.cheap = cheap;
+    this.cheapFlag = cheap;
+    this.prices = [];
+  }
+
+  /** A price schedule: cheap while the slot's price is at or below the price limit; plans use the cheapest slots. */
+  setPrices(slots: PriceSlot[]): void {
+    this.prices = slots;
+    this.cheapFlag = false;
+  }
+
+  /** A target by a departure; undefined clears it. Energy counts from now. */
+  setPlan(id: string, request: PlanRequest | undefined): void {
+    const charger = this.runtime(id);
+    charger.plan = request && { ...request, startWh: charger.servedWh };
+    charger.planView = undefined;
+    charger.planActive = false;
+  }
+
+  /** The car's state of charge, %, e.g. from the car's own integration. */
+  setSoc(id: string, soc: number): void {
+    this.runtime(id).soc = soc;
   }
 
   setMode(id: string, mode: ChargeMode): void {
@@ -133,6 +178,7 @@ export class SiteManager {
       charger.servedWh += Math.max(0, previous.powerW) * hours;
     }
     charger.reading = reading;
+    if (update.soc !== undefined) charger.soc = update.soc;
   }
 
   private runtime(id: string): ChargerRuntime {
@@ -144,6 +190,7 @@ export class SiteManager {
   update(now: number): SiteDecision {
     const cfg = this.config;
     this.startedAt ??= now;
+    this.cheap = this.cheapFlag || isCheapSlot(slotAt(this.prices, now), cfg.priceLimit);
     const fresh = this.grid !== undefined && now - this.grid.time <= cfg.meterTimeoutS * 1000;
     if (this.grid === undefined && now - this.startedAt < cfg.meterTimeoutS * 1000) {
       return this.failsafeStep(now, "waiting for the first grid meter sample", false);
@@ -207,12 +254,28 @@ export class SiteManager {
       for (let p = 0; p < 3; p++) sumA[p] += m.load[p];
       sumW += m.watts;
     }
-    const rootA: Phases3 = [0, 0, 0];
+    const gridA: Phases3 = [0, 0, 0];
+    let house = { amps: [0, 0, 0] as Phases3, watts: grid.powerW - sumW };
     for (let p = 0; p < sitePhases; p++) {
-      const houseA = grid.currentsA ? grid.currentsA[p] - sumA[p] : (grid.powerW - sumW) / V / sitePhases;
-      rootA[p] = cfg.fuseA - cfg.marginA - houseA;
+      gridA[p] = grid.currentsA ? grid.currentsA[p] : grid.powerW / V / sitePhases;
+      house.amps[p] = grid.currentsA ? grid.currentsA[p] - sumA[p] : (grid.powerW - sumW) / V / sitePhases;
     }
-    const surplusW = -(grid.powerW - sumW) - cfg.residualPowerW;
+    // Fuse protection: a tolerated spike is planned around with the house load from before it.
+    const verdict = this.protection.assess(gridA, now);
+    if (verdict.tolerate && verdict.overloaded && this.stableHouse) house = this.stableHouse;
+    else if (!verdict.overloaded) this.stableHouse = house;
+    const settled = this.protection.settle(house.amps, now);
+    house = { amps: settled.amps, watts: house.watts };
+    const rootA: Phases3 = [0, 0, 0];
+    for (let p = 0; p < sitePhases; p++) rootA[p] = cfg.fuseA - cfg.marginA - house.amps[p];
+    const surplusW = -house.watts - cfg.residualPowerW;
+    for (const charger of all) {
+      this.evaluatePlan(charger, now);
+      // A plan reached or a cheap hour over: back to the mode without lingering for the stop delay.
+      const forced = charger.mode !== "now" && this.effectiveMode(charger) === "now";
+      if (charger.forcedNow && !forced && charger.mode === "pv") this.stop(charger);
+      charger.forcedNow = forced;
+    }
     const capacity = new Capacity(rootA, cfg.circuits, cfg.marginA, V, sitePhases);
     const overloaded = this.commandedOverload(capacity, measured);
 
@@ -276,7 +339,10 @@ export class SiteManager {
     const fastBefore = fast.reduce((sum, [, i]) => sum + i.amps * V * i.phases, 0);
     waterFill(fast.map(([, i]) => i), Infinity, capacity, cfg.fairness, V);
     pot -= fast.reduce((sum, [, i]) => sum + i.amps * V * i.phases, 0) - fastBefore;
-    for (const [charger, i] of fast) targets.set(charger, { amps: i.amps, phases: charger.phases, state: "charging", reason: this.cheap && charger.mode !== "now" ? "cheap grid power" : "fast charging" });
+    for (const [charger, i] of fast) {
+      const reason = charger.planActive && charger.planView ? charger.planView.text : this.cheap && charger.mode !== "now" ? "cheap grid power" : "fast charging";
+      targets.set(charger, { amps: i.amps, phases: charger.phases, state: "charging", reason });
+    }
 
     // (4) PV chargers: who fits, in rank order, then start/stop after the delays.
     const solar = eligible.filter((c) => this.effectiveMode(c) === "pv").sort((a, b) => this.rank(a, b, now));
@@ -359,6 +425,8 @@ export class SiteManager {
     const views: Record<string, ChargerView> = {};
     for (const charger of all) {
       const target = targets.get(charger) as Target;
+      const plan = charger.planView;
+      if (plan && !target.reason.startsWith("plan")) target.reason = `${target.reason}; ${plan.text}`;
       const command = this.shape(charger, target, overloaded, now);
       if (command) commands.push(command);
       views[charger.setup.id] = this.view(charger, target);
@@ -380,10 +448,20 @@ export class SiteManager {
       chargers: views,
       commands,
       nextAction: this.nextAction(),
+      protection: {
+        mode: cfg.protection,
+        overloadS: verdict.overloadS,
+        risk: verdict.risk,
+        tolerating: verdict.tolerate && verdict.overloaded,
+        cut: verdict.cutReason,
+        raiseAfter: settled.raiseAfter,
+      },
+      cheap: this.cheap,
     };
   }
 
   private effectiveMode(charger: ChargerRuntime): ChargeMode {
+    if (charger.planActive && charger.mode !== "off") return "now";
     if (this.cheap && (charger.mode === "pv" || charger.mode === "minpv")) return "now";
     return charger.mode;
   }
@@ -393,6 +471,54 @@ export class SiteManager {
     if (!reading) return true; // no state input wired: the limit decides
     if (reading.connected !== undefined) return reading.connected;
     return reading.operationState === undefined || !OFF_STATES.has(reading.operationState);
+  }
+
+  /**
+   * Decides whether a charger's plan must charge now, and says so in words.
+   * Until then the charger follows its mode; what solar gives counts towards the target.
+   */
+  private evaluatePlan(charger: ChargerRuntime, now: number): void {
+    const plan = charger.plan;
+    charger.planActive = false;
+    if (!plan) return;
+    const cfg = this.config;
+    const target = targetText(plan);
+    const left = remainingWh(plan, charger.servedWh, charger.soc, charger.setup.batteryKWh);
+    if (left !== undefined && left <= 0) {
+      charger.plan = undefined;
+      charger.planView = { text: `plan reached: ${target}`, by: plan.by, remainingKWh: 0, active: false, done: true };
+      return;
+    }
+    if (now >= plan.by) {
+      charger.plan = undefined;
+      const short = left === undefined ? "" : `, ${planRound1(left / 1000)} kWh short`;
+      charger.planView = { text: `plan ended at ${clockText(plan.by)}${short}`, by: plan.by, remainingKWh: left === undefined ? undefined : planRound1(left / 1000), active: false, done: true };
+      return;
+    }
+    if (left === undefined) {
+      const missing = charger.soc === undefined ? "the car's SoC" : "the car's battery size (batteryKWh)";
+      charger.planView = { text: `plan: cannot plan ${target} without ${missing}; charging in ${charger.mode} mode`, by: plan.by, active: false, unplannable: true };
+      return;
+    }
+    if (charger.mode === "off") {
+      charger.planView = { text: `plan: ${target}, on hold while the mode is off`, by: plan.by, remainingKWh: planRound1(left / 1000), active: false };
+      return;
+    }
+    // Full power of this charger: a switchable one charges a plan on all its phases.
+    const phases = charger.setup.canSwitchPhases ? charger.setup.phases : this.loadPhases(charger);
+    const fullW = charger.setup.maxA * cfg.voltageV * phases;
+    const needMs = (left / fullW) * 3_600_000 * (1 + cfg.planMarginPct / 100);
+    const windows = chooseWindows(now, plan.by, needMs, this.prices);
+    const current = windows.find((w) => w.start <= now && now < w.end);
+    if (plan.activeUntil !== undefined && now >= plan.activeUntil) plan.activeUntil = undefined;
+    if (current && (plan.activeUntil === undefined || current.end > plan.activeUntil)) plan.activeUntil = current.end;
+    const active = plan.activeUntil !== undefined;
+    if (active) plan.startedAt ??= now;
+    else plan.startedAt = undefined;
+    const startsAt = active ? undefined : windows[0]?.start;
+    const when = active ? `started ${clockText(plan.startedAt as number)}` : startsAt !== undefined ? `starts ${clockText(startsAt)}` : "";
+    charger.planActive = active;
+    charger.planView = { text: `plan: ${target}${when ? `, ${when}` : ""}`, by: plan.by, remainingKWh: planRound1(left / 1000), startsAt, active };
   }
 
   private stop(charger: ChargerRuntime): void {
@@ -516,6 +642,7 @@ export class SiteManager {
     const c = charger.reading?.currentA;
     const from = last?.amps ?? charger.reading?.offeredA ?? (c ? Math.max(c.l1 ?? 0, c.l2 ?? 0, c.l3 ?? 0) : 0);
     if (amps > from) amps = Math.min(amps, Math.max(charger.setup.minA, Math.floor(from) + cfg.rampStepA));
+
     const phasesChanged = last !== undefined && target.phases !== last.phases;
     let refresh = false;
     if (last) {
@@ -557,6 +684,8 @@ export class SiteManager {
       powerW: Math.round(charger.reading?.powerW ?? 0),
       notFollowing: charger.notFollowing,
     };
+    if (charger.planView) view.plan = charger.planView;
+    if (charger.soc !== undefined) view.soc = charger.soc;
     charger.view = view;
     return view;
   }
@@ -574,6 +703,7 @@ export class SiteManager {
       if (c.upSince !== undefined) consider(id, "switch to 3 phases", Math.max(c.upSince + cfg.enableDelayS * 1000, (c.lastSwitchAt ?? 0) + cfg.phaseDwellS * 1000));
       if (c.downSince !== undefined) consider(id, "switch to 1 phase", Math.max(c.downSince + cfg.disableDelayS * 1000, (c.lastSwitchAt ?? 0) + cfg.phaseDwellS * 1000));
       if (c.pauseUntil !== undefined) consider(id, "resume after phase switch", c.pauseUntil);
+      if (c.planView && !c.planView.active && c.planView.startsAt !== undefined) consider(id, "plan starts", c.planView.startsAt);
     }
     return next;
   }
@@ -611,5 +741,9 @@ export function statusText(decision: SiteDecision): string {
     parts.push(`L${worst + 1} headroom ${Math.round(h[worst])} A`);
   }
   if (views.some((v) => v.notFollowing)) parts.push("a charger ignores its limit");
+  const protection = decision.protection;
+  if (protection?.cut) parts.unshift(`fuse: ${protection.cut}`);
+  else if (protection?.tolerating) parts.push(`riding out ${protection.overloadS} s over the fuse`);
+  else if (protection?.raiseAfter !== undefined) parts.push(`more after ${clockText(protection.raiseAfter)}`);
   return parts.join(", ");
 }

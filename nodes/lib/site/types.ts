@@ -1,6 +1,7 @@
 /** What goes into and comes out of the site charging manager. Times are epoch milliseconds. */
 import type { ChargeMode, PhaseCount } from "./config";
 import type { Phases3 } from "./capacity";
+import type { PlanView } from "./plan";
 
 export interface GridSample {
   time: number;
@@ -22,6 +23,7 @@ export interface ChargerReading {
   /** Limit the charger says it applies, A. */
   offeredA?: number;
   phases?: number;
+  /** The car's state of charge, %. */
   soc?: number;
 }
 
@@ -55,6 +57,9 @@ export interface ChargerView {
   measuredA: number;
   powerW: number;
   notFollowing: boolean;
+  /** The charger's plan: "plan: 12 kWh by 07:00, starts 03:40". */
+  plan?: PlanView;
+  soc?: number;
 }
 
 export interface NextAction {
@@ -81,4 +86,16 @@ export interface SiteDecision {
   chargers: Record<string, ChargerView>;
   commands: ChargerCommand[];
   nextAction?: NextAction;
+  /** Fuse protection: how long the current overload lasts, how much of the modelled trip it used, a cut. */
+  protection?: {
+    mode: string;
+    overloadS: number;
+    risk: number;
+    tolerating: boolean;
+    cut?: string;
+    /** After a cut: limits go up again at the earliest then. */
+    raiseAfter?: number;
+  };
+  /** Grid power is cheap now (price input). */
+  cheap?: boolean;
 }
