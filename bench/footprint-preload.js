@@ -17,8 +17,9 @@ let cpuUs = 0;
 let files = 0;
 
 Module._load = function (request, parent, isMain) {
-  // Only Node-RED's require of one of our node files counts (with whatever that file requires).
-  if (depth > 0 || !request.includes(ours)) return realLoad.call(this, request, parent, isMain);
+  // Only Node-RED's require of one of our node files counts (with whatever that file requires);
+  // not its require of our package.json, which it reads to find node modules.
+  if (depth > 0 || !request.includes(ours) || request.endsWith("package.json")) return realLoad.call(this, request, parent, isMain);
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   depth = 1;

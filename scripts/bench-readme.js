@@ -86,7 +86,7 @@ function footprintTable(r) {
     "|---|---|---|---|",
   ];
   const verdict = (what) => {
-    const v = r.verdicts.find((x) => x.what.startsWith(what));
+    const v = r.verdicts.find((x) => x.what.startsWith(what) && !(what === "RSS added, " && x.what.includes("young")));
     return v ? verdictMark(v) : "";
   };
   const a = s.added;
