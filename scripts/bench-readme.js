@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes a benchmark's latest figures into README.md between its markers,
 // from the results file the benchmark wrote, so the README table is never
-// typed by hand. Usage: node scripts/bench-readme.js ocpp
+// typed by hand. Usage: node scripts/bench-readme.js ocpp | footprint
 //   <!-- bench:ocpp:start --> … <!-- bench:ocpp:end -->   ← replaced
 "use strict";
 const fs = require("fs");
@@ -70,7 +70,55 @@ function ocppTable(r) {
   return lines.join("\n");
 }
 
-const WRITERS = { ocpp: ocppTable };
+function footprintTable(r) {
+  const m = r.machine;
+  const s = r.start;
+  const f1 = (n) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(1) : "–");
+  const f0 = (n) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(0) : "–");
+  const signed = (n, f) => (n >= 0 ? `+${f(n)}` : `−${f(-n)}`);
+  const lines = [
+    `Measured ${r.date.slice(0, 16).replace("T", " ")} UTC on ${m.cores} cores (${m.cpu}), Node-RED 4.1 on Node ${m.node}, load average ` +
+      `${m.loadBefore.join(" / ")} before and ${(m.loadAfter || []).join(" / ")} after (1/5/15 min), ${s.rounds} rounds with and without the package, ` +
+      "order rotating; medians, per-round spread in brackets. Written by `npm run bench:footprint -- --readme` from " +
+      "`bench/results/footprint.json`; do not edit by hand.",
+    "",
+    "| Added to Node-RED with no flow using the package | Figure | Target | |",
+    "|---|---|---|---|",
+  ];
+  const verdict = (what) => {
+    const v = r.verdicts.find((x) => x.what.startsWith(what) && !(what === "RSS added, " && x.what.includes("young")));
+    return v ? verdictMark(v) : "";
+  };
+  const a = s.added;
+  lines.push(`| CPU to start (spawn to "Started flows") | ${signed(a.cpuMs, f0)} ms [${f0(a.cpuRangeMs[0])} – ${f0(a.cpuRangeMs[1])}] | ≤ 150 ms | ${verdict("CPU to start")} |`);
+  lines.push(`| of which requiring our ${s.nodeFiles} node files (entries; the node code loads on deploy) | ${f0(s.ownFilesCpuMs)} ms | | |`);
+  lines.push(
+    `| RSS, young generation filled in both (what the package keeps) | ${signed(a.steadyMb, f1)} MB [${f1(a.steadyRangeMb[0])} – ${f1(a.steadyRangeMb[1])}] | ≤ 5 MB | ${verdict("RSS added, young")} |`,
+  );
+  lines.push(`| RSS ${s.settleMs / 1000} s after the start | ${signed(a.rssMb, f1)} MB [${f1(a.rssRangeMb[0])} – ${f1(a.rssRangeMb[1])}] | ≤ 5 MB | ${verdict("RSS added, ")} |`);
+  lines.push(`| JS heap in use after a full GC | ${signed(a.heapMb, f1)} MB | | |`);
+  lines.push(
+    `| V8 young generation written at start (of ${f0(s.youngCapacityMb)} MB), without / with | ${f1(s.without.youngAtStartMb)} / ${f1(s.with.youngAtStartMb)} MB | | |`,
+  );
+  lines.push(`| heavy dependencies loaded | ${s.heavyLoaded.length ? s.heavyLoaded.join(", ") : "none"} | none | |`);
+  if (r.idle) {
+    lines.push(
+      `| every example (${r.idle.examples}) deployed, idle ${r.idle.seconds} s: CPU / RSS | ${r.idle.with.cpuPct.toFixed(2)} % / ${f0(r.idle.with.rssMb)} MB (Node-RED alone ${r.idle.without.cpuPct.toFixed(2)} % / ${f0(r.idle.without.rssMb)} MB) | < 1 % of one core | ${verdict("every example")} |`,
+    );
+  }
+  if (s.breakdown) {
+    const b = s.breakdown;
+    lines.push(
+      "",
+      `Breakdown (a third arm, the package with stub node files that only register the types): Node-RED's own handling of the ` +
+        `package (HTML, locales, icons, examples, ${s.nodeFiles} node sets) ${signed(b.handling.steadyMb, f1)} MB RSS with the young generation filled, ` +
+        `${signed(b.handling.heapMb, f1)} MB JS heap; our entries on top ${signed(b.ours.steadyMb, f1)} MB, ${signed(b.ours.heapMb, f1)} MB JS heap.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const WRITERS = { ocpp: ocppTable, footprint: footprintTable };
 
 function main() {
   const name = process.argv[2] || "ocpp";

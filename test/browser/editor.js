@@ -254,7 +254,7 @@ async function main() {
     const configTypes = defs.filter((d) => !d.missing && d.category === "config");
 
     let slot = 0;
-    const ourIcons = new Set(fs.existsSync(path.join(root, "dist/nodes/icons")) ? fs.readdirSync(path.join(root, "dist/nodes/icons")) : []);
+    const ourIcons = new Set(fs.existsSync(path.join(root, "dist/nodes/entry/icons")) ? fs.readdirSync(path.join(root, "dist/nodes/entry/icons")) : []);
     for (const { type, icon: iconName } of flowTypes) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       const inPalette = (await entry.count()) === 1;

@@ -13,6 +13,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { createRequire } from "node:module";
 import { parseEditorHtml, helpSummary, templateI18nKeys, hasKey, type EditorHtml } from "./editor-html";
 import { loadRuntime, configReads, RUNTIME_OWNED_KEYS, type RuntimeType } from "./runtime-side";
 import { CORE_NODE_TYPES, EXTRA_MODULE_FOLDERS, FLOW_STRUCTURE_TYPES } from "./core-node-types";
@@ -23,7 +24,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
   "node-red"?: { nodes?: Record<string, string> };
 };
 const sets = Object.entries(pkg["node-red"]?.nodes ?? {});
-const iconDir = path.join(root, "dist", "nodes", "icons");
+const iconDir = path.join(root, "dist", "nodes", "entry", "icons");
 const examplesDir = path.join(root, "examples");
 const nodeRedNodesDir = path.dirname(require.resolve("@node-red/nodes/package.json"));
 const coreIcons = new Set(fs.readdirSync(path.join(nodeRedNodesDir, "icons")));
@@ -37,7 +38,17 @@ interface SetInfo {
   js: string;
   html: EditorHtml;
   runtime: RuntimeType[];
+  /** The node's code: the node file the entry loads on first deploy (nodes/lib/node-red/lazy-node.ts), or the entry itself. */
+  code: string;
+  codeRuntime: RuntimeType[];
   catalogue: unknown;
+}
+
+/** The node file a package.json entry loads on first deploy (it exports `implementation`), or the entry itself. */
+function nodeCode(entry: string): string {
+  const req = createRequire(entry);
+  const mod = req(entry) as { implementation?: unknown };
+  return typeof mod.implementation === "string" ? req.resolve(mod.implementation) : entry;
 }
 
 function loadSet(name: string, rel: string): SetInfo {
@@ -48,7 +59,8 @@ function loadSet(name: string, rel: string): SetInfo {
   const locale = path.join(path.dirname(js), "locales", "en-US", `${path.basename(js, ".js")}.json`);
   assert.ok(fs.existsSync(locale), `${path.relative(root, locale)} is missing: each node file needs its i18n catalogue`);
   const catalogue: unknown = JSON.parse(fs.readFileSync(locale, "utf8"));
-  return { name, js, html: parseEditorHtml(htmlFile), runtime: loadRuntime(js), catalogue };
+  const code = nodeCode(js);
+  return { name, js, html: parseEditorHtml(htmlFile), runtime: loadRuntime(js), code, codeRuntime: code === js ? loadRuntime(js) : loadRuntime(code), catalogue };
 }
 
 const loaded = new Map<string, SetInfo>();
@@ -68,7 +80,7 @@ describe("package.json", () => {
   it("registers at least one node set in node-red.nodes", () => {
     assert.ok(sets.length > 0, "package.json node-red.nodes is empty");
   });
-  it("lists every node file: each nodes/<name>.html has an entry dist/nodes/<name>.js", () => {
+  it("lists every node file: each nodes/<name>.html has an entry dist/nodes/entry/<name>.js", () => {
     const listed = new Set(sets.map(([, rel]) => path.basename(rel, ".js")));
     const htmlFiles = fs.readdirSync(path.join(root, "nodes")).filter((f) => f.endsWith(".html")).map((f) => f.slice(0, -5));
     assert.deepEqual(htmlFiles.filter((f) => !listed.has(f)), [], "Node-RED never loads a node file missing from package.json node-red.nodes");
@@ -102,6 +114,7 @@ for (const [setName, rel] of sets) {
     if (!set) return;
     const { html, runtime } = set;
     const runtimeTypes = new Map(runtime.map((r) => [r.type, r]));
+    const codeTypes = new Map(set.codeRuntime.map((r) => [r.type, r]));
 
     it("every editor script parses and each registerType has a literal type and object", () => {
       assert.deepEqual(html.errors, []);
@@ -111,6 +124,7 @@ for (const [setName, rel] of sets) {
       assert.ok(templates.length > 0, "no data-template-name block");
       assert.deepEqual(Object.keys(html.defs).sort(), templates, "each data-template-name needs a literal RED.nodes.registerType('<type>', {...})");
       assert.deepEqual([...runtimeTypes.keys()].sort(), templates, "the .js must register exactly the types its .html defines");
+      assert.deepEqual([...codeTypes.keys()].sort(), templates, `${path.relative(root, set.code)} must register exactly the types its .html defines`);
     });
 
     for (const type of Object.keys(html.templates)) {
@@ -163,9 +177,9 @@ for (const [setName, rel] of sets) {
 
         if (typeof def.literals.icon === "string") {
           const icon = def.literals.icon;
-          it(`icon ${icon} ships in dist/nodes/icons or is a core icon`, () => {
+          it(`icon ${icon} ships in dist/nodes/entry/icons or is a core icon`, () => {
             const ok = fs.existsSync(path.join(iconDir, icon)) || coreIcons.has(icon) || /^font-awesome\/fa-[a-z0-9-]+$/.test(icon);
-            assert.ok(ok, `${icon} is neither in dist/nodes/icons (from icons/) nor a core icon`);
+            assert.ok(ok, `${icon} is neither in dist/nodes/entry/icons (from icons/) nor a core icon`);
           });
         }
 
@@ -186,20 +200,21 @@ for (const [setName, rel] of sets) {
           assert.deepEqual(secretLike.map(([k]) => k), []);
         });
 
-        it("HTML credentials equal the runtime's registerType credentials", () => {
+        it("HTML credentials equal the runtime's registerType credentials (the entry's and the node file's)", () => {
           const rt = runtimeTypes.get(type);
           assert.ok(rt, "not registered at runtime");
           const norm = (c: Record<string, { type?: string }>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v?.type ?? "text"]).sort());
           assert.deepEqual(norm(def.credentials), norm(rt.credentials));
+          assert.deepEqual(norm(def.credentials), norm(codeTypes.get(type)?.credentials ?? {}), path.relative(root, set.code));
           for (const [key, { type: t }] of Object.entries(rt.credentials)) {
             if (CREDENTIAL_LIKE.test(key)) assert.equal(t, "password", `credential ${key} must be type "password" so the editor never receives it`);
           }
         });
 
         it("HTML defaults match the config properties the runtime reads", () => {
-          const rt = runtimeTypes.get(type);
+          const rt = codeTypes.get(type);
           assert.ok(rt, "not registered at runtime");
-          const { strict, names } = configReads(set.js, [rt]);
+          const { strict, names } = configReads(set.code, [rt]);
           const defaults = Object.keys(def.defaults);
           const unsaved = [...strict].filter((k) => !RUNTIME_OWNED_KEYS.has(k) && !(k in def.defaults));
           assert.deepEqual(unsaved, [], "the runtime reads these config properties but the HTML defaults never save them");

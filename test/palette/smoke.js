@@ -102,7 +102,7 @@ async function smoke(key, tarball, work) {
       check(`${tag} example "${first}" is served intact`, res.status === 200 && JSON.stringify(res.json()) === JSON.stringify(local));
     }
 
-    const iconDir = path.join(installed, "dist", "nodes", "icons");
+    const iconDir = path.join(installed, "dist", "nodes", "entry", "icons");
     const icons = fs.existsSync(iconDir) ? fs.readdirSync(iconDir) : [];
     const iconList = (await get(`${base}/icons`)).json();
     check(`${tag} /icons lists our icons`, icons.length > 0 && icons.every((i) => (iconList[pkg.name] ?? []).includes(i)), `listed: ${JSON.stringify(iconList[pkg.name])}`);

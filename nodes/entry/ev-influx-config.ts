@@ -1,0 +1,10 @@
+// What Node-RED loads at start for ev-influx-config (package.json): registers the type; the
+// node's code, ../ev-influx-config.ts, loads when the first ev-influx-config is deployed. Keep the options
+// equal to those ../ev-influx-config.ts passes to registerType (test/unit/lazy-load.test.ts checks).
+// See nodes/lib/node-red/lazy-node.ts.
+import path from "node:path";
+import { lazyNodeSet } from "../lib/node-red/lazy-node";
+
+export = lazyNodeSet(path.join(__dirname, "..", "ev-influx-config"), {
+  "ev-influx-config": { credentials: { token: { type: "password" } } },
+});

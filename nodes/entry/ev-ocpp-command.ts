@@ -1,0 +1,10 @@
+// What Node-RED loads at start for ev-ocpp-command (package.json): registers the type; the
+// node's code, ../ev-ocpp-command.ts, loads when the first ev-ocpp-command is deployed. Keep the options
+// equal to those ../ev-ocpp-command.ts passes to registerType (test/unit/lazy-load.test.ts checks).
+// See nodes/lib/node-red/lazy-node.ts.
+import path from "node:path";
+import { lazyNodeSet } from "../lib/node-red/lazy-node";
+
+export = lazyNodeSet(path.join(__dirname, "..", "ev-ocpp-command"), {
+  "ev-ocpp-command": {},
+});
