@@ -346,6 +346,7 @@ function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralS
       snapshot: (id) => view?.snapshot(id),
       list: () => view?.list() ?? [],
       recordConfiguration: (id, cfg) => central?.directory.recordConfiguration(id, cfg),
+      recordLimit: (id, connectorId, amps) => central?.recordLimit(id, connectorId, amps),
       onConnected: (listener) => add(listener, false),
       onReachable: (listener) => add(listener, true),
     },
