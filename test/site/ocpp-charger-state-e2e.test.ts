@@ -144,6 +144,7 @@ describe("OCPP charger.state into the site manager", () => {
     assert.equal(s201.voltageV?.l3, 230);
     assert.ok(s201.currentA?.l1 !== undefined && s201.currentA.l1 > 1, `2.0.1 currents ${JSON.stringify(s201.currentA)}`);
     assert.equal(typeof s201.maxCurrentA, "number", "Current.Offered");
+    assert.equal(typeof s201.sessionEnergyWh, "number", "the session's energy from TransactionEvent");
     assert.equal(states.pending.every((m) => m.topic === `${(m.payload as ChargerStateEvent).identity}/charger.state` && (m.ocpp as { kind: string }).kind === "charger.state"), true);
 
     // The manager read both states from the same wire, with no change node: it sees each car's measured current.
