@@ -19,6 +19,12 @@ export interface HouseSimulatorOptions {
   /** Simulated clock at start, hours (default 9). */
   startHour?: number;
   pvPeakW?: number;
+  /**
+   * Real seconds a cloud (or a clear spell) lasts, whatever the speed (default 90). The day is sped up, but the site
+   * manager's start and stop delays are real seconds: clouds passing every few real seconds would keep the cars in
+   * PV mode from ever starting.
+   */
+  cloudSlotS?: number;
   /** Replace the PV curve or the house load (tests). */
   pvW?: (t: number) => number;
   houseA?: (t: number) => Phases3;
@@ -52,7 +58,10 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
   const speed = options.speed ?? 12;
   const started = Date.now();
   const clock = (): number => (options.startHour ?? 9) * 3600 + ((Date.now() - started) / 1000) * speed;
-  const pvW = options.pvW ?? pvCurve(options.pvPeakW ?? 12_000, 6 * 3600, 20 * 3600, cloudFactor(7));
+  const clouds = cloudFactor(7);
+  // cloudFactor() changes its factor every 240 s of its argument: give it real time stretched to one change per cloudSlotS.
+  const cloudClock = (): number => ((Date.now() - started) / 1000) * (240 / (options.cloudSlotS ?? 90));
+  const pvW = options.pvW ?? pvCurve(options.pvPeakW ?? 12_000, 6 * 3600, 20 * 3600, () => clouds(cloudClock()));
   const model = new HouseModel({ pvW, houseA: options.houseA ?? houseLoad }, (options.cars ?? DEFAULT_CARS).map((car) => ({ ...car })));
 
   const server = http.createServer((req, res) => {
