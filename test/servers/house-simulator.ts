@@ -4,8 +4,9 @@
  * cycles and a cooker at noon, and three cars whose current follows the
  * limit the flow gives each charger. Over HTTP:
  *
- *   GET  /house        → [{topic: "grid", payload: {powerW, currentsA, time}}, {topic: "pv", ...},
- *                         {topic: "charger/<id>", payload: <ChargerState>} ...], ready for ev-site-manager
+ *   GET  /house        → [{topic: "pv", ...}, {topic: "charger/<id>", payload: <ChargerState>} ...,
+ *                         {topic: "grid", payload: {powerW, currentsA, time}}], ready for ev-site-manager
+ *                         (the grid meter last: it runs the algorithm, which then sees this sample's PV and cars)
  *   POST /limit/<id>   ← {amps, phases} (the site manager's limit message): the car follows it
  */
 import http from "node:http";
@@ -73,10 +74,7 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
     if (req.method === "GET" && url === "/house") {
       const sample = model.sample(clock());
       const time = new Date().toISOString();
-      const messages: Array<{ topic: string; payload: unknown }> = [
-        { topic: "grid", payload: { powerW: sample.gridW, currentsA: sample.gridA, time } },
-        { topic: "pv", payload: { powerW: sample.pvW } },
-      ];
+      const messages: Array<{ topic: string; payload: unknown }> = [{ topic: "pv", payload: { powerW: sample.pvW } }];
       for (const [id, car] of Object.entries(sample.cars)) {
         const sim = model.cars.get(id) as SimCar;
         messages.push({
@@ -93,6 +91,8 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
           },
         });
       }
+      // Last: the grid sample runs the site manager's algorithm, which should see this sample's PV and cars.
+      messages.push({ topic: "grid", payload: { powerW: sample.gridW, currentsA: sample.gridA, time } });
       reply(200, messages);
       return;
     }
