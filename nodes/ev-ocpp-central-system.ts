@@ -348,6 +348,7 @@ function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralS
       recordConfiguration: (id, cfg) => central?.directory.recordConfiguration(id, cfg),
       // GetBaseReport from a command node waits for the last NotifyReport part (2.0.1); reports arrive only once the server runs.
       onReportDone: (listener) => central?.directory.onReportDone(listener) ?? (() => undefined),
+      recordLimit: (id, connectorId, amps) => central?.recordLimit(id, connectorId, amps),
       onConnected: (listener) => add(listener, false),
       onReachable: (listener) => add(listener, true),
     },

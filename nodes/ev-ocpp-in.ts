@@ -11,7 +11,7 @@ import type { CentralSubscriber, CentralSystemNode, OcppMsgInfo } from "./lib/oc
 import type { CentralEvent, Problem, RawFrame } from "./lib/ocpp/core/server";
 import type { PendingDecision } from "./lib/ocpp/core/decisions";
 import { splitList } from "./lib/ocpp/core/settings";
-import { matchesFilter, type OcppEventKind } from "./lib/ocpp/core/events";
+import { matchesFilter, OPT_IN_KINDS, type OcppEventKind } from "./lib/ocpp/core/events";
 
 interface Def extends NodeDef {
   server: string;
@@ -40,13 +40,13 @@ export = (RED: NodeAPI) => {
     const decide = def.decide === true;
     const raw = def.raw === true;
     const matches = (kind: string, identity: string): boolean => matchesFilter({ kind: kind as OcppEventKind, identity }, { identities, kinds });
-    // Asked for every event of every charger: no filter, no work.
+    // Asked for every event of every charger: no filter, no work (opt-in kinds such as charger.state only when ticked).
     const everything = identities.length === 0 && kinds.length === 0;
 
     const sub: CentralSubscriber = {
       node: this,
       wants: (kind, identity) =>
-        everything || (UNFILTERED_KINDS.has(kind) ? matchesFilter({ kind: "boot", identity }, { identities }) : matches(kind, identity)),
+        everything ? !OPT_IN_KINDS.has(kind) : UNFILTERED_KINDS.has(kind) ? matchesFilter({ kind: "boot", identity }, { identities }) : matches(kind, identity),
       decides: (kind, identity) => decide && matchesFilter({ kind: "boot", identity }, { identities }) && (kind === "connect" || matches("authorize", identity)),
       wantsRaw: () => raw,
       onEvent: (event: CentralEvent, decision?: PendingDecision<unknown>) => {

@@ -48,6 +48,10 @@ export interface ChargerState {
   voltageV?: PhaseValues;
   /** Current limit in effect, A per phase. */
   maxCurrentA?: number;
+  /** Phases the car draws on now (from the measured currents), when the source can tell. */
+  phases?: number;
+  /** Whether the charger is reachable now, when the source can tell. */
+  online?: boolean;
   /** Whether a vehicle is plugged in, when the source can tell. */
   vehicleConnected?: boolean;
   /** When the source sampled the values (ISO 8601). */

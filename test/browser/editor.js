@@ -86,6 +86,75 @@ async function openAndCloseDialog(page, type, shot) {
 const DASHBOARD_MODULE = "@flowfuse/node-red-dashboard";
 
 /**
+ * For an example with the site manager ("Charge from solar and share the fuse"): the house simulator
+ * and the three brands' simulated chargers on free ports, the example's fixed demo addresses moved to
+ * them, the dev credentials filled in. The simulators are TypeScript (test/servers/), loaded through tsx.
+ */
+async function siteSimulation(flow) {
+  if (!flow.some((n) => n.type === "ev-site-manager")) return undefined;
+  const { require: tsxRequire } = require("tsx/cjs/api");
+  const load = (file) => tsxRequire(`../servers/${file}`, __filename);
+  const { startHouseSimulator } = load("house-simulator.ts");
+  const { startChargeAmpsSimulator } = load("chargeamps-simulator.ts");
+  const { startAmtronSimulator } = load("amtron-simulator.ts");
+  const { startChargePointSimulator } = load("ocpp-charge-point.ts");
+  const credentials = JSON.parse(fs.readFileSync(path.join(__dirname, "../servers/dev-credentials.json"), "utf8"));
+  const running = [];
+  const house = await startHouseSimulator({});
+  running.push(house);
+  const chargeAmps = await startChargeAmpsSimulator({ credentials: credentials["ev-chargeamps-account"] });
+  running.push(chargeAmps);
+  const amtron = await startAmtronSimulator({ charging: true });
+  running.push(amtron);
+  const ocppPort = await freePort();
+  const rewritten = flow.map((n) => {
+    const node = JSON.parse(JSON.stringify(n).replaceAll("http://127.0.0.1:18084", house.url));
+    // A reading every second instead of every 5 s: the charts fill within the test's patience.
+    if (node.type === "inject" && node.repeat) node.repeat = "1";
+    if (node.type === "ev-ocpp-central-system") Object.assign(node, { port: String(ocppPort), host: "127.0.0.1" });
+    if (node.type === "ev-chargeamps-account") node.baseUrl = chargeAmps.url;
+    if (node.type === "ev-amtron") node.port = amtron.port;
+    if (credentials[node.type]) node.credentials = credentials[node.type];
+    return node;
+  });
+  const cars = flow.filter((n) => n.type === "ev-site-manager").flatMap((n) => JSON.parse(n.chargers || "[]").map((c) => c.id));
+  return {
+    flow: rewritten,
+    cars,
+    /** The OCPP charger connects once the deployed central system listens. */
+    async afterDeploy() {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          running.push(await startChargePointSimulator({ url: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: cars[0] ?? "garage" }));
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    },
+    async close() {
+      for (const sim of running.reverse()) await Promise.resolve(sim.close()).catch(() => undefined);
+    },
+  };
+}
+
+/** The dashboard's socket.io messages to its widgets: `42["msg-input:<widget id>", msg]`. */
+function widgetMessage(frame) {
+  const text = typeof frame === "string" ? frame : frame.toString();
+  const match = /^42(?:\/[^,[]*,)?(\[.*\])$/s.exec(text);
+  if (!match) return undefined;
+  try {
+    const [event, msg] = JSON.parse(match[1]);
+    const widget = /^msg-input:(.+)$/.exec(event);
+    return widget ? { widget: widget[1], msg } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The Dashboard 2.0 examples, in a Node-RED of their own with the dashboard
  * module (a devDependency) installed beside our package: each imports into
  * the editor with every node type known, deploys, and its dashboard page
@@ -115,6 +184,7 @@ async function dashboardExamples(pkg, shots) {
   writeSettings(userDir, { port, extra: { nodesExcludes: devOnlyNodeModules().filter((name) => name !== dashboardFolder) } });
   let red;
   let context;
+  let site;
   const consoleErrors = [];
   try {
     red = await startNodeRed({ target: targets["4.1"], userDir, port });
@@ -133,6 +203,14 @@ async function dashboardExamples(pkg, shots) {
       consoleErrors.push(`blocked request to ${route.request().url()}`);
       return route.abort();
     });
+    // What the dashboard pushes to its widgets, as the browser receives it (capped).
+    const widgetMessages = [];
+    page.on("websocket", (ws) =>
+      ws.on("framereceived", ({ payload }) => {
+        const message = widgetMessage(payload);
+        if (message && widgetMessages.length < 20_000) widgetMessages.push(message);
+      }),
+    );
     for (const file of files) {
       // Back in the editor for each example (the previous one left the page on its dashboard).
       await page.goto(red.url, { waitUntil: "load" });
@@ -145,9 +223,13 @@ async function dashboardExamples(pkg, shots) {
         return { flow, unknown };
       }, url);
       check(`dashboard example "${file}" imports with every node type known`, imported.unknown.length === 0, `unknown: ${imported.unknown.join(", ")}`);
-      const flows = combineExamples([{ file: file.replace(/\.json$/, ""), nodes: imported.flow }]);
+      if (site) await site.close();
+      site = await siteSimulation(imported.flow);
+      const flows = combineExamples([{ file: file.replace(/\.json$/, ""), nodes: site ? site.flow : imported.flow }]);
       const deploy = await fetch(`${red.url}/flows`, { method: "POST", headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" }, body: JSON.stringify(flows) });
       check(`dashboard example "${file}" deploys`, deploy.status === 204 || deploy.status === 200, `HTTP ${deploy.status}: ${await deploy.text()}`);
+      if (site) await site.afterDeploy();
+      widgetMessages.length = 0;
       const pages = imported.flow.filter((n) => n.type === "ui-page");
       const base = imported.flow.find((n) => n.type === "ui-base");
       for (const uiPage of pages) {
@@ -166,6 +248,7 @@ async function dashboardExamples(pkg, shots) {
         const shot = path.join(shots, `browser-dashboard-${path.basename(file, ".json").replace(/[^A-Za-z0-9]+/g, "-")}.png`);
         await page.screenshot({ path: shot });
         check(`dashboard page ${base.path}${uiPage.path} renders its groups (${groups.join(", ")}) and ${charts} chart(s)`, rendered, `see ${shot}`);
+        if (site) await siteChartsFill({ page, flows, cars: site.cars, widgetMessages, shot });
       }
     }
     check("dashboard examples: no browser console error or page error", consoleErrors.length === 0, consoleErrors.join("\n       "));
@@ -174,8 +257,31 @@ async function dashboardExamples(pkg, shots) {
   } finally {
     if (context) await context.close().catch(() => undefined);
     if (red) await red.stop();
+    if (site) await site.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The site example's charts, fed by the house simulator through the site manager: the power chart gets
+ * points for grid, PV and every car, the limit chart for every car, and some car is given a current.
+ */
+async function siteChartsFill({ page, flows, cars, widgetMessages, shot }) {
+  const charts = flows.filter((n) => n.type === "ui-chart");
+  const wanted = charts.map((chart) => ({ chart, series: /\(W\)/.test(chart.label) ? ["grid", "PV", ...cars] : cars }));
+  const points = (chart, topic) => widgetMessages.filter((m) => m.widget === chart.id && m.msg && m.msg.topic === topic && Number.isFinite(m.msg.payload));
+  const filled = () => wanted.every(({ chart, series }) => series.every((topic) => points(chart, topic).length >= 3));
+  const deadline = Date.now() + 45_000;
+  while (!filled() && Date.now() < deadline) await page.waitForTimeout(500);
+  await page.screenshot({ path: shot.replace(/\.png$/, "-data.png") });
+  for (const { chart, series } of wanted) {
+    const counts = series.map((topic) => `${topic} ${points(chart, topic).length}`).join(", ");
+    check(`site dashboard chart "${chart.label}" gets data points for ${series.join(", ")} (${counts})`, series.every((topic) => points(chart, topic).length >= 3), `see ${shot}`);
+  }
+  const limits = charts.filter((c) => !/\(W\)/.test(c.label)).flatMap((c) => cars.flatMap((car) => points(c, car).map((m) => m.msg.payload)));
+  check(`site dashboard: the manager gives a car a current (largest limit ${Math.max(0, ...limits)} A)`, limits.some((a) => a >= 6));
+  const power = charts.filter((c) => /\(W\)/.test(c.label)).flatMap((c) => points(c, "PV").map((m) => m.msg.payload));
+  check(`site dashboard: PV from the house simulator is charted (${Math.round(Math.max(0, ...power))} W)`, power.some((w) => w > 0));
 }
 
 async function main() {

@@ -82,6 +82,18 @@ export async function startPostgres(port: number): Promise<RunningSimulator & { 
   };
 }
 
+/** The house simulator's clock from the environment; a value that is not a sensible number is refused in words. */
+export function houseTimeLapse(env: NodeJS.ProcessEnv): { speed?: number; startHour?: number } {
+  const read = (name: string, min: number, max: number): number | undefined => {
+    const text = env[name]?.trim();
+    if (!text) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  return { speed: read("EV_HOUSE_SPEED", 0.1, 3600), startHour: read("EV_HOUSE_START_HOUR", 0, 24) };
+}
+
 export const devSimulators: DevSimulator[] = [
   { name: "MQTT broker (aedes)", port: 1883, start: startMqttBroker },
   { name: "PostgreSQL (PGlite)", port: 5432, start: startPostgres },
@@ -92,7 +104,8 @@ export const devSimulators: DevSimulator[] = [
   // dynamic: connector states drift over time, so the availability examples show changes.
   { name: "Availability feeds simulator", port: 18083, start: (port) => startAvailabilityFeeds({ port, dynamic: true }) },
   // PV, house load and three cars that follow their chargers' limits, for "Charge from solar and share the fuse".
-  { name: "House simulator (grid meter, PV, cars)", port: 18084, start: (port) => startHouseSimulator({ port }) },
+  // Time-lapse: EV_HOUSE_SPEED simulated seconds per second (default 12), the day starting at EV_HOUSE_START_HOUR (default 9).
+  { name: "House simulator (grid meter, PV, cars)", port: 18084, start: (port) => startHouseSimulator({ port, ...houseTimeLapse(process.env) }) },
   {
     name: "OCPP charge point 'garage' -> ws://127.0.0.1:9220/ocpp",
     port: 9220,

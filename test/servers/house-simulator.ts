@@ -4,8 +4,9 @@
  * cycles and a cooker at noon, and three cars whose current follows the
  * limit the flow gives each charger. Over HTTP:
  *
- *   GET  /house        → [{topic: "grid", payload: {powerW, currentsA, time}}, {topic: "pv", ...},
- *                         {topic: "charger/<id>", payload: <ChargerState>} ...], ready for ev-site-manager
+ *   GET  /house        → [{topic: "pv", ...}, {topic: "charger/<id>", payload: <ChargerState>} ...,
+ *                         {topic: "grid", payload: {powerW, currentsA, time}}], ready for ev-site-manager
+ *                         (the grid meter last: it runs the algorithm, which then sees this sample's PV and cars)
  *   POST /limit/<id>   ← {amps, phases} (the site manager's limit message): the car follows it
  */
 import http from "node:http";
@@ -19,6 +20,12 @@ export interface HouseSimulatorOptions {
   /** Simulated clock at start, hours (default 9). */
   startHour?: number;
   pvPeakW?: number;
+  /**
+   * Real seconds a cloud (or a clear spell) lasts, whatever the speed (default 90). The day is sped up, but the site
+   * manager's start and stop delays are real seconds: clouds passing every few real seconds would keep the cars in
+   * PV mode from ever starting.
+   */
+  cloudSlotS?: number;
   /** Replace the PV curve or the house load (tests). */
   pvW?: (t: number) => number;
   houseA?: (t: number) => Phases3;
@@ -52,7 +59,10 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
   const speed = options.speed ?? 12;
   const started = Date.now();
   const clock = (): number => (options.startHour ?? 9) * 3600 + ((Date.now() - started) / 1000) * speed;
-  const pvW = options.pvW ?? pvCurve(options.pvPeakW ?? 12_000, 6 * 3600, 20 * 3600, cloudFactor(7));
+  const clouds = cloudFactor(7);
+  // cloudFactor() changes its factor every 240 s of its argument: give it real time stretched to one change per cloudSlotS.
+  const cloudClock = (): number => ((Date.now() - started) / 1000) * (240 / (options.cloudSlotS ?? 90));
+  const pvW = options.pvW ?? pvCurve(options.pvPeakW ?? 12_000, 6 * 3600, 20 * 3600, () => clouds(cloudClock()));
   const model = new HouseModel({ pvW, houseA: options.houseA ?? houseLoad }, (options.cars ?? DEFAULT_CARS).map((car) => ({ ...car })));
 
   const server = http.createServer((req, res) => {
@@ -64,10 +74,7 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
     if (req.method === "GET" && url === "/house") {
       const sample = model.sample(clock());
       const time = new Date().toISOString();
-      const messages: Array<{ topic: string; payload: unknown }> = [
-        { topic: "grid", payload: { powerW: sample.gridW, currentsA: sample.gridA, time } },
-        { topic: "pv", payload: { powerW: sample.pvW } },
-      ];
+      const messages: Array<{ topic: string; payload: unknown }> = [{ topic: "pv", payload: { powerW: sample.pvW } }];
       for (const [id, car] of Object.entries(sample.cars)) {
         const sim = model.cars.get(id) as SimCar;
         messages.push({
@@ -84,6 +91,8 @@ export async function startHouseSimulator(options: HouseSimulatorOptions = {}): 
           },
         });
       }
+      // Last: the grid sample runs the site manager's algorithm, which should see this sample's PV and cars.
+      messages.push({ topic: "grid", payload: { powerW: sample.gridW, currentsA: sample.gridA, time } });
       reply(200, messages);
       return;
     }

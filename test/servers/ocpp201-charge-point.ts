@@ -15,7 +15,15 @@ export interface Ocpp201Simulator {
   close(): Promise<void>;
 }
 
-export async function startOcpp201Simulator(options: { url: string; identity: string; reconnect?: boolean; meterIntervalMs?: number; voltage?: number }): Promise<Ocpp201Simulator> {
+export async function startOcpp201Simulator(options: {
+  url: string;
+  identity: string;
+  reconnect?: boolean;
+  meterIntervalMs?: number;
+  voltage?: number;
+  /** Periodic samples also carry Current.Import and Voltage per phase and Current.Offered (default: register, power and L1 voltage only). */
+  phaseCurrents?: boolean;
+}): Promise<Ocpp201Simulator> {
   const voltage = options.voltage ?? 230;
   const received: Array<[string, Record<string, unknown>]> = [];
   const state: Ocpp201Simulator["state"] = { registerWh: 1_250_000, seqNo: 0 };
@@ -37,12 +45,22 @@ export async function startOcpp201Simulator(options: { url: string; identity: st
     });
 
   const powerW = (): number => Math.round((state.limitA ?? 16) * voltage * 3);
+  const phaseSamples = (context: string) => {
+    if (!options.phaseCurrents) return [];
+    const amps = context === "Sample.Periodic" ? (state.limitA ?? 16) : 0;
+    return [
+      ...["L2-N", "L3-N"].map((phase) => ({ value: voltage, context, measurand: "Voltage", phase, unitOfMeasure: { unit: "V" } })),
+      ...["L1", "L2", "L3"].map((phase) => ({ value: amps, context, measurand: "Current.Import", phase, unitOfMeasure: { unit: "A" } })),
+      { value: state.limitA ?? 16, context, measurand: "Current.Offered", unitOfMeasure: { unit: "A" } },
+    ];
+  };
   const register = (context: string) => ({
     timestamp: now(),
     sampledValue: [
       { value: Math.round(state.registerWh), context, measurand: "Energy.Active.Import.Register", unitOfMeasure: { unit: "Wh" } },
       { value: context === "Sample.Periodic" ? powerW() : 0, context, measurand: "Power.Active.Import", unitOfMeasure: { unit: "W" } },
       { value: voltage, context, measurand: "Voltage", phase: "L1-N", unitOfMeasure: { unit: "V" } },
+      ...phaseSamples(context),
     ],
   });
   const transactionEvent = (eventType: string, triggerReason: string, info: Record<string, unknown>, extra: Record<string, unknown> = {}) =>

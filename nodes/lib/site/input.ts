@@ -2,6 +2,7 @@
  * Turns the messages a flow sends to the site manager (by topic) into calls
  * on SiteManager, with a clear error for anything it cannot use.
  */
+import { isOperationState } from "../types";
 import { isChargeMode } from "./config";
 import type { Phases3 } from "./capacity";
 import type { SiteManager } from "./manager";
@@ -33,6 +34,13 @@ export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now:
   const payload = msg.payload;
   const obj = isObject(payload) ? payload : undefined;
   const time = Math.min(now, timeOf(obj?.time ?? obj?.samplingTime ?? obj?.timestamp ?? msg.timestamp) ?? now);
+  // The common ChargerState of any brand (OCPP in's charger.state, Charge Amps, AMTRON) wired straight in, whatever its topic:
+  // read like charger/<chargerId>; states of chargers not in the list are ignored (several chargers may share one wire).
+  if (obj && !TOPIC_HEADS.has(head) && isChargerState(obj)) {
+    if (!manager.hasCharger(obj.chargerId)) return "ignored";
+    manager.setReading(obj.chargerId, readingOf(obj, time));
+    return "charger";
+  }
   // Events of the OCPP in node, wired straight in (topic "<identity>/<kind>").
   if (obj && typeof obj.kind === "string" && typeof obj.identity === "string") return applyOcppEvent(manager, obj, time);
 
@@ -96,6 +104,13 @@ export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now:
     default:
       throw new SiteInputError(`Unknown topic "${topic}": use ${SITE_TOPICS}`);
   }
+}
+
+const TOPIC_HEADS: ReadonlySet<string> = new Set(["grid", "pv", "battery", "charger", "mode", "priority", "price"]);
+
+/** The shape of the package's ChargerState (nodes/lib/types.ts): who made it, for which charger, and its state word. */
+function isChargerState(obj: Record<string, unknown>): obj is Record<string, unknown> & { chargerId: string } {
+  return typeof obj.source === "string" && typeof obj.chargerId === "string" && obj.chargerId !== "" && isOperationState(obj.operationState);
 }
 
 /** OCPP connector states that mean a car is plugged in. */

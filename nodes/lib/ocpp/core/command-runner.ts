@@ -114,7 +114,8 @@ export class CommandRunner {
         return Promise.reject(err);
       }
       const ctx = { directory, timeoutMs, quirks: this.options.quirks, defaultPhases: this.options.defaultPhases, queued: <T>(action: string, task: (link: ChargerLink) => Promise<T>) => queued<T>(action, task) };
-      return runOcpp201(ctx, chargerId, request.command, input, name, request.action, limit);
+      const outcome = runOcpp201(ctx, chargerId, request.command, input, name, request.action, limit);
+      return limit ? outcome.then((o) => this.recordLimit(chargerId, o)) : outcome;
     }
 
     if (!name) {
@@ -155,7 +156,7 @@ export class CommandRunner {
         } catch (err) {
           return Promise.reject(err);
         }
-        return queued(name, async (link) => ({
+        return queued<RunOutcome>(name, async (link) => ({
           action: name,
           request: limit,
           answer: await applyLimit(link, limit, {
@@ -164,7 +165,7 @@ export class CommandRunner {
             defaultPhases: this.options.defaultPhases,
             timeoutMs,
           }),
-        }));
+        })).then((o) => this.recordLimit(chargerId, o));
       }
       case "clearLimit": {
         const connector = input.connector ?? input.connectorId;
@@ -189,6 +190,16 @@ export class CommandRunner {
         return queued(name, async (link) => ({ action: name, request: set, answer: await discoverAndRecord(this.options.directory, link, { set, timeoutMs }) }));
       }
     }
+  }
+
+  /** Tells the central system the limit now in force (read back, else as sent), for the offered current of charger.state. */
+  private recordLimit<T extends { answer: unknown }>(chargerId: string, outcome: T): T {
+    const answer = outcome.answer as { connectorId?: number; sent?: { limit: number; unit: string; numberPhases?: number }; applied?: { amps?: number }; voltage?: number; phases?: number } | undefined;
+    const sent = answer?.sent;
+    const phases = sent?.numberPhases ?? answer?.phases ?? 3;
+    const amps = answer?.applied?.amps ?? (sent ? (sent.unit === "W" ? sent.limit / ((answer?.voltage ?? 230) * phases) : sent.limit) : undefined);
+    if (amps !== undefined && Number.isFinite(amps)) this.options.directory.recordLimit?.(chargerId, answer?.connectorId, Math.round(amps * 10) / 10);
+    return outcome;
   }
 
   /** Fails queued commands (kind "closed") and stops listening for reconnects. */

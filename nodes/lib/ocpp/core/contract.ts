@@ -73,6 +73,8 @@ export interface ChargerDirectory {
   onReachable?(listener: (link: ChargerLink) => void): () => void;
   /** Merges discovered configuration into the charger's state (kept across reconnects). */
   recordConfiguration(identity: string, configuration: Record<string, string>): void;
+  /** A limit command was applied (A per phase; connector 0 or undefined: the whole charger): the offered current of its charger.state. */
+  recordLimit?(identity: string, connectorId: number | undefined, amps: number): void;
   /** OCPP 2.0.1: called when the last part of a device-model report (NotifyReport) arrived. */
   onReportDone?(listener: (identity: string, requestId: number) => void): () => void;
 }

@@ -3,6 +3,7 @@
  * and never see raw OCPP frames (a separate raw-frame option is for
  * debugging). Energy is always Wh, power W, current A, voltage V.
  */
+import type { ChargerState } from "../../types";
 import type { NormalizedMeterSample } from "./meter-values";
 import type { TransactionId } from "./contract";
 import type {
@@ -193,6 +194,17 @@ export interface SecurityEvent extends EventBase<"securityEvent"> {
   techInfo?: string;
 }
 
+/**
+ * The package's common ChargerState of one connector (2.0.1: EVSE), built by
+ * charger-state.ts; sent only when it changed. Opt-in: only an events node
+ * that ticks it gets it (not "all events").
+ */
+export interface ChargerStateEvent extends EventBase<"charger.state">, ChargerState {
+  source: "ocpp";
+  connectorId: number;
+  online: boolean;
+}
+
 export type OcppEvent =
   | ConnectedEvent
   | DisconnectedEvent
@@ -210,7 +222,8 @@ export type OcppEvent =
   | SecurityEvent
   | EvChargingNeedsEvent
   | NotificationEvent
-  | DeviceModelEvent;
+  | DeviceModelEvent
+  | ChargerStateEvent;
 
 export type OcppEventKind = OcppEvent["kind"];
 
@@ -233,15 +246,19 @@ export const OCPP_EVENT_KINDS: readonly OcppEventKind[] = [
   "evChargingNeeds",
   "notification",
   "deviceModel",
+  "charger.state",
 ];
+
+/** Kinds sent only to an events node that asks for them by name: an empty filter ("all") leaves them out, so flows saved before they existed see nothing new. */
+export const OPT_IN_KINDS: ReadonlySet<string> = new Set(["charger.state"]);
 
 export function isOcppEventKind(value: unknown): value is OcppEventKind {
   return typeof value === "string" && (OCPP_EVENT_KINDS as readonly string[]).includes(value);
 }
 
 /**
- * Event filter as the events node applies it: empty lists mean "all".
- * A kind filter entry "session" matches every "session.*" kind.
+ * Event filter as the events node applies it: empty lists mean "all" (but
+ * the opt-in kinds). A kind filter entry "session" matches every "session.*" kind.
  */
 export function matchesFilter(
   event: Pick<OcppEvent, "kind" | "identity">,
@@ -250,7 +267,8 @@ export function matchesFilter(
   const ids = filter.identities ?? [];
   if (ids.length > 0 && !ids.includes(event.identity)) return false;
   const kinds = filter.kinds ?? [];
-  if (kinds.length === 0) return true;
+  if (kinds.length === 0) return !OPT_IN_KINDS.has(event.kind);
+  if (OPT_IN_KINDS.has(event.kind)) return kinds.includes(event.kind);
   return kinds.some((k) => k === event.kind || event.kind.startsWith(`${k}.`));
 }
 

@@ -24,6 +24,7 @@ import { normalizePrefix } from "./upgrade-router";
 import { DEFAULT_MAX_FRAME_BYTES, guardFrames, ocpp16Validators } from "../v16/frame-guard";
 import type { TransactionStore } from "./transactions";
 import { compact, type AuthorizeEvent, type OcppEvent } from "./events";
+import { ChargerStateFeed, STATE_INPUT_KINDS } from "./charger-state";
 import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from "./adapter";
 import type { IdTagInfo } from "../v16/messages";
 import { ADAPTERS } from "../protocols";
@@ -146,6 +147,8 @@ export interface CentralSystemOptions {
   wantsEvent?: (kind: CentralEvent["kind"], identity: string) => boolean;
   /** One adapter per OCPP version; default: every version this package speaks (../protocols.ts). */
   adapters?: readonly ProtocolAdapter[];
+  /** At most one round of charger.state events per charger per this many ms (default 1000). */
+  stateIntervalMs?: number;
 }
 
 export type EventListener = (event: CentralEvent, decision?: PendingDecision<unknown>) => void;
@@ -187,9 +190,12 @@ export class CentralSystem implements CentralCore {
   private readonly adapters: ReadonlyMap<string, ProtocolAdapter>;
   private stopTlsWatch?: () => void;
   private closed = false;
+  /** The common ChargerState per connector, built only while someone wants "charger.state". */
+  private readonly stateFeed: ChargerStateFeed;
 
   constructor(private readonly options: CentralSystemOptions) {
     this.prefix = normalizePrefix(options.path);
+    this.stateFeed = new ChargerStateFeed({ snapshot: (identity) => this.directory.snapshot(identity), emit: (event) => this.emit(event), minIntervalMs: options.stateIntervalMs });
     this.throttle = new ProblemThrottle(options.abuse?.problems);
     if (options.maxChargers !== undefined) this.directory.maxEntries = options.maxChargers;
     this.logins = new LoginBackoff(options.abuse?.logins);
@@ -355,6 +361,7 @@ export class CentralSystem implements CentralCore {
     if (this.closed) return;
     this.closed = true;
     this.stopTlsWatch?.();
+    this.stateFeed.close();
     this.decisions.flush();
     const clients = [...this.clients];
     await Promise.race([
@@ -631,7 +638,20 @@ export class CentralSystem implements CentralCore {
   }
 
   wants(kind: CentralEvent["kind"], identity: string): boolean {
-    return this.options.wantsEvent?.(kind, identity) ?? true;
+    const wants = this.options.wantsEvent;
+    if (!wants) return true;
+    // charger.state is built from these: they are needed while anyone wants it, even if nobody wants them as such.
+    return wants(kind, identity) || (STATE_INPUT_KINDS.has(kind) && this.wantsState(identity));
+  }
+
+  /** Opt-in: only when a flow asks for "charger.state" by name (never by default). */
+  private wantsState(identity: string): boolean {
+    return this.options.wantsEvent?.("charger.state", identity) === true;
+  }
+
+  /** A command applied a limit (A per phase) to a charger (connector 0 / undefined: all of it): the offered current of its charger.state. */
+  recordLimit(identity: string, connectorId: number | undefined, amps: number): void {
+    if (this.wantsState(identity)) this.stateFeed.noteLimit(identity, connectorId, amps);
   }
 
   checkIdTag(idTag: string, now: Date): IdTagInfo {
@@ -678,6 +698,7 @@ export class CentralSystem implements CentralCore {
         this.problem({ identity: event.identity, level: "error", message: `An event listener failed: ${errorMessage(err)}` });
       }
     }
+    if (STATE_INPUT_KINDS.has(event.kind) && this.wantsState(event.identity)) this.stateFeed.note(event as OcppEvent);
   }
 
   problem(problem: Problem): void {
