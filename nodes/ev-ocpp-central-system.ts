@@ -347,7 +347,8 @@ function lazyDirectory(): { directory: ChargerDirectory; start(central: CentralS
       list: () => view?.list() ?? [],
       recordConfiguration: (id, cfg) => central?.directory.recordConfiguration(id, cfg),
       // GetBaseReport from a command node waits for the last NotifyReport part (2.0.1); reports arrive only once the server runs.
-      onReportDone: (listener) => central?.directory.onReportDone(listener) ?? (() => undefined),
+      // In a cluster the view also hears of reports of chargers held by other instances.
+      onReportDone: (listener) => view?.onReportDone?.(listener) ?? central?.directory.onReportDone(listener) ?? (() => undefined),
       recordLimit: (id, connectorId, amps) => central?.recordLimit(id, connectorId, amps),
       onConnected: (listener) => add(listener, false),
       onReachable: (listener) => add(listener, true),

@@ -174,6 +174,15 @@ describe("OCPP cluster: three Node-RED processes, Mosquitto and HAProxy", { skip
       const stopped = await command(b, { chargerId: "CARPORT", command: "stop", input: { transactionId: session.payload.transactionId } });
       assert.equal(stopped.ok, true, stopped.error);
       await until(async () => (await events(b)).some((e) => e.identity === "CARPORT" && e.kind === "session.ended" && e.origin === a.name), "session.ended");
+      // The device model, asked from the instance that holds the station and from another one: both wait for the last NotifyReport part.
+      for (const asking of [a, b]) {
+        const report = await command(asking, { chargerId: "CARPORT", command: "GetBaseReport", input: {} });
+        assert.equal(report.ok, true, `GetBaseReport from ${asking.name}: ${report.error}`);
+        const answer = report.answer as { status?: string; configuration?: Record<string, string> };
+        assert.equal(answer.status, "Accepted");
+        assert.equal(answer.configuration?.["SmartChargingCtrlr/RateUnit"], "A,W", `the device model from ${asking.name}: ${JSON.stringify(answer.configuration)}`);
+      }
+      assert.equal(station.calls("GetBaseReport").length, 2);
     } finally {
       await station.close();
     }

@@ -171,6 +171,7 @@ export class ClusterBackplane {
   private callHandler?: OwnedCallHandler;
   private readonly supersededListeners = new Set<(identity: string, by: OwnerRecord) => void>();
   private readonly eventListeners = new Set<(event: ClusterEvent) => void>();
+  private readonly reportListeners = new Set<(identity: string, requestId: number) => void>();
   private readonly statusListeners = new Set<(status: BackplaneStatus) => void>();
   private readonly ownerListeners = new Set<(identity: string) => void>();
   private eventSubscribers = 0;
@@ -444,9 +445,10 @@ export class ClusterBackplane {
   }
 
   /** The latest state of a charger held here, retained for dashboards and late joiners. */
-  publishChargerState(identity: string, state: unknown): void {
+  publishChargerState(identity: string, state: unknown, reportDone?: number): void {
     if (!this.mine.has(identity)) return;
-    const payload = JSON.stringify({ origin: this.instance, state });
+    // reportDone: the state now holds the device model of that GetBaseReport (2.0.1), so an instance waiting for it can answer.
+    const payload = JSON.stringify(reportDone === undefined ? { origin: this.instance, state } : { origin: this.instance, state, reportDone });
     if (this.connected) this.publish(this.topics.chargerState(identity), payload, { qos: 1, retain: true });
     else this.pendingStates.set(identity, payload);
   }
@@ -482,6 +484,12 @@ export class ClusterBackplane {
   onSessionRecord(listener: (identity: string, key: string, record: SessionRecord | undefined) => void): () => void {
     this.sessionListeners.add(listener);
     return () => this.sessionListeners.delete(listener);
+  }
+
+  /** A charger held by another instance finished a device-model report; its retained state holds the result. */
+  onChargerReport(listener: (identity: string, requestId: number) => void): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
   }
 
   /** Events of chargers held by the other instances. */
@@ -782,6 +790,7 @@ export class ClusterBackplane {
     const value = parseJsonObject(payload);
     if (!value || value.origin === this.instance) return;
     this.chargerStates.set(identity, value.state);
+    if (typeof value.reportDone === "number") for (const listener of [...this.reportListeners]) listener(identity, value.reportDone);
   }
 
   private onSession(identity: string, key: string, payload: Buffer): void {

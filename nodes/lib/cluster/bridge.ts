@@ -146,6 +146,15 @@ export class ClusterBridge {
         };
       },
       recordConfiguration: (identity, configuration) => local.recordConfiguration(identity, configuration),
+      // GetBaseReport waits for the end of the report: here for chargers held here, through the owner's state record for the others.
+      onReportDone: (listener) => {
+        const offLocal = local.onReportDone?.(listener);
+        const offRemote = this.backplane.onChargerReport(listener);
+        return () => {
+          offLocal?.();
+          offRemote();
+        };
+      },
     };
   }
 
@@ -197,6 +206,10 @@ export class ClusterBridge {
         case "status":
           this.scheduleState(identity);
           break;
+        case "deviceModel":
+          // At once, with the report's id: an instance that asked for the report answers from this state.
+          if (typeof event.requestId === "number") this.publishState(identity, event.requestId);
+          break;
         case "session.started":
           this.clearEndedRecords(identity);
           this.publishSession(identity, event.transactionId);
@@ -228,9 +241,9 @@ export class ClusterBridge {
     this.stateTimers.set(identity, timer);
   }
 
-  private publishState(identity: string): void {
+  private publishState(identity: string, reportDone?: number): void {
     const snapshot = this.central.directory.snapshot(identity);
-    if (snapshot) this.backplane.publishChargerState(identity, snapshot);
+    if (snapshot) this.backplane.publishChargerState(identity, snapshot, reportDone);
   }
 
   private publishSession(identity: string, transactionId: unknown): void {
