@@ -15,7 +15,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from "node:perf_hooks";
 import { RPCServer } from "ocpp-rpc";
 
 interface RedModule {
@@ -191,6 +191,47 @@ return msg;`;
   };
 }
 
+/** Time this process's main thread was runnable but had no CPU, ms (Linux /proc/self/schedstat), or NaN. */
+function runQueueMs(): number {
+  try {
+    return Number(readFileSync("/proc/self/schedstat", "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * BENCH_HOLD_TIMES=1: how long the server holds each call, from the moment
+ * its frame reaches JavaScript (ws "message") to the moment the answer is
+ * handed to the socket, in µs. OCPP-J has one call in flight per charger, so
+ * one timestamp per socket suffices. What the chargers see beyond this is
+ * the wait before the server's event loop reads the frame (its event-loop
+ * delay), the kernel and the load generator.
+ */
+function measureHoldTimes(): RecordableHistogram {
+  const hold = createHistogram();
+  // ocpp-rpc's own copy of ws (the one the server's sockets are made of).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const WebSocket = require(require.resolve("ws", { paths: [path.dirname(require.resolve("ocpp-rpc"))] })) as {
+    prototype: { emit(event: string, ...args: unknown[]): boolean; send(data: unknown, ...rest: unknown[]): void };
+  };
+  const proto = WebSocket.prototype as typeof WebSocket.prototype & { benchIn?: number };
+  const emit = proto.emit;
+  const sendFrame = proto.send;
+  proto.emit = function (this: typeof proto, event: string, ...args: unknown[]) {
+    if (event === "message") this.benchIn = performance.now();
+    return emit.call(this, event, ...args);
+  };
+  proto.send = function (this: typeof proto, data: unknown, ...rest: unknown[]) {
+    if (this.benchIn !== undefined && typeof data === "string" && (data.startsWith("[3") || data.startsWith("[4"))) {
+      hold.record(Math.max(1, Math.round((performance.now() - this.benchIn) * 1000)));
+      this.benchIn = undefined;
+    }
+    return sendFrame.call(this, data, ...rest);
+  };
+  return hold;
+}
+
 /** Bytes this process has caused to be written to storage (Linux /proc/self/io), or NaN. */
 function writeBytes(): number {
   try {
@@ -248,6 +289,7 @@ async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promi
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
+  const hold = process.env.BENCH_HOLD_TIMES ? measureHoldTimes() : undefined;
   const server =
     mode === "bare"
       ? await startBare()
@@ -270,10 +312,11 @@ async function main(): Promise<void> {
     } else if (msg.type === "probe") {
       // No forced GC: what the process really holds under load.
       const cpu = process.cpuUsage();
-      send({ type: "probe", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system, writeBytes: writeBytes(), storeBytes: dirBytes(storeDir) });
+      send({ type: "probe", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system, writeBytes: writeBytes(), storeBytes: dirBytes(storeDir), runQueueMs: runQueueMs() });
     } else if (msg.type === "window-start") {
       loopDelay.enable();
       loopDelay.reset();
+      hold?.reset();
       if (process.env.BENCH_PROF_WINDOW) {
         profiler ??= await windowProfiler();
         await profiler.start();
@@ -283,7 +326,8 @@ async function main(): Promise<void> {
       loopDelay.disable();
       const loop = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
       const top = profiler ? await profiler.stop() : undefined;
-      send({ type: "window-ended", top, loop });
+      const held = hold && hold.count > 0 ? { p50Ms: hold.percentile(50) / 1000, p99Ms: hold.percentile(99) / 1000 } : undefined;
+      send({ type: "window-ended", top, loop, hold: held });
     } else if (msg.type === "stop") {
       await server.close().catch(() => undefined);
       send({ type: "stopped" });
