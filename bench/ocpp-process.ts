@@ -43,9 +43,10 @@ export function request(child: ChildProcess, type: string, reply: string): Promi
 }
 
 /** holdTimes: the server measures how long it holds each call (a clock read per frame; off in the closed loop, whose CPU per call is compared). */
-export async function startServer(mode: ServerMode, options: { holdTimes?: boolean } = {}): Promise<ServerProcess> {
+/** explain: the server can profile a window (BENCH_EXPLAIN; see windowProfiler in ocpp-server.ts). */
+export async function startServer(mode: ServerMode, options: { holdTimes?: boolean; explain?: boolean } = {}): Promise<ServerProcess> {
   const child = fork(path.join(__dirname, "ocpp-server.ts"), [mode], {
-    env: { ...process.env, BENCH_HOLD_TIMES: options.holdTimes ? "1" : "" },
+    env: { ...process.env, BENCH_HOLD_TIMES: options.holdTimes ? "1" : "", BENCH_EXPLAIN: options.explain ? "1" : "" },
     execArgv: [
       "--import",
       "tsx",

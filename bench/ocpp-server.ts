@@ -255,34 +255,72 @@ interface ProfileNode {
   children?: number[];
 }
 
+interface WindowProfile {
+  /** Top self-time functions, share of busy samples (%). */
+  top: Array<{ fn: string; share: number }>;
+  /** Self time per function over the window, µs (idle left out). */
+  selfUs: Record<string, number>;
+  /** The same summed per part of the stack (see partOf). */
+  partUs: Record<string, number>;
+}
+
+const OURS_ONLY = /\/dist\/nodes\/lib\/ocpp\/(core\/(transactions|meter-values|timestamps|registry|session-journal)|v16\/handlers)\.js$/;
+
+/** Which part of the stack a profiled function belongs to, for the closed loop's "where the difference goes". */
+function partOf(functionName: string, url: string): string {
+  if (functionName === "(garbage collector)") return "garbage collection";
+  if (functionName === "(program)") return "V8 and Node internals (program)";
+  if (OURS_ONLY.test(url)) return "MeterValues work: samples, session, charger snapshot, journal (ours only)";
+  if (url.includes("/bench/")) return "the ceiling's ready-made events (ceiling only)";
+  if (url.includes("/dist/nodes/")) return "our server, frame guard and events node (both)";
+  if (url.includes("/node_modules/@node-red/") || url.includes("/node_modules/node-red/")) return "Node-RED: messages, hooks, debug node (both)";
+  if (url.includes("/node_modules/ajv")) return "schema validation, ajv (both)";
+  if (url.includes("/node_modules/ocpp-rpc/") || url.includes("/node_modules/ws/")) return "ocpp-rpc and ws (both)";
+  if (url.startsWith("node:")) return "Node.js: streams, events, timers (both)";
+  if (!url && /^write/.test(functionName)) return "socket writes, kernel (both)";
+  return `other: ${functionName}`;
+}
+
 /** CPU profile of a window (inspector, in this process): where the main thread's time goes. */
-async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promise<Array<{ fn: string; share: number }>> }> {
+async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promise<WindowProfile> }> {
   const { Session } = await import("node:inspector");
   const session = new Session();
   session.connect();
   const post = <T>(method: string, params: object = {}) =>
     new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
   await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 250 });
   return {
     start: () => post("Profiler.start"),
     async stop() {
-      const { profile } = await post<{ profile: { nodes: ProfileNode[]; samples: number[] } }>("Profiler.stop");
+      const { profile } = await post<{ profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } }>("Profiler.stop");
       const byId = new Map(profile.nodes.map((n) => [n.id, n]));
       const self = new Map<string, number>();
-      for (const id of profile.samples) {
+      const us = new Map<string, number>();
+      const parts = new Map<string, number>();
+      profile.samples.forEach((id, i) => {
         const f = byId.get(id)!.callFrame;
         const where = f.url ? `${f.url.replace(/^.*\/(node_modules|dist|bench)\//, "$1/")}:${f.lineNumber + 1}` : "";
         const name = `${f.functionName || "(anonymous)"} ${where}`.trim();
         self.set(name, (self.get(name) ?? 0) + 1);
-      }
+        // A sample's time is the gap to the next one.
+        const dt = profile.timeDeltas[i + 1] ?? 0;
+        us.set(name, (us.get(name) ?? 0) + dt);
+        if (f.functionName !== "(idle)") {
+          const part = partOf(f.functionName, f.url);
+          parts.set(part, (parts.get(part) ?? 0) + dt);
+        }
+      });
       // Shares of the busy time: "(idle)" is the event loop waiting.
       const idle = self.get("(idle)") ?? 0;
       self.delete("(idle)");
+      us.delete("(idle)");
       const total = Math.max(1, profile.samples.length - idle);
-      return [...self.entries()]
+      const top = [...self.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 15)
         .map(([fn, n]) => ({ fn, share: Math.round((n / total) * 1000) / 10 }));
+      return { top, selfUs: Object.fromEntries(us), partUs: Object.fromEntries(parts) };
     },
   };
 }
@@ -317,7 +355,7 @@ async function main(): Promise<void> {
       loopDelay.enable();
       loopDelay.reset();
       hold?.reset();
-      if (process.env.BENCH_PROF_WINDOW) {
+      if (process.env.BENCH_PROF_WINDOW || process.env.BENCH_EXPLAIN) {
         profiler ??= await windowProfiler();
         await profiler.start();
       }
@@ -325,9 +363,9 @@ async function main(): Promise<void> {
     } else if (msg.type === "window-end") {
       loopDelay.disable();
       const loop = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
-      const top = profiler ? await profiler.stop() : undefined;
+      const profile = profiler ? await profiler.stop() : undefined;
       const held = hold && hold.count > 0 ? { p50Ms: hold.percentile(50) / 1000, p99Ms: hold.percentile(99) / 1000 } : undefined;
-      send({ type: "window-ended", top, loop, hold: held });
+      send({ type: "window-ended", top: profile?.top, selfUs: profile?.selfUs, partUs: profile?.partUs, loop, hold: held });
     } else if (msg.type === "stop") {
       await server.close().catch(() => undefined);
       send({ type: "stopped" });

@@ -68,6 +68,8 @@ const MODES = arg("modes", QUICK ? "ceiling,node-red" : ALL_MODES.join(","))
 const WINDOW_S = num("window", QUICK ? 60 : 90);
 const WARMUP_S = num("warmup", 10);
 const README = process.argv.includes("--readme");
+/** --explain: the closed loop profiles each server's loop and shows, per call, where ours spends more than its ceiling. */
+const EXPLAIN = process.argv.includes("--explain") || QUICK;
 
 interface ClosedFigures {
   mode: ServerMode;
@@ -86,6 +88,9 @@ interface ClosedFigures {
   errors: number;
   /** 1-minute load average at the end of the round. */
   load: number;
+  /** --explain: server CPU per call by part of the stack (µs, from a CPU profile of the loop) and by function. */
+  partUs?: Record<string, number>;
+  fnUs?: Record<string, number>;
   /** Set when the figures come from an earlier run (a run with --modes/--quick keeps the modes it did not run). */
   from?: string;
 }
@@ -97,8 +102,8 @@ const LABEL: Record<ServerMode, string> = {
   contrib: "node-red-contrib-ocpp (CS server + response)",
 };
 
-async function closedLoop(mode: ServerMode): Promise<ClosedFigures> {
-  const server = await startServer(mode);
+async function closedLoop(mode: ServerMode, explain = false): Promise<ClosedFigures> {
+  const server = await startServer(mode, { explain });
   const endpoint = `ws://127.0.0.1:${server.port}/ocpp`;
   const clients: LightCharger[] = [];
   let errors = 0;
@@ -123,6 +128,7 @@ async function closedLoop(mode: ServerMode): Promise<ClosedFigures> {
     const connected = await server.ask("rss", "rss");
     const rssConnected = Number(connected.rss);
 
+    if (explain) await server.ask("window-start", "window-started");
     const latencies: number[] = [];
     let stop = false;
     const loopStart = performance.now();
@@ -160,6 +166,9 @@ async function closedLoop(mode: ServerMode): Promise<ClosedFigures> {
     clearTimeout(timer);
     const elapsedS = (performance.now() - loopStart) / 1000;
     const loaded = await server.ask("rss", "rss");
+    const perCall = (us: unknown) =>
+      us ? Object.fromEntries(Object.entries(us as Record<string, number>).map(([k, v]) => [k, Math.round((v / Math.max(1, latencies.length)) * 100) / 100])) : undefined;
+    const explained = explain ? await server.ask("window-end", "window-ended") : undefined;
     const rssEnd = Math.max(rssConnected, Number(loaded.rss));
     const cpuUs = Number(loaded.cpuUs) - Number(connected.cpuUs);
     const sysUs = Number(loaded.sysUs) - Number(connected.sysUs);
@@ -178,6 +187,8 @@ async function closedLoop(mode: ServerMode): Promise<ClosedFigures> {
       sysUsPerCall: Math.round(sysUs / Math.max(1, latencies.length)),
       errors,
       load: Math.round(os.loadavg()[0] * 100) / 100,
+      partUs: perCall(explained?.partUs),
+      fnUs: perCall(explained?.selfUs),
     };
   } finally {
     for (const c of clients) c.close();
@@ -215,6 +226,7 @@ export interface OcppResults {
     /** More runnable work than 1.5× the cores during the run: calls/s says more about the scheduler than about the servers. */
     overloaded?: boolean;
     skipped: string[];
+    explain?: ClosedExplain;
   };
   realistic?: RealisticRow[];
   realisticSkipped?: string[];
@@ -223,6 +235,59 @@ export interface OcppResults {
 
 function machineLine(load: number[]): string {
   return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), load average ${load.map((l) => l.toFixed(2)).join(" / ")} (1/5/15 min), Node ${process.version}`;
+}
+
+/** Where ours spends more per call than its ceiling, from a CPU profile of one round of each (µs per call). */
+interface ClosedExplain {
+  ceilingUs: number;
+  oursUs: number;
+  parts: Array<{ part: string; ceiling: number; ours: number; more: number }>;
+  functions: Array<{ fn: string; ceiling: number; ours: number; more: number }>;
+}
+
+/**
+ * The profiler samples wall time: on a loaded machine, time the server spent waiting for a CPU lands on whatever
+ * function was running. Each profile is scaled so that it adds up to the server's measured CPU time per call
+ * (process.cpuUsage over the same loop), which keeps the shares and puts them in CPU µs.
+ */
+function toCpu(us: Record<string, number> | undefined, cpuUsPerCall: number): Record<string, number> {
+  const total = Object.values(us ?? {}).reduce((t, v) => t + v, 0);
+  const k = total > 0 ? cpuUsPerCall / total : 0;
+  return Object.fromEntries(Object.entries(us ?? {}).map(([name, v]) => [name, Math.round(v * k * 100) / 100]));
+}
+
+function explainDifference(ceilingRaw: ClosedFigures, oursRaw: ClosedFigures): ClosedExplain {
+  const scaled = (f: ClosedFigures): ClosedFigures => {
+    const fnTotal = Object.values(f.fnUs ?? {}).reduce((t, v) => t + v, 0);
+    const partTotal = Object.values(f.partUs ?? {}).reduce((t, v) => t + v, 0);
+    // Functions and parts add up to the same profiled time (idle left out of both); scale both alike.
+    return { ...f, partUs: toCpu(f.partUs, f.cpuUsPerCall), fnUs: toCpu(f.fnUs, (f.cpuUsPerCall * fnTotal) / Math.max(1e-9, partTotal)) };
+  };
+  const ceiling = scaled(ceilingRaw);
+  const ours = scaled(oursRaw);
+  const diff = (a: Record<string, number> = {}, b: Record<string, number> = {}) =>
+    [...new Set([...Object.keys(a), ...Object.keys(b)])]
+      .map((k) => ({ k, ceiling: a[k] ?? 0, ours: b[k] ?? 0, more: Math.round(((b[k] ?? 0) - (a[k] ?? 0)) * 100) / 100 }))
+      .sort((x, y) => y.more - x.more);
+  const sum = (r: Record<string, number> = {}) => Math.round(Object.values(r).reduce((t, v) => t + v, 0) * 10) / 10;
+  const e: ClosedExplain = {
+    ceilingUs: sum(ceiling.partUs),
+    oursUs: sum(ours.partUs),
+    parts: diff(ceiling.partUs, ours.partUs).map(({ k, ...r }) => ({ part: k, ...r })),
+    functions: diff(ceiling.fnUs, ours.fnUs)
+      .filter((r) => Math.abs(r.more) >= 0.2)
+      .slice(0, 12)
+      .map(({ k, ...r }) => ({ fn: k, ...r })),
+  };
+  console.log(
+    `\n  Where ours spends more per call than its ceiling (a profiled extra round of each, ${ceiling.callsPerS} and ${ours.callsPerS} calls/s; ` +
+      `server CPU µs per call, ${e.oursUs} vs ${e.ceilingUs}, ${((e.ceilingUs / e.oursUs) * 100).toFixed(0)} %; ` +
+      "the profile's shares scaled to the measured CPU per call):",
+  );
+  console.table(e.parts.map((p) => ({ part: p.part, "ceiling µs": p.ceiling, "ours µs": p.ours, "ours more": p.more })));
+  console.log("  by function (the largest differences):");
+  console.table(e.functions.map((f) => ({ function: f.fn, "ceiling µs": f.ceiling, "ours µs": f.ours, "ours more": f.more })));
+  return e;
 }
 
 const shortDate = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
@@ -247,6 +312,13 @@ async function runClosed(results: OcppResults): Promise<void> {
     }
   }
   const bests = modes.filter((m) => rounds.get(m)!.length > 0).map((m) => best(rounds.get(m)!));
+  let explain: ClosedExplain | undefined;
+  if (EXPLAIN && modes.includes("ceiling") && modes.includes("node-red")) {
+    // An extra round of each, profiled (the profiler costs a little CPU, so these rounds are not among the figures above).
+    const ceiling = await closedLoop("ceiling", true);
+    const ours = await closedLoop("node-red", true);
+    explain = explainDifference(ceiling, ours);
+  }
   console.table(
     bests.map((r) => ({
       server: LABEL[r.mode],
@@ -274,7 +346,7 @@ async function runClosed(results: OcppResults): Promise<void> {
     cpu[m] = rounds.get(m)!.map((r) => r.cpuUsPerCall);
   }
   const overloaded = loadMax > os.cpus().length * 1.5;
-  results.closed = { date: results.date, chargers: CHARGERS, seconds: SECONDS, rounds: ROUNDS, best: bests, all, cpu, overloaded, skipped };
+  results.closed = { date: results.date, chargers: CHARGERS, seconds: SECONDS, rounds: ROUNDS, best: bests, all, cpu, overloaded, skipped, explain };
 }
 
 async function runRealisticPart(results: OcppResults, sizes: number[]): Promise<void> {
