@@ -671,10 +671,13 @@ export class TransactionStore {
     let meterEvent: MeterEvent | undefined;
     if (wantsMeterEvent) {
       // Built field by field (same order as always) rather than cleaned: this runs for every MeterValues.
-      meterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
       const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
-      if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
-      meterEvent.samples = ordered;
+      if (eventTransactionId !== undefined) {
+        meterEvent = { kind: "meter", identity, time, connectorId, transactionId: eventTransactionId, samples: ordered };
+      } else {
+        meterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
+        meterEvent.samples = ordered;
+      }
       if (count > 0 && fresh.length === 0) meterEvent.late = true;
     }
     if (changed) this.markPatch(this.keyOf(session!));
@@ -1122,13 +1125,26 @@ export class TransactionStore {
   }
 
   private updatedEvent(session: Session, now: Date, time = now.toISOString()): SessionUpdatedEvent {
+    const { idTag, connectorId, meterStartWh, registerWh, powerW, startTime, lastSampleTime } = session;
+    if (
+      idTag !== undefined && connectorId !== undefined && meterStartWh !== undefined && registerWh !== undefined && registerWh >= meterStartWh &&
+      powerW !== undefined && startTime !== undefined && lastSampleTime !== undefined
+    ) {
+      // A session in progress: every field in one literal (same order as below), no object grown field by field.
+      const energyWh = Math.round((registerWh - meterStartWh) * 1000) / 1000;
+      const { identity, transactionId } = session;
+      return { kind: "session.updated", identity, time, transactionId, idTag, connectorId, meterStartWh, meterStopWh: registerWh, energyWh, powerW, startTime, sampleTime: lastSampleTime };
+    }
     // Field by field, in the order it always had, instead of clean(): this runs for every MeterValues in a session.
     const event = { kind: "session.updated", identity: session.identity, time, transactionId: session.transactionId } as SessionUpdatedEvent;
     if (session.idTag !== undefined) event.idTag = session.idTag;
     if (session.connectorId !== undefined) event.connectorId = session.connectorId;
     if (session.meterStartWh !== undefined) event.meterStartWh = session.meterStartWh;
     if (session.registerWh !== undefined) event.meterStopWh = session.registerWh;
-    if (session.meterStartWh !== undefined && session.registerWh !== undefined) {
+    if (session.meterStartWh !== undefined && session.registerWh !== undefined && session.registerWh >= session.meterStartWh) {
+      // sessionEnergy's figure, without its result object (this runs for every MeterValues in a session).
+      event.energyWh = Math.round((session.registerWh - session.meterStartWh) * 1000) / 1000;
+    } else if (session.meterStartWh !== undefined && session.registerWh !== undefined) {
       const energy = sessionEnergy(session.meterStartWh, session.registerWh);
       if (energy.energyWh !== undefined) event.energyWh = energy.energyWh;
       if (energy.energyNote !== undefined) event.energyNote = energy.energyNote;
