@@ -6,44 +6,48 @@
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 
-interface Pending {
-  id: string;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
+/** Called with the answer frame as text (no JSON parsing), or undefined when the socket closed first. */
+export type Done = (ok: boolean, frame: string | undefined) => void;
 
 interface Queued {
   action: string;
-  payload: object;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
+  /** The call's payload, already serialised. */
+  json: string;
+  done: Done;
 }
 
 /**
  * A deliberately thin OCPP-J charger (plain ws): on a 2-core machine the load
  * generator shares the CPU with the server, and a heavier client would
- * measure itself instead of the server. One call at a time, as OCPP-J
+ * measure itself instead of the server. Calls go out as pre-serialised
+ * payloads with a callback (no promise, no schema, no JSON parse of the
+ * answer: only its message id is read). One call at a time, as OCPP-J
  * requires; a call made while one is in flight waits in a queue (so its
  * measured latency includes that wait, as a real charger's would).
  */
 export class LightCharger {
   private seq = 0;
-  private pending?: Pending;
+  private pendingId = "";
+  private pendingDone?: Done;
   private readonly queue: Queued[] = [];
   private constructor(private readonly ws: WebSocket) {
-    ws.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as [number, string, unknown, unknown?];
-      const p = this.pending;
-      if (!p || frame[1] !== p.id) return;
-      this.pending = undefined;
-      if (frame[0] === 3) p.resolve(frame[2]);
-      else p.reject(new Error(`${String(frame[2])}: ${String(frame[3])}`));
+    ws.on("message", (data: Buffer) => {
+      const done = this.pendingDone;
+      if (!done) return;
+      // [3,"<id>",{…}] or [4,"<id>","<code>",…]: the id is between the first two quotes.
+      const text = data.toString("latin1");
+      const from = text.indexOf('"') + 1;
+      const to = text.indexOf('"', from);
+      if (text.slice(from, to) !== this.pendingId) return;
+      this.pendingDone = undefined;
+      done(text.charCodeAt(1) === 51 /* 3 */, text);
       this.next();
     });
     ws.on("close", () => {
-      this.pending?.reject(new Error("closed"));
-      this.pending = undefined;
-      for (const q of this.queue.splice(0)) q.reject(new Error("closed"));
+      const done = this.pendingDone;
+      this.pendingDone = undefined;
+      done?.(false, undefined);
+      for (const q of this.queue.splice(0)) q.done(false, undefined);
     });
   }
 
@@ -55,10 +59,21 @@ export class LightCharger {
     });
   }
 
+  /** The cheap path: a payload serialised by the caller, answered through a callback. */
+  send(action: string, json: string, done: Done): void {
+    this.queue.push({ action, json, done });
+    if (!this.pendingDone) this.next();
+  }
+
+  /** The convenient path (set-up): parses the answer. */
   call(action: string, payload: object): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ action, payload, resolve, reject });
-      if (!this.pending) this.next();
+      this.send(action, JSON.stringify(payload), (ok, frame) => {
+        if (frame === undefined) return reject(new Error("closed"));
+        const parsed = JSON.parse(frame) as [number, string, unknown, unknown?];
+        if (ok) resolve(parsed[2]);
+        else reject(new Error(`${String(parsed[2])}: ${String(parsed[3])}`));
+      });
     });
   }
 
@@ -66,8 +81,9 @@ export class LightCharger {
     const q = this.queue.shift();
     if (!q) return;
     const id = String(++this.seq);
-    this.pending = { id, resolve: q.resolve, reject: q.reject };
-    this.ws.send(JSON.stringify([2, id, q.action, q.payload]));
+    this.pendingId = id;
+    this.pendingDone = q.done;
+    this.ws.send(`[2,"${id}","${q.action}",${q.json}]`);
   }
 
   close(): void {
@@ -110,4 +126,16 @@ export function fileLimit(): { soft: number; hard: number } | undefined {
 /** Sockets each process holds for N chargers (the load generator holds N, the server N), plus room for the runtime. */
 export function filesNeeded(chargers: number): number {
   return chargers + 1024;
+}
+
+/**
+ * Time this process's main thread has spent runnable but waiting for a CPU, in ms
+ * (/proc/self/schedstat, second field; Linux): the machine's other load, as it hits this process.
+ */
+export function runQueueWaitMs(): number {
+  try {
+    return Number(readFileSync("/proc/self/schedstat", "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
 }

@@ -22,6 +22,8 @@ export interface Probe {
   sysUs: number;
   writeBytes: number;
   storeBytes: number;
+  /** Time the server's main thread was runnable but had no CPU (ms, since it started). */
+  runQueueMs: number;
 }
 
 export function request(child: ChildProcess, type: string, reply: string): Promise<Record<string, unknown>> {
@@ -40,8 +42,11 @@ export function request(child: ChildProcess, type: string, reply: string): Promi
   });
 }
 
-export async function startServer(mode: ServerMode): Promise<ServerProcess> {
+/** holdTimes: the server measures how long it holds each call (a clock read per frame; off in the closed loop, whose CPU per call is compared). */
+/** explain: the server can profile a window (BENCH_EXPLAIN; see windowProfiler in ocpp-server.ts). */
+export async function startServer(mode: ServerMode, options: { holdTimes?: boolean; explain?: boolean } = {}): Promise<ServerProcess> {
   const child = fork(path.join(__dirname, "ocpp-server.ts"), [mode], {
+    env: { ...process.env, BENCH_HOLD_TIMES: options.holdTimes ? "1" : "", BENCH_EXPLAIN: options.explain ? "1" : "" },
     execArgv: [
       "--import",
       "tsx",
@@ -78,5 +83,5 @@ export async function startServer(mode: ServerMode): Promise<ServerProcess> {
 
 export async function probe(server: ServerProcess): Promise<Probe> {
   const p = await server.ask("probe", "probe");
-  return { rss: Number(p.rss), cpuUs: Number(p.cpuUs), sysUs: Number(p.sysUs), writeBytes: Number(p.writeBytes), storeBytes: Number(p.storeBytes) };
+  return { rss: Number(p.rss), cpuUs: Number(p.cpuUs), sysUs: Number(p.sysUs), writeBytes: Number(p.writeBytes), storeBytes: Number(p.storeBytes), runQueueMs: Number(p.runQueueMs) };
 }

@@ -6,11 +6,20 @@
  * inactive debug node). After a warm-up, a steady window measures latency
  * (from the moment the charger's timer fired, so a call that waits behind
  * another of the same charger counts its wait), the server's CPU, RSS and
- * disk writes. How late the load generator's own timers fire (its share of
- * a loaded machine) is reported apart, so it is not taken for the server's.
+ * disk writes.
+ *
+ * On a 2-core machine the load generator competes with the server, so it is
+ * as cheap as it can be: pre-serialised frames over plain ws, no schema, no
+ * JSON parsing of answers, no promise per call, and one timer for all
+ * chargers (due calls are sent in batches per tick). It reports its own
+ * share apart, so a high p99 can be told to be the server's or not: how late
+ * its sends were, its own event-loop delay and CPU, and how long each
+ * process waited for a CPU (/proc/self/schedstat); the server reports how
+ * long it held each call (frame in to answer out) and its event-loop delay.
  */
 import os from "node:os";
-import { LightCharger, percentile, pool, round1 } from "./ocpp-charger";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { LightCharger, percentile, pool, round1, runQueueWaitMs } from "./ocpp-charger";
 import { probe, startServer, type Probe } from "./ocpp-process";
 
 export interface RealisticOptions {
@@ -45,8 +54,18 @@ export interface RealisticFigures {
   storeKB: number;
   loopP99Ms: number;
   loopMaxMs: number;
-  /** How late the load generator's timers fired (p99, ms): the machine's other load, not the server. */
+  /** How late the load generator sent its calls (p99, ms): the machine's other load, not the server. */
   generatorLagP99Ms: number;
+  /** The generator's own event-loop delay (p99, ms): answers it read late count as latency. */
+  generatorLoopP99Ms: number;
+  /** The generator's CPU, % of one core. */
+  generatorCpuPct: number;
+  /** Time the generator's / server's main thread was runnable but had no CPU, ms per s of window (other load on the machine). */
+  generatorRunQueueMsPerS: number;
+  serverRunQueueMsPerS: number;
+  /** How long the server held a call (its frame read to its answer written), p50 / p99 ms: the server's own share of the latency. */
+  serverHoldP50Ms: number;
+  serverHoldP99Ms: number;
   /** Server CPU with no charger connected (Node-RED idle), % of one core. */
   idleCpuPct: number;
   errors: number;
@@ -58,30 +77,39 @@ export interface RealisticFigures {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function meterPayload(transactionId: number, wh: number): object {
-  return {
-    connectorId: 1,
-    transactionId,
-    meterValue: [
-      {
-        timestamp: new Date().toISOString(),
-        sampledValue: [
-          { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh", context: "Sample.Periodic" },
-          { value: "11040", measurand: "Power.Active.Import", unit: "W", context: "Sample.Periodic" },
-          { value: "16.0", measurand: "Current.Import", unit: "A", phase: "L1", context: "Sample.Periodic" },
-          { value: "16.0", measurand: "Current.Offered", unit: "A", context: "Sample.Periodic" },
-        ],
-      },
-    ],
-  };
+/** MeterValues with 4 samples, serialised by hand: the parts around the transaction id, timestamp and register. */
+const METER_MID = '","sampledValue":[{"value":"';
+const METER_TAIL =
+  '","measurand":"Energy.Active.Import.Register","unit":"Wh","context":"Sample.Periodic"},' +
+  '{"value":"11040","measurand":"Power.Active.Import","unit":"W","context":"Sample.Periodic"},' +
+  '{"value":"16.0","measurand":"Current.Import","unit":"A","phase":"L1","context":"Sample.Periodic"},' +
+  '{"value":"16.0","measurand":"Current.Offered","unit":"A","context":"Sample.Periodic"}]}]}';
+
+/** One periodic call for every charger, each at its own random phase, due times fixed in advance (no drift, no coordinated omission). */
+interface Stream {
+  everyMs: number;
+  /** Charger indexes in the order of their phase. */
+  order: Int32Array;
+  phase: Float64Array;
+  cursor: number;
+  cycle: number;
+  start: number;
+  fire(i: number, due: number, now: number): void;
 }
 
+function stream(chargers: number, everyMs: number, start: number, fire: Stream["fire"]): Stream {
+  const phases = Array.from({ length: chargers }, (_, i) => ({ i, at: Math.random() * everyMs })).sort((a, b) => a.at - b.at);
+  return { everyMs, order: Int32Array.from(phases, (p) => p.i), phase: Float64Array.from(phases, (p) => p.at), cursor: 0, cycle: 0, start, fire };
+}
+
+const nextDue = (s: Stream) => s.start + s.cycle * s.everyMs + s.phase[s.cursor];
+
 export async function runRealistic(o: RealisticOptions): Promise<RealisticFigures> {
-  const server = await startServer("node-red");
+  const server = await startServer("node-red", { holdTimes: true });
   const endpoint = `ws://127.0.0.1:${server.port}/ocpp`;
   const clients: LightCharger[] = [];
   const txIds: number[] = [];
-  const timers: NodeJS.Timeout[][] = [];
+  let timer: NodeJS.Timeout | undefined;
   let errors = 0;
   const latencies: number[] = [];
   const lags: number[] = [];
@@ -107,43 +135,57 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
     );
     const setupS = (performance.now() - t0) / 1000;
 
-    // Each charger's own schedule, due times fixed in advance (no drift, no coordinated omission).
-    const timed = async (c: LightCharger, action: string, payload: object, due: number) => {
-      const fired = performance.now();
-      if (measuring) lags.push(fired - due);
-      try {
-        await c.call(action, payload);
-        if (measuring) latencies.push(performance.now() - fired);
-      } catch {
-        if (!stopped) errors++;
-      }
+    const send = (i: number, action: string, json: string, due: number, now: number) => {
+      if (measuring) lags.push(now - due);
+      clients[i].send(action, json, (ok, frame) => {
+        if (ok) {
+          if (measuring) latencies.push(performance.now() - now);
+        } else if (!stopped || frame !== undefined) errors++;
+      });
     };
-    const schedule = (everyMs: number, fn: (i: number, due: number) => void) => {
-      const start = performance.now();
-      const mine: NodeJS.Timeout[] = [];
-      timers.push(mine);
-      for (let i = 0; i < o.chargers; i++) {
-        let due = start + Math.random() * everyMs;
-        const tick = () => {
-          if (stopped) return;
-          fn(i, due);
-          due += everyMs;
-          mine[i] = setTimeout(tick, Math.max(0, due - performance.now()));
-        };
-        mine[i] = setTimeout(tick, due - start);
+    const meterHead = txIds.map((tx) => `{"connectorId":1,"transactionId":${tx},"meterValue":[{"timestamp":"`);
+    const wh = new Float64Array(o.chargers);
+    let isoMs = -1;
+    let iso = "";
+    const start = performance.now();
+    const streams = [
+      stream(o.chargers, o.meterEveryS * 1000, start, (i, due, now) => {
+        wh[i] += 31; // 11 kW for 10 s
+        const ms = Math.floor(performance.timeOrigin + now);
+        if (ms !== isoMs) iso = new Date((isoMs = ms)).toISOString();
+        send(i, "MeterValues", meterHead[i] + iso + METER_MID + wh[i] + METER_TAIL, due, now);
+      }),
+      stream(o.chargers, o.heartbeatEveryS * 1000, start, (i, due, now) => send(i, "Heartbeat", "{}", due, now)),
+    ];
+    // One timer for every charger: each tick sends what is due, then sleeps until the next due time.
+    const tick = () => {
+      if (stopped) return;
+      const now = performance.now();
+      let next = Infinity;
+      for (const s of streams) {
+        let due = nextDue(s);
+        while (due <= now) {
+          s.fire(s.order[s.cursor], due, now);
+          if (++s.cursor === s.order.length) {
+            s.cursor = 0;
+            s.cycle++;
+          }
+          due = nextDue(s);
+        }
+        next = Math.min(next, due);
       }
+      timer = setTimeout(tick, Math.max(0, next - performance.now()));
     };
-    const wh = new Array<number>(o.chargers).fill(0);
-    schedule(o.meterEveryS * 1000, (i, due) => {
-      wh[i] += 31; // 11 kW for 10 s
-      void timed(clients[i], "MeterValues", meterPayload(txIds[i], wh[i]), due);
-    });
-    schedule(o.heartbeatEveryS * 1000, (i, due) => void timed(clients[i], "Heartbeat", {}, due));
+    tick();
 
     await sleep(o.warmupS * 1000);
     const load = [os.loadavg()[0]];
     await server.ask("window-start", "window-started");
     const before: Probe = await probe(server);
+    const genLoop = monitorEventLoopDelay({ resolution: 5 });
+    genLoop.enable();
+    const genCpu = process.cpuUsage();
+    const genWait = runQueueWaitMs();
     const windowStart = performance.now();
     measuring = true;
     let rssMax = before.rss;
@@ -155,6 +197,9 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
     measuring = false;
     const after = await probe(server);
     const wallS = (performance.now() - windowStart) / 1000;
+    const genCpuUs = process.cpuUsage(genCpu);
+    const genWaitMs = runQueueWaitMs() - genWait;
+    genLoop.disable();
     const ended = await server.ask("window-end", "window-ended");
     const gcReply = await server.ask("rss", "rss");
     const afterGc = Number(gcReply.rss);
@@ -165,6 +210,7 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
     latencies.sort((a, b) => a - b);
     lags.sort((a, b) => a - b);
     const loop = ended.loop as { p99Ms: number; maxMs: number };
+    const hold = (ended.hold ?? { p50Ms: NaN, p99Ms: NaN }) as { p50Ms: number; p99Ms: number };
     return {
       chargers: o.chargers,
       windowS: Math.round(wallS),
@@ -184,6 +230,12 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
       loopP99Ms: round1(loop.p99Ms),
       loopMaxMs: round1(loop.maxMs),
       generatorLagP99Ms: round1(percentile(lags, 99)),
+      generatorLoopP99Ms: round1(genLoop.percentile(99) / 1e6),
+      generatorCpuPct: round1(((genCpuUs.user + genCpuUs.system) / 1e6 / wallS) * 100),
+      generatorRunQueueMsPerS: round1(genWaitMs / wallS),
+      serverRunQueueMsPerS: round1((after.runQueueMs - before.runQueueMs) / wallS),
+      serverHoldP50Ms: round1(hold.p50Ms),
+      serverHoldP99Ms: round1(hold.p99Ms),
       idleCpuPct: round1(idleCpuPct),
       errors,
       setupS: round1(setupS),
@@ -192,7 +244,7 @@ export async function runRealistic(o: RealisticOptions): Promise<RealisticFigure
     };
   } finally {
     stopped = true;
-    for (const list of timers) for (const t of list) clearTimeout(t);
+    clearTimeout(timer);
     for (const c of clients) c?.close();
     await server.stop();
   }

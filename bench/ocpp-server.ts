@@ -15,7 +15,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from "node:perf_hooks";
 import { RPCServer } from "ocpp-rpc";
 
 interface RedModule {
@@ -191,6 +191,47 @@ return msg;`;
   };
 }
 
+/** Time this process's main thread was runnable but had no CPU, ms (Linux /proc/self/schedstat), or NaN. */
+function runQueueMs(): number {
+  try {
+    return Number(readFileSync("/proc/self/schedstat", "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * BENCH_HOLD_TIMES=1: how long the server holds each call, from the moment
+ * its frame reaches JavaScript (ws "message") to the moment the answer is
+ * handed to the socket, in µs. OCPP-J has one call in flight per charger, so
+ * one timestamp per socket suffices. What the chargers see beyond this is
+ * the wait before the server's event loop reads the frame (its event-loop
+ * delay), the kernel and the load generator.
+ */
+function measureHoldTimes(): RecordableHistogram {
+  const hold = createHistogram();
+  // ocpp-rpc's own copy of ws (the one the server's sockets are made of).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const WebSocket = require(require.resolve("ws", { paths: [path.dirname(require.resolve("ocpp-rpc"))] })) as {
+    prototype: { emit(event: string, ...args: unknown[]): boolean; send(data: unknown, ...rest: unknown[]): void };
+  };
+  const proto = WebSocket.prototype as typeof WebSocket.prototype & { benchIn?: number };
+  const emit = proto.emit;
+  const sendFrame = proto.send;
+  proto.emit = function (this: typeof proto, event: string, ...args: unknown[]) {
+    if (event === "message") this.benchIn = performance.now();
+    return emit.call(this, event, ...args);
+  };
+  proto.send = function (this: typeof proto, data: unknown, ...rest: unknown[]) {
+    if (this.benchIn !== undefined && typeof data === "string" && (data.startsWith("[3") || data.startsWith("[4"))) {
+      hold.record(Math.max(1, Math.round((performance.now() - this.benchIn) * 1000)));
+      this.benchIn = undefined;
+    }
+    return sendFrame.call(this, data, ...rest);
+  };
+  return hold;
+}
+
 /** Bytes this process has caused to be written to storage (Linux /proc/self/io), or NaN. */
 function writeBytes(): number {
   try {
@@ -214,40 +255,79 @@ interface ProfileNode {
   children?: number[];
 }
 
+interface WindowProfile {
+  /** Top self-time functions, share of busy samples (%). */
+  top: Array<{ fn: string; share: number }>;
+  /** Self time per function over the window, µs (idle left out). */
+  selfUs: Record<string, number>;
+  /** The same summed per part of the stack (see partOf). */
+  partUs: Record<string, number>;
+}
+
+const OURS_ONLY = /\/dist\/nodes\/lib\/ocpp\/(core\/(transactions|meter-values|timestamps|registry|session-journal)|v16\/handlers)\.js$/;
+
+/** Which part of the stack a profiled function belongs to, for the closed loop's "where the difference goes". */
+function partOf(functionName: string, url: string): string {
+  if (functionName === "(garbage collector)") return "garbage collection";
+  if (functionName === "(program)") return "V8 and Node internals (program)";
+  if (OURS_ONLY.test(url)) return "MeterValues work: samples, session, charger snapshot, journal (ours only)";
+  if (url.includes("/bench/")) return "the ceiling's ready-made events (ceiling only)";
+  if (url.includes("/dist/nodes/")) return "our server, frame guard and events node (both)";
+  if (url.includes("/node_modules/@node-red/") || url.includes("/node_modules/node-red/")) return "Node-RED: messages, hooks, debug node (both)";
+  if (url.includes("/node_modules/ajv")) return "schema validation, ajv (both)";
+  if (url.includes("/node_modules/ocpp-rpc/") || url.includes("/node_modules/ws/")) return "ocpp-rpc and ws (both)";
+  if (url.startsWith("node:")) return "Node.js: streams, events, timers (both)";
+  if (!url && /^write/.test(functionName)) return "socket writes, kernel (both)";
+  return `other: ${functionName}`;
+}
+
 /** CPU profile of a window (inspector, in this process): where the main thread's time goes. */
-async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promise<Array<{ fn: string; share: number }>> }> {
+async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promise<WindowProfile> }> {
   const { Session } = await import("node:inspector");
   const session = new Session();
   session.connect();
   const post = <T>(method: string, params: object = {}) =>
     new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
   await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 250 });
   return {
     start: () => post("Profiler.start"),
     async stop() {
-      const { profile } = await post<{ profile: { nodes: ProfileNode[]; samples: number[] } }>("Profiler.stop");
+      const { profile } = await post<{ profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } }>("Profiler.stop");
       const byId = new Map(profile.nodes.map((n) => [n.id, n]));
       const self = new Map<string, number>();
-      for (const id of profile.samples) {
+      const us = new Map<string, number>();
+      const parts = new Map<string, number>();
+      profile.samples.forEach((id, i) => {
         const f = byId.get(id)!.callFrame;
         const where = f.url ? `${f.url.replace(/^.*\/(node_modules|dist|bench)\//, "$1/")}:${f.lineNumber + 1}` : "";
         const name = `${f.functionName || "(anonymous)"} ${where}`.trim();
         self.set(name, (self.get(name) ?? 0) + 1);
-      }
+        // A sample's time is the gap to the next one.
+        const dt = profile.timeDeltas[i + 1] ?? 0;
+        us.set(name, (us.get(name) ?? 0) + dt);
+        if (f.functionName !== "(idle)") {
+          const part = partOf(f.functionName, f.url);
+          parts.set(part, (parts.get(part) ?? 0) + dt);
+        }
+      });
       // Shares of the busy time: "(idle)" is the event loop waiting.
       const idle = self.get("(idle)") ?? 0;
       self.delete("(idle)");
+      us.delete("(idle)");
       const total = Math.max(1, profile.samples.length - idle);
-      return [...self.entries()]
+      const top = [...self.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 15)
         .map(([fn, n]) => ({ fn, share: Math.round((n / total) * 1000) / 10 }));
+      return { top, selfUs: Object.fromEntries(us), partUs: Object.fromEntries(parts) };
     },
   };
 }
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
+  const hold = process.env.BENCH_HOLD_TIMES ? measureHoldTimes() : undefined;
   const server =
     mode === "bare"
       ? await startBare()
@@ -270,11 +350,12 @@ async function main(): Promise<void> {
     } else if (msg.type === "probe") {
       // No forced GC: what the process really holds under load.
       const cpu = process.cpuUsage();
-      send({ type: "probe", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system, writeBytes: writeBytes(), storeBytes: dirBytes(storeDir) });
+      send({ type: "probe", rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, sysUs: cpu.system, writeBytes: writeBytes(), storeBytes: dirBytes(storeDir), runQueueMs: runQueueMs() });
     } else if (msg.type === "window-start") {
       loopDelay.enable();
       loopDelay.reset();
-      if (process.env.BENCH_PROF_WINDOW) {
+      hold?.reset();
+      if (process.env.BENCH_PROF_WINDOW || process.env.BENCH_EXPLAIN) {
         profiler ??= await windowProfiler();
         await profiler.start();
       }
@@ -282,8 +363,9 @@ async function main(): Promise<void> {
     } else if (msg.type === "window-end") {
       loopDelay.disable();
       const loop = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
-      const top = profiler ? await profiler.stop() : undefined;
-      send({ type: "window-ended", top, loop });
+      const profile = profiler ? await profiler.stop() : undefined;
+      const held = hold && hold.count > 0 ? { p50Ms: hold.percentile(50) / 1000, p99Ms: hold.percentile(99) / 1000 } : undefined;
+      send({ type: "window-ended", top: profile?.top, selfUs: profile?.selfUs, partUs: profile?.partUs, loop, hold: held });
     } else if (msg.type === "stop") {
       await server.close().catch(() => undefined);
       send({ type: "stopped" });

@@ -33,15 +33,22 @@ function ocppTable(r) {
       `Realistic load (each charger: Boot, Status, Start, then MeterValues with 4 values every 10 s and a Heartbeat every 5 min; ` +
         `one \`ev-ocpp-in\` with no filter to an inactive debug node; ${w.windowS} s steady window):`,
       "",
-      "| chargers | calls/s | p50 / p99 / max | server event-loop delay p99 | server CPU (one core) | CPU per call | RSS per charger (max / after GC) | session disk writes / files |",
-      "|---|---|---|---|---|---|---|---|",
+      "| chargers | calls/s | p50 / p99 / max | server held a call p99 / event-loop delay p99 / waited for a CPU | load generator late p99 / waited for a CPU | server CPU (one core) | CPU per call | RSS per charger (max / after GC) | session disk writes / files | load (1 min) |",
+      "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const x of r.realistic) {
+      const held = x.serverHoldP99Ms === undefined ? "–" : `${x.serverHoldP99Ms} ms`;
+      const wait = (v) => (v === undefined ? "–" : `${v} ms/s`);
       lines.push(
-        `| ${fmt(x.chargers)} | ${fmt(x.callsPerS)} | ${x.p50} / ${x.p99} / ${x.max} ms | ${x.loopP99Ms} ms | ${x.cpuPct} % | ${fmt(x.cpuUsPerCall)} µs | ${x.kbPerCharger} / ${x.kbPerChargerAfterGc ?? "–"} KB | ${fmt(x.diskKBps)} KB/s / ${fmt(x.storeKB)} KB |`,
+        `| ${fmt(x.chargers)} | ${fmt(x.callsPerS)} | ${x.p50} / ${x.p99} / ${x.max} ms | ${held} / ${x.loopP99Ms} ms / ${wait(x.serverRunQueueMsPerS)} | ${x.generatorLagP99Ms} ms / ${wait(x.generatorRunQueueMsPerS)} | ${x.cpuPct} % | ${fmt(x.cpuUsPerCall)} µs | ${x.kbPerCharger} / ${x.kbPerChargerAfterGc ?? "–"} KB | ${fmt(x.diskKBps)} KB/s / ${fmt(x.storeKB)} KB | ${(x.load || []).join(" → ")}${x.date && x.date !== r.date ? ` (run of ${x.date.slice(0, 16).replace("T", " ")} UTC)` : ""} |`,
       );
     }
-    lines.push("");
+    lines.push(
+      "",
+      "A call's latency is the server's share (held: its frame read to its answer written; the event-loop delay before it is read) plus the load generator's and the machine's: " +
+        "\"waited for a CPU\" is the time the process was runnable but got no core (`/proc/<pid>/schedstat`), the other load on a shared machine.",
+      "",
+    );
   }
   if (r.closed) {
     const c = r.closed;
@@ -59,10 +66,22 @@ function ocppTable(r) {
       contrib: "node-red-contrib-ocpp (CS server + response node)",
     };
     for (const x of c.best) {
-      lines.push(`| ${label[x.mode] || x.mode} | ${fmt(x.callsPerS)} | ${x.p50} / ${x.p99} ms | ${x.cpuUsPerCall} µs | ${x.kbPerConnection} KB |`);
+      const from = x.from ? ` (run of ${x.from.slice(0, 16).replace("T", " ")} UTC)` : "";
+      lines.push(`| ${label[x.mode] || x.mode}${from} | ${fmt(x.callsPerS)} | ${x.p50} / ${x.p99} ms | ${x.cpuUsPerCall} µs | ${x.kbPerConnection} KB |`);
     }
     for (const s of c.skipped || []) lines.push("", s);
     lines.push("");
+    if (c.explain) {
+      const e = c.explain;
+      lines.push(
+        `Where ours spends more per call than its ceiling (a profiled extra round of each; the profile's shares scaled to the measured server CPU per call, ${e.oursUs} vs ${e.ceilingUs} µs):`,
+        "",
+        "| part | ceiling | ours | ours more |",
+        "|---|---|---|---|",
+      );
+      for (const p of e.parts.filter((p) => Math.abs(p.more) >= 0.5 || p.ours >= 1)) lines.push(`| ${p.part} | ${p.ceiling} µs | ${p.ours} µs | ${p.more} µs |`);
+      lines.push("");
+    }
   }
   for (const s of r.realisticSkipped || []) lines.push(s, "");
   lines.push("| Target | Figure | Goal | |", "|---|---|---|---|");

@@ -161,6 +161,22 @@ function normalizeOne(
   const override = asText(options.unitOverrides?.[measurand]);
   const rawUnit = override ?? sentUnit;
   const rawValue = typeof sv.value === "string" ? sv.value : sv.value === undefined ? "" : String(sv.value);
+  if (transactionId !== undefined && sentUnit !== undefined && override === undefined && format === "Raw") {
+    // The common sample (a known unit, a number, in a transaction): built in one literal, every field in place, in
+    // the same order as below. Objects grown field by field need a second allocation for the fields beyond the literal.
+    const conversion = unitConversion(sentUnit);
+    const parsed = typeof sv.value === "number" ? (Number.isFinite(sv.value) ? sv.value : undefined) : parseDecimal(rawValue);
+    if (conversion && parsed !== undefined) {
+      const location = asText(sv.location) ?? "Outlet";
+      const context = asText(sv.context) ?? "Sample.Periodic";
+      const unit = conversion.unit;
+      const value = tidy(conversion.convert(parsed));
+      const phase = asText(sv.phase);
+      return phase
+        ? { connectorId, timestamp, measurand, location, context, format, unit, rawValue, transactionId, phase, rawUnit: sentUnit, value }
+        : { connectorId, timestamp, measurand, location, context, format, unit, rawValue, transactionId, rawUnit: sentUnit, value };
+    }
+  }
   const sample: NormalizedMeterSample = {
     connectorId,
     timestamp,
@@ -301,8 +317,7 @@ function usable(samples: readonly NormalizedMeterSample[], measurand: string, un
 function pickTotal(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit) {
   const found = usable(samples, measurand, unit);
   if (found.length === 0) return undefined;
-  const total = found.find((s) => s.phase === undefined);
-  if (total) return { value: total.value as number, time: total.timestamp };
+  for (const total of found) if (total.phase === undefined) return { value: total.value as number, time: total.timestamp };
   const perPhase = found.filter((s) => phaseKey(s.phase) !== undefined && s.phase !== undefined);
   if (perPhase.length === 0) return undefined;
   return { value: tidy(perPhase.reduce((sum, s) => sum + (s.value as number), 0)), time: perPhase[0].timestamp };

@@ -257,6 +257,9 @@ function copySession(s: Session): Session {
   return out;
 }
 
+/** Order keys of one meter() call (see there). */
+const meterScratch = new Float64Array(64);
+
 function copySample(s: NormalizedMeterSample): NormalizedMeterSample {
   return { ...s };
 }
@@ -314,6 +317,8 @@ export class TransactionStore {
   private lastId = 0;
   /** key(identity, id) → session, open ones. */
   private readonly open = new Map<string, Session>();
+  /** Each live session's key (see keyOf). */
+  private readonly sessionKeys = new WeakMap<Session, string>();
   /** key(identity, id) → session, ended ones in the order they ended (oldest first). */
   private readonly ended = new Map<string, Session>();
   /** startKey → key, for retransmitted Starts. */
@@ -598,7 +603,8 @@ export class TransactionStore {
     transactionId: TransactionId | undefined,
     samples: readonly NormalizedMeterSample[],
     now: Date = this.clock(),
-    options: { updatedEvent?: boolean; meterEvent?: boolean } = {},
+    /** ownSamples: the samples were made for this call and nobody else holds them, so late flags may go on them (no copies). */
+    options: { updatedEvent?: boolean; meterEvent?: boolean; ownSamples?: boolean } = {},
   ): MeterResult {
     this.assertLoaded();
     let session: Session | undefined;
@@ -615,8 +621,9 @@ export class TransactionStore {
     const wantsMeterEvent = options.meterEvent !== false;
     const nowMs = now.getTime();
     const count = samples.length;
-    let ordered: NormalizedMeterSample[] = wantsMeterEvent ? samples.map(copySample) : (samples as NormalizedMeterSample[]);
-    let at: number[] = new Array<number>(count);
+    let ordered: NormalizedMeterSample[] = wantsMeterEvent && !options.ownSamples ? samples.map(copySample) : (samples as NormalizedMeterSample[]);
+    // meter() runs to the end without yielding, so one scratch array serves every call.
+    let at: Float64Array | number[] = count <= meterScratch.length ? meterScratch : new Float64Array(count);
     let inOrder = true;
     for (let i = 0; i < count; i++) {
       const t = trustedMs(ordered[i].timestamp, nowMs);
@@ -635,12 +642,17 @@ export class TransactionStore {
     // An ended session's figures are final; everything for it is late.
     const allLate = session?.end !== undefined;
     let newest = lastMs;
-    const fresh: NormalizedMeterSample[] = [];
+    let late = 0;
+    if (allLate) late = count;
+    else for (let i = 0; i < count; i++) if (at[i] < lastMs) late++;
+    // Usually nothing is late: the samples themselves are the fresh ones, no second array.
+    let fresh: NormalizedMeterSample[] = ordered;
+    if (late > 0) fresh = [];
     for (let i = 0; i < count; i++) {
       if (allLate || at[i] < lastMs) {
         if (wantsMeterEvent) ordered[i].late = true;
       } else {
-        fresh.push(ordered[i]);
+        if (late > 0) fresh.push(ordered[i]);
         if (at[i] > newest) newest = at[i];
       }
     }
@@ -659,13 +671,16 @@ export class TransactionStore {
     let meterEvent: MeterEvent | undefined;
     if (wantsMeterEvent) {
       // Built field by field (same order as always) rather than cleaned: this runs for every MeterValues.
-      meterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
       const eventTransactionId = transactionId ?? (session && !session.end ? session.transactionId : undefined);
-      if (eventTransactionId !== undefined) meterEvent.transactionId = eventTransactionId;
-      meterEvent.samples = ordered;
+      if (eventTransactionId !== undefined) {
+        meterEvent = { kind: "meter", identity, time, connectorId, transactionId: eventTransactionId, samples: ordered };
+      } else {
+        meterEvent = { kind: "meter", identity, time, connectorId } as MeterEvent;
+        meterEvent.samples = ordered;
+      }
       if (count > 0 && fresh.length === 0) meterEvent.late = true;
     }
-    if (changed) this.markPatch(key(session!.identity, session!.transactionId));
+    if (changed) this.markPatch(this.keyOf(session!));
     return new MeterOutcome(session, unknownTransaction, meterEvent, event, readings, changed ? this.persist(true) : RESOLVED_TRUE);
   }
 
@@ -1047,6 +1062,16 @@ export class TransactionStore {
     this.toRemove.delete(k);
   }
 
+  /**
+   * A session's key, made once: a key built per MeterValues is a new string that the change set must hash
+   * every time, a remembered one is hashed once.
+   */
+  private keyOf(session: Session): string {
+    let k = this.sessionKeys.get(session);
+    if (k === undefined) this.sessionKeys.set(session, (k = key(session.identity, session.transactionId)));
+    return k;
+  }
+
   private markPatch(k: string): void {
     if (this.incremental && !this.toPut.has(k)) this.toPatch.add(k);
   }
@@ -1100,13 +1125,26 @@ export class TransactionStore {
   }
 
   private updatedEvent(session: Session, now: Date, time = now.toISOString()): SessionUpdatedEvent {
+    const { idTag, connectorId, meterStartWh, registerWh, powerW, startTime, lastSampleTime } = session;
+    if (
+      idTag !== undefined && connectorId !== undefined && meterStartWh !== undefined && registerWh !== undefined && registerWh >= meterStartWh &&
+      powerW !== undefined && startTime !== undefined && lastSampleTime !== undefined
+    ) {
+      // A session in progress: every field in one literal (same order as below), no object grown field by field.
+      const energyWh = Math.round((registerWh - meterStartWh) * 1000) / 1000;
+      const { identity, transactionId } = session;
+      return { kind: "session.updated", identity, time, transactionId, idTag, connectorId, meterStartWh, meterStopWh: registerWh, energyWh, powerW, startTime, sampleTime: lastSampleTime };
+    }
     // Field by field, in the order it always had, instead of clean(): this runs for every MeterValues in a session.
     const event = { kind: "session.updated", identity: session.identity, time, transactionId: session.transactionId } as SessionUpdatedEvent;
     if (session.idTag !== undefined) event.idTag = session.idTag;
     if (session.connectorId !== undefined) event.connectorId = session.connectorId;
     if (session.meterStartWh !== undefined) event.meterStartWh = session.meterStartWh;
     if (session.registerWh !== undefined) event.meterStopWh = session.registerWh;
-    if (session.meterStartWh !== undefined && session.registerWh !== undefined) {
+    if (session.meterStartWh !== undefined && session.registerWh !== undefined && session.registerWh >= session.meterStartWh) {
+      // sessionEnergy's figure, without its result object (this runs for every MeterValues in a session).
+      event.energyWh = Math.round((session.registerWh - session.meterStartWh) * 1000) / 1000;
+    } else if (session.meterStartWh !== undefined && session.registerWh !== undefined) {
       const energy = sessionEnergy(session.meterStartWh, session.registerWh);
       if (energy.energyWh !== undefined) event.energyWh = energy.energyWh;
       if (energy.energyNote !== undefined) event.energyNote = energy.energyNote;

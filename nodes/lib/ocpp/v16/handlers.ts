@@ -118,6 +118,7 @@ const meterValues: ActionHandler = (core, { identity }, params, now) => {
   const result = core.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
     updatedEvent: core.wants("session.updated", identity),
     meterEvent: core.wants("meter", identity),
+    ownSamples: true,
   });
   // setMeasurements skips fields that are absent, so no compact() copy is needed.
   if (result.readings) core.directory.setMeasurements(identity, req.connectorId, result.readings);
