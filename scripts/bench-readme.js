@@ -17,6 +17,12 @@ function verdictMark(v) {
   return v.met === undefined || v.met === null ? "not measured" : v.met ? "met" : "**not met**";
 }
 
+/** "90 s steady window", or each row's when rows come from runs with different windows (a --quick run keeps older rows). */
+function steadyWindows(rows, first) {
+  if (rows.every((x) => x.windowS === first.windowS)) return `${first.windowS} s steady window`;
+  return `steady window ${rows.map((x) => `${x.windowS} s at ${x.chargers.toLocaleString("en-US")} chargers`).join(", ")}`;
+}
+
 function ocppTable(r) {
   const lines = [];
   const m = r.machine;
@@ -31,7 +37,7 @@ function ocppTable(r) {
     const w = r.realistic[0];
     lines.push(
       `Realistic load (each charger: Boot, Status, Start, then MeterValues with 4 values every 10 s and a Heartbeat every 5 min; ` +
-        `one \`ev-ocpp-in\` with no filter to an inactive debug node; ${w.windowS} s steady window):`,
+        `one \`ev-ocpp-in\` with no filter to an inactive debug node; ${steadyWindows(r.realistic, w)}):`,
       "",
       "| chargers | calls/s | p50 / p99 / max | server held a call p99 / event-loop delay p99 / waited for a CPU | load generator late p99 / waited for a CPU | server CPU (one core) | CPU per call | RSS per charger (max / after GC) | session disk writes / files | load (1 min) |",
       "|---|---|---|---|---|---|---|---|---|---|",
