@@ -178,8 +178,11 @@ describe("OCPP cluster: three Node-RED processes, Mosquitto and HAProxy", { skip
       for (const asking of [a, b]) {
         const report = await command(asking, { chargerId: "CARPORT", command: "GetBaseReport", input: {} });
         assert.equal(report.ok, true, `GetBaseReport from ${asking.name}: ${report.error}`);
-        const answer = report.answer as { status?: string; configuration?: Record<string, string> };
+        const answer = report.answer as { status?: string; configuration?: Record<string, string>; capabilities?: { evses?: Array<{ evseId: number; maxPowerW?: number; connectors?: Array<{ type?: string }> }> } };
         assert.equal(answer.status, "Accepted");
+        // The topology read from the device model travels with it to another instance.
+        assert.equal(answer.capabilities?.evses?.[0]?.maxPowerW, 11000, `EVSE 1 from ${asking.name}: ${JSON.stringify(answer.capabilities)}`);
+        assert.equal(answer.capabilities?.evses?.[0]?.connectors?.[0]?.type, "cType2");
         assert.equal(answer.configuration?.["SmartChargingCtrlr/RateUnit"], "A,W", `the device model from ${asking.name}: ${JSON.stringify(answer.configuration)}`);
       }
       assert.equal(station.calls("GetBaseReport").length, 2);

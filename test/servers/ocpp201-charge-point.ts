@@ -133,11 +133,18 @@ export async function startOcpp201Simulator(options: {
           requestId: p.requestId,
           generatedAt: now(),
           seqNo: 0,
-          reportData: Object.entries(variables).map(([name, value]) => ({
-            component: { name: ["RateUnit", "ProfileStackLevel", "ACPhaseSwitchingSupported"].includes(name) ? "SmartChargingCtrlr" : name === "TxUpdatedInterval" ? "SampledDataCtrlr" : "OCPPCommCtrlr" },
-            variable: { name },
-            variableAttribute: [{ value }],
-          })),
+          reportData: [
+            ...Object.entries(variables).map(([name, value]) => ({
+              component: { name: ["RateUnit", "ProfileStackLevel", "ACPhaseSwitchingSupported"].includes(name) ? "SmartChargingCtrlr" : name === "TxUpdatedInterval" ? "SampledDataCtrlr" : "OCPPCommCtrlr" },
+              variable: { name },
+              variableAttribute: [{ value }],
+            })),
+            // The station's one EVSE (11 kW, three phases) and its Type 2 socket, as a home wallbox reports them.
+            { component: { name: "EVSE", evse: { id: 1 } }, variable: { name: "Power" }, variableAttribute: [{ value: "0" }], variableCharacteristics: { dataType: "decimal", supportsMonitoring: false, unit: "W", maxLimit: 11000 } },
+            { component: { name: "EVSE", evse: { id: 1 } }, variable: { name: "SupplyPhases" }, variableAttribute: [{ value: "3" }] },
+            { component: { name: "Connector", evse: { id: 1, connectorId: 1 } }, variable: { name: "ConnectorType" }, variableAttribute: [{ value: "cType2" }] },
+            { component: { name: "Connector", evse: { id: 1, connectorId: 1 } }, variable: { name: "SupplyPhases" }, variableAttribute: [{ value: "3" }] },
+          ],
         }),
       );
       return { status: "Accepted" };
