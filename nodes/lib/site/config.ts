@@ -20,6 +20,7 @@ export function isChargeMode(value: unknown): value is ChargeMode {
 }
 
 export interface ChargerSetup {
+  /** The charger's id; "CP1/2" names connector (EVSE) 2 of charger CP1, so each connector of one charger is its own entry. */
   id: string;
   /** Circuit the charger hangs on; the site fuse when left out. */
   circuit?: string;
@@ -141,6 +142,17 @@ export const CHARGER_DEFAULTS: Omit<ChargerSetup, "id"> = {
   priority: 1,
   mode: "pv",
 };
+
+/** Which charger and connector an entry's id names: "CP1/2" → CP1, connector 2; "CP1" → the whole charger. */
+export function splitConnector(id: string): { chargerId: string; connector?: number } {
+  const match = /^(.+)\/([1-9]\d{0,2})$/.exec(id);
+  return match ? { chargerId: match[1], connector: Number(match[2]) } : { chargerId: id };
+}
+
+/** The entry id of one connector (EVSE) of a charger. */
+export function connectorEntryId(chargerId: string, connector: number): string {
+  return `${chargerId}/${connector}`;
+}
 
 export class SiteConfigError extends Error {
   override readonly name = "SiteConfigError";
