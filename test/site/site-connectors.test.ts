@@ -49,6 +49,11 @@ describe("site manager: one entry per connector of a charger", () => {
     assert.deepEqual(splitConnector("/2"), { chargerId: "/2" });
   });
 
+  it("refuses a charger listed both as a whole and by a connector, in words", () => {
+    assert.throws(() => normaliseConfig({ chargers: [{ id: "CP1" }, { id: "CP1/2" }] }), /charger "CP1" is listed as a whole and by its connector "CP1\/2"/);
+    assert.doesNotThrow(() => normaliseConfig({ chargers: [{ id: "CP1/1" }, { id: "CP1/2" }, { id: "CP2" }] }));
+  });
+
   it("ChargerStates of connectors 1 and 2 of one charger reach their own entries instead of overwriting each other", () => {
     const manager = new SiteManager(normaliseConfig({ fuseA: 63, chargers: [{ id: "CP1/1", mode: "now" }, { id: "CP1/2", mode: "now" }] }));
     assert.equal(applySiteInput(manager, { topic: "CP1/charger.state", payload: { ...state("CP1", 7, 1), kind: "charger.state", identity: "CP1", time: T, online: true } }, NOW), "charger");

@@ -224,6 +224,13 @@ export function normaliseConfig(input: SiteConfigInput): SiteConfig {
     if (!isChargeMode(charger.mode)) throw new SiteConfigError(`charger "${charger.id}": mode must be off, pv, minpv or now`);
     config.chargers.push(charger);
   }
+  // A whole-charger entry beside one of its connectors would limit that connector twice, from two shares.
+  for (const charger of config.chargers) {
+    const { chargerId, connector } = splitConnector(charger.id);
+    if (connector !== undefined && chargerIds.has(chargerId)) {
+      throw new SiteConfigError(`charger "${chargerId}" is listed as a whole and by its connector "${charger.id}": list either the whole charger or each connector`);
+    }
+  }
   return config;
 }
 
