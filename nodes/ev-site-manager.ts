@@ -9,7 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import { errorMessage, shortText } from "./lib/errors";
 import { Lifecycle } from "./lib/node-red/lifecycle";
 import { Status } from "./lib/node-red/status";
-import { normaliseConfig, type CircuitSetup, type SiteConfigInput } from "./lib/site/config";
+import { normaliseConfig, splitConnector, type CircuitSetup, type SiteConfigInput } from "./lib/site/config";
 import { applySiteInput, type SiteInputMessage } from "./lib/site/input";
 import { SiteManager, statusText } from "./lib/site/manager";
 import type { ChargerCommand, SiteDecision } from "./lib/site/types";
@@ -127,12 +127,15 @@ function outputs(decision: SiteDecision, order: string[], lease: { leaseS: numbe
 /** The common limit contract: topic "limit", payload {amps, phases}; 0 = pause. */
 function limitMessage(command: ChargerCommand | undefined, lease: { leaseS: number; safeA: number } | undefined): NodeMessage | null {
   if (!command) return null;
+  // "CP1/2" is connector (EVSE) 2 of CP1: the OCPP command node limits that connector only (TxDefaultProfile there).
+  // Its limit is not leased: the safe base is a whole-charger profile, which would cap every connector at the safe current.
+  const { chargerId, connector } = splitConnector(command.chargerId);
   return {
     topic: "limit",
     command: "limit",
-    chargerId: command.chargerId,
+    chargerId,
     // leaseS/safeA: OCPP chargers keep the limit for leaseS only, then fall back to safeA (the others ignore them).
-    payload: { amps: command.amps, phases: command.phases, ...lease },
+    payload: connector === undefined ? { amps: command.amps, phases: command.phases, ...lease } : { amps: command.amps, phases: command.phases, connector },
     site: { watts: command.watts, state: command.state, reason: command.reason, urgent: command.urgent, refresh: command.refresh },
   } as NodeMessage;
 }

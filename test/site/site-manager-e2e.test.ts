@@ -121,6 +121,16 @@ describe("site manager example, end to end", () => {
     // The site summary counts the cars.
     await waitFor(() => summary.pending.some((m) => Object.values((m.payload as { chargers: Record<string, { state: string }> }).chargers).filter((c) => c.state === "charging").length === 3), 10_000, "3 cars charging");
 
+    // The plan button works whenever it is pressed: 5 kWh by one hour from now, on the manager's (real) clock.
+    const pressedAt = Date.now();
+    helper.getNode("5e00000000000007").receive({});
+    await waitFor(() => summary.pending.some((m) => (m.payload as { chargers: Record<string, { plan?: unknown }> }).chargers.garage.plan !== undefined), 5000, "the garage's plan in the summary");
+    const plan = (summary.pending.filter((m) => (m.payload as { chargers: Record<string, { plan?: unknown }> }).chargers.garage.plan).at(-1)!.payload as { chargers: Record<string, { plan: { by: string; remainingKWh?: number; text: string } }> }).chargers.garage.plan;
+    const byS = (Date.parse(plan.by) - pressedAt) / 1000;
+    assert.ok(byS > 3590 && byS <= 3605, `plan by one hour after the press, ${byS} s`);
+    assert.ok(plan.remainingKWh !== undefined && plan.remainingKWh > 4.9 && plan.remainingKWh <= 5, `5 kWh to go: ${JSON.stringify(plan)}`);
+    assert.equal(failures.pending.length, 0, `no failures: ${JSON.stringify(failures.pending.map((m) => m.error))}`);
+
     // The manager keeps the lease alive while it runs ...
     await new Promise((resolve) => setTimeout(resolve, 3500));
     // Whatever limit the surplus now gives, the leased profile has been renewed: its validTo moved past the first lease's.

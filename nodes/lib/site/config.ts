@@ -20,6 +20,7 @@ export function isChargeMode(value: unknown): value is ChargeMode {
 }
 
 export interface ChargerSetup {
+  /** The charger's id; "CP1/2" names connector (EVSE) 2 of charger CP1, so each connector of one charger is its own entry. */
   id: string;
   /** Circuit the charger hangs on; the site fuse when left out. */
   circuit?: string;
@@ -142,6 +143,17 @@ export const CHARGER_DEFAULTS: Omit<ChargerSetup, "id"> = {
   mode: "pv",
 };
 
+/** Which charger and connector an entry's id names: "CP1/2" → CP1, connector 2; "CP1" → the whole charger. */
+export function splitConnector(id: string): { chargerId: string; connector?: number } {
+  const match = /^(.+)\/([1-9]\d{0,2})$/.exec(id);
+  return match ? { chargerId: match[1], connector: Number(match[2]) } : { chargerId: id };
+}
+
+/** The entry id of one connector (EVSE) of a charger. */
+export function connectorEntryId(chargerId: string, connector: number): string {
+  return `${chargerId}/${connector}`;
+}
+
 export class SiteConfigError extends Error {
   override readonly name = "SiteConfigError";
 }
@@ -211,6 +223,13 @@ export function normaliseConfig(input: SiteConfigInput): SiteConfig {
     if (charger.batteryKWh !== undefined && !(charger.batteryKWh > 0)) throw new SiteConfigError(`charger "${charger.id}": batteryKWh must be a positive number of kWh`);
     if (!isChargeMode(charger.mode)) throw new SiteConfigError(`charger "${charger.id}": mode must be off, pv, minpv or now`);
     config.chargers.push(charger);
+  }
+  // A whole-charger entry beside one of its connectors would limit that connector twice, from two shares.
+  for (const charger of config.chargers) {
+    const { chargerId, connector } = splitConnector(charger.id);
+    if (connector !== undefined && chargerIds.has(chargerId)) {
+      throw new SiteConfigError(`charger "${chargerId}" is listed as a whole and by its connector "${charger.id}": list either the whole charger or each connector`);
+    }
   }
   return config;
 }

@@ -3,7 +3,7 @@
  * on SiteManager, with a clear error for anything it cannot use.
  */
 import { isOperationState } from "../types";
-import { isChargeMode } from "./config";
+import { connectorEntryId, isChargeMode } from "./config";
 import type { Phases3 } from "./capacity";
 import type { SiteManager } from "./manager";
 import type { ChargerReading } from "./types";
@@ -37,8 +37,9 @@ export function applySiteInput(manager: SiteManager, msg: SiteInputMessage, now:
   // The common ChargerState of any brand (OCPP in's charger.state, Charge Amps, AMTRON) wired straight in, whatever its topic:
   // read like charger/<chargerId>; states of chargers not in the list are ignored (several chargers may share one wire).
   if (obj && !TOPIC_HEADS.has(head) && isChargerState(obj)) {
-    if (!manager.hasCharger(obj.chargerId)) return "ignored";
-    manager.setReading(obj.chargerId, readingOf(obj, time));
+    const id = entryFor(manager, obj.chargerId, obj.connectorId ?? obj.connector);
+    if (id === undefined) return "ignored";
+    manager.setReading(id, readingOf(obj, time));
     return "charger";
   }
   // Events of the OCPP in node, wired straight in (topic "<identity>/<kind>").
@@ -121,8 +122,8 @@ const PLUGGED = new Set(["Preparing", "Charging", "SuspendedEV", "SuspendedEVSE"
  * per-phase currents and Current.Offered. Events of chargers the manager does not manage are ignored.
  */
 function applyOcppEvent(manager: SiteManager, event: Record<string, unknown>, time: number): InputKind {
-  const id = event.identity as string;
-  if (!manager.hasCharger(id)) return "ignored";
+  const id = entryFor(manager, event.identity as string, event.connectorId);
+  if (id === undefined) return "ignored";
   if (event.kind === "status" && typeof event.status === "string" && event.connectorId !== 0) {
     manager.setReading(id, { time, connected: PLUGGED.has(event.status), operationState: event.status === "Charging" ? "charging" : undefined }, true);
     return "charger";
@@ -140,6 +141,18 @@ function applyOcppEvent(manager: SiteManager, event: Record<string, unknown>, ti
   if (Object.keys(currents).length > 0) reading.currentA = currents;
   manager.setReading(id, reading, true);
   return "charger";
+}
+
+/**
+ * The manager's entry for a state of `chargerId`: "CP1/2" when the state is for connector (EVSE) 2 and the list
+ * names that connector, else "CP1" (the whole charger, as before connectors could be named); undefined when neither is listed.
+ */
+export function entryFor(manager: SiteManager, chargerId: string, connector: unknown): string | undefined {
+  if (typeof connector === "number" && Number.isInteger(connector) && connector > 0) {
+    const id = connectorEntryId(chargerId, connector);
+    if (manager.hasCharger(id)) return id;
+  }
+  return manager.hasCharger(chargerId) ? chargerId : undefined;
 }
 
 /** The common ChargerState (nodes/lib/types.ts) as the manager reads it. */
