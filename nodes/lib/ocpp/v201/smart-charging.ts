@@ -164,9 +164,10 @@ export async function readSmartCharging201(
   if (evseId) evseAsked(owner).add(`${link.identity}#${evseId}`);
   const values: Record<string, string> = {};
   for (const r of answer?.getVariableResult ?? []) {
-    // Keyed by the component as answered: the EVSE's value lands at "SmartChargingCtrlr[N]/…", as a report would put it.
-    if (r?.attributeStatus === "Accepted" && typeof r.attributeValue === "string" && r.variable?.name && r.component?.name === SC) {
-      values[variableKey(r.component.evse ? { name: SC, evse: { id: r.component.evse.id } } : { name: SC }, { name: r.variable.name })] = r.attributeValue;
+    // The EVSE's value lands at "SmartChargingCtrlr[N]/…", as a report would put it; the rest is the station's, as before.
+    if (r?.attributeStatus === "Accepted" && typeof r.attributeValue === "string" && r.variable?.name) {
+      const at = r.component?.evse?.id;
+      values[variableKey(typeof at === "number" ? { name: SC, evse: { id: at } } : { name: SC }, { name: r.variable.name })] = r.attributeValue;
     }
   }
   if (Object.keys(values).length > 0) options.directory?.recordConfiguration(link.identity, values);
