@@ -142,6 +142,67 @@ describe("OCPP 2.0.1 limit: phases, purposes and lease", () => {
     assert.equal(station.phasesIgnored, true, "not every EVSE can switch");
   });
 
+  it("without a collected device model, a limit on one EVSE asks that EVSE's own ACPhaseSwitchingSupported in the same GetVariables and follows it", async () => {
+    // Station-wide it cannot switch; EVSE 2 can; EVSE 1 says nothing of its own.
+    const own: Record<number, string> = { 2: "true" };
+    const station = profileStation({ variables: {} });
+    station.handlers.GetVariables = (p) => ({
+      getVariableResult: (p.getVariableData as Array<{ component: { name: string; evse?: { id: number } }; variable: { name: string } }>).map((d) => {
+        const value = d.component.evse ? own[d.component.evse.id] : { RateUnit: "A", ProfileStackLevel: "2", ACPhaseSwitchingSupported: "false", Phases3to1: "false" }[d.variable.name];
+        return value === undefined ? { attributeStatus: "UnknownVariable", component: d.component, variable: d.variable } : { attributeStatus: "Accepted", component: d.component, variable: d.variable, attributeValue: value };
+      }),
+    });
+    const r = await rig("OWNEVSE", station);
+    const asked = (): unknown[] => r.c.received.filter(([a]) => a === "GetVariables").map(([, p]) => p);
+    const stationWide = ["RateUnit", "ProfileStackLevel", "ACPhaseSwitchingSupported", "Phases3to1"].map((name) => ({ component: { name: "SmartChargingCtrlr" }, variable: { name } }));
+    const ofEvse = (id: number) => ({ getVariableData: [...stationWide, { component: { name: "SmartChargingCtrlr", evse: { id } }, variable: { name: "ACPhaseSwitchingSupported" } }] });
+
+    const two = await r.limit({ amps: 16, phases: 1, connector: 2 });
+    assert.deepEqual(asked(), [ofEvse(2)]);
+    assert.deepEqual(r.frames(), [["SetChargingProfile", { evseId: 2, chargingProfile: profile(7331, 2, "TxDefaultProfile", { limit: 16, numberPhases: 1, phaseToUse: 1 }) }], composite(2)]);
+    assert.equal(two.phasesIgnored, undefined);
+    // Cached: the next limit on EVSE 2 asks nothing.
+    await r.limit({ amps: 12, phases: 1, connector: 2 });
+    assert.equal(asked().length, 1);
+    assert.deepEqual(r.frames()[0], ["SetChargingProfile", { evseId: 2, chargingProfile: profile(7331, 2, "TxDefaultProfile", { limit: 12, numberPhases: 1, phaseToUse: 1 }) }]);
+
+    // EVSE 1 has no value of its own: asked once, then the station's (cannot switch) counts.
+    const one = await r.limit({ amps: 16, phases: 1, connector: 1 });
+    assert.deepEqual(r.frames()[0], ["SetChargingProfile", { evseId: 1, chargingProfile: profile(7321, 2, "TxDefaultProfile", { limit: 16 }) }]);
+    assert.equal(one.phasesIgnored, true);
+    await r.limit({ amps: 16, phases: 1, connector: 1 });
+    r.frames();
+    assert.deepEqual(asked(), [ofEvse(2), ofEvse(1)], "an EVSE without its own value is not asked again");
+
+    // The whole station: only the station-wide variables were ever needed; it cannot switch.
+    const all = await r.limit({ amps: 16, phases: 1 });
+    assert.equal(all.phasesIgnored, true);
+    assert.equal(asked().length, 2);
+    r.frames();
+
+    // The EVSE's own value wins over the station's, also when it says no.
+    const stationYes = profileStation({ variables: {} });
+    stationYes.handlers.GetVariables = (p) => ({
+      getVariableResult: (p.getVariableData as Array<{ component: { name: string; evse?: { id: number } }; variable: { name: string } }>).map((d) => ({
+        attributeStatus: "Accepted",
+        component: d.component,
+        variable: d.variable,
+        attributeValue: d.component.evse ? "false" : { RateUnit: "A", ProfileStackLevel: "2", ACPhaseSwitchingSupported: "true", Phases3to1: "false" }[d.variable.name],
+      })),
+    });
+    const r2 = await rig("EVSENO", stationYes);
+    const three = await r2.limit({ amps: 16, phases: 1, connector: 3 });
+    assert.deepEqual(
+      r2.c.received.filter(([a]) => a === "GetVariables").map(([, p]) => p),
+      [ofEvse(3)],
+    );
+    assert.deepEqual(r2.frames()[0], ["SetChargingProfile", { evseId: 3, chargingProfile: profile(7341, 2, "TxDefaultProfile", { limit: 16 }) }]);
+    assert.equal(three.phasesIgnored, true);
+    const whole = await r2.limit({ amps: 16, phases: 1 });
+    assert.deepEqual(r2.frames()[0], ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7310, 2, "ChargingStationMaxProfile", { limit: 16, numberPhases: 1, phaseToUse: 1 }) }]);
+    assert.equal(whole.phasesIgnored, undefined);
+  });
+
   it("a charger that rejects ChargingStationMaxProfile and ignores TxDefaultProfile gets a TxProfile with the running transaction's id", async () => {
     const station = profileStation({ variables: { RateUnit: "A,W", ProfileStackLevel: "3" }, reject: ["ChargingStationMaxProfile"], ignore: ["TxDefaultProfile"] });
     const r = await rig("PICKY", station);

@@ -8,7 +8,7 @@ import { CommandError, classifyCallError } from "../core/command-error";
 import type { BuiltCall, CommandInput } from "../v16/commands";
 import type { LimitRequest, SmartChargingQuirks } from "../v16/smart-charging";
 import { adaptAnswer201, buildCommand201, checkAnswer201, shownRequest } from "./commands";
-import { applyDiscoverySettings201, capabilities201, discoverySettings201, isSecret, KEY_MAP, type DiscoverySettings201 } from "./device-model";
+import { applyDiscoverySettings201, capabilities201, discoverySettings201, isSecret, KEY_MAP, readonlyKeys201, type DiscoverySettings201 } from "./device-model";
 import { applyLimit201, clearLimit201 } from "./smart-charging";
 
 export interface Runner201Context {
@@ -116,7 +116,11 @@ export function runOcpp201(ctx: Runner201Context, chargerId: string, command: st
         const settings = Object.keys(set).length === 0 ? { changes: [], values: {} } : await ctx.queued("SetVariables", (link) => applyDiscoverySettings201(set, (payload) => send(link, { action: "SetVariables", payload: payload as Record<string, unknown> }, timeoutMs) as never, reported));
         if (Object.keys(settings.values).length > 0) ctx.directory.recordConfiguration(chargerId, settings.values);
         const configuration = { ...reported, ...settings.values };
-        return { action: helper, request: set, answer: { chargerId, status, requestId, configuration, ...capabilities201(configuration), changes: settings.changes } };
+        return {
+          action: helper,
+          request: set,
+          answer: { chargerId, status, requestId, configuration, readonlyKeys: readonlyKeys201(configuration), ...capabilities201(configuration), changes: settings.changes },
+        };
       });
     }
     default:
@@ -135,6 +139,7 @@ export function runOcpp201(ctx: Runner201Context, chargerId: string, command: st
     if (fresh.action === "GetBaseReport") return { action: fresh.action, request: fresh.payload, answer: await baseReport(ctx, link, fresh) };
     const answer = await send(link, fresh, timeoutMs);
     checkAnswer201(fresh, answer, chargerId);
-    return { action: fresh.action, request: shownRequest(fresh), answer: adaptAnswer201(fresh, answer, chargerId, fresh.action === "GetVariables" ? askedKeys(input) : []) };
+    const readonly = fresh.action === "GetVariables" ? new Set(readonlyKeys201(ctx.directory.snapshot(chargerId)?.configuration)) : undefined;
+    return { action: fresh.action, request: shownRequest(fresh), answer: adaptAnswer201(fresh, answer, chargerId, fresh.action === "GetVariables" ? askedKeys(input) : [], readonly) };
   });
 }

@@ -374,20 +374,23 @@ export function shownRequest(call: BuiltCall): Record<string, unknown> {
 
 /**
  * Answers in the shape a 1.6 flow expects: GetVariables as
- * `{configurationKey, unknownKey}` (secrets left out), SetVariables as
+ * `{configurationKey, unknownKey}` (secrets left out; `readonly` as the
+ * collected device model says), SetVariables as
  * `{status}` (Accepted / RebootRequired / Rejected / UnknownVariable …),
  * GetLocalListVersion as `{listVersion}`, each with the 2.0.1 answer kept
  * in `ocpp201`.
  */
-export function adaptAnswer201(call: BuiltCall, answer: unknown, chargerId: string, asked: string[] = []): unknown {
+export function adaptAnswer201(call: BuiltCall, answer: unknown, chargerId: string, asked: string[] = [], readonlyKeys: ReadonlySet<string> = new Set()): unknown {
   if (call.action === "GetVariables") {
     const results = ((answer as { getVariableResult?: GetVariableResult[] })?.getVariableResult ?? []).filter((r) => r && r.component && r.variable);
     const configurationKey: Array<{ key: string; value?: string; readonly: boolean }> = [];
     const unknownKey: string[] = [];
     results.forEach((r, i) => {
       const key = asked[i] ?? variableKey(r.component, r.variable);
+      // GetVariables does not say whether a variable may be set; the device model (NotifyReport) does, when it was collected.
+      const readonly = readonlyKeys.has(variableKey(r.component, r.variable));
       if (r.attributeStatus !== "Accepted") unknownKey.push(key);
-      else configurationKey.push(isSecret(variableKey(r.component, r.variable)) ? { key, readonly: false } : { key, value: r.attributeValue, readonly: false });
+      else configurationKey.push(isSecret(variableKey(r.component, r.variable)) ? { key, readonly } : { key, value: r.attributeValue, readonly });
     });
     const safe = results.map((r) => (isSecret(variableKey(r.component, r.variable)) ? { ...r, attributeValue: undefined } : r));
     return { configurationKey, unknownKey, ocpp201: { getVariableResult: safe } };

@@ -3,7 +3,9 @@
  * keys (with "(instance)" and "[evse.connector]" where they apply) → the
  * Actual value, in the charger's `configuration` snapshot; what a variable
  * allows is kept beside it as "key#valuesList" and "key#maxLimit" (with
- * "key#unit"). From these keys, capabilities201() builds the charger's
+ * "key#unit"), and a variable the charger reports as ReadOnly as
+ * "key#mutability" (the 1.6 `readonly` flag; WriteOnly values are secrets and
+ * never kept). From these keys, capabilities201() builds the charger's
  * capabilities (EVSEs, connectors, features) in the shape 1.6 uses. Also
  * the table that lets flows keep using the 1.6 configuration key names.
  */
@@ -56,6 +58,16 @@ export function parseVariableKey(text: string): { component: ComponentRef; varia
   return { component, variable };
 }
 
+/** Kept beside a variable's value when the charger reports it ReadOnly (ReadWrite, the usual case, is not kept). */
+export const MUTABILITY_SUFFIX = "#mutability";
+
+/** The variables the device model says are read-only, as "Component/Variable" keys: the 1.6 discover answer's `readonlyKeys`. */
+export function readonlyKeys201(cfg: Readonly<Record<string, string>> | undefined): string[] {
+  return Object.keys(cfg ?? {})
+    .filter((k) => k.endsWith(MUTABILITY_SUFFIX) && cfg?.[k] === "ReadOnly")
+    .map((k) => k.slice(0, -MUTABILITY_SUFFIX.length));
+}
+
 /** The Actual values of one NotifyReport part, secrets left out. */
 export function reportValues(reportData: readonly ReportDatum[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -64,7 +76,10 @@ export function reportValues(reportData: readonly ReportDatum[] | undefined): Re
     const key = variableKey(datum.component, datum.variable);
     if (isSecret(key)) continue;
     const actual = (Array.isArray(datum.variableAttribute) ? datum.variableAttribute : []).find((a: { type?: string; value?: string }) => (a?.type ?? "Actual") === "Actual");
+    // A WriteOnly variable is a secret (a password, a key) whatever its name: its value is never kept.
+    if (actual?.mutability === "WriteOnly") continue;
     if (actual && typeof actual.value === "string") out[key] = actual.value;
+    if (actual?.mutability === "ReadOnly") out[`${key}${MUTABILITY_SUFFIX}`] = "ReadOnly";
     // The list of allowed values says what the charger can do (e.g. the measurands it can sample).
     const characteristics = datum.variableCharacteristics;
     if (typeof characteristics?.valuesList === "string") out[`${key}#valuesList`] = characteristics.valuesList;

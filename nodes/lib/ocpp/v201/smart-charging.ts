@@ -9,7 +9,8 @@
  *
  * Phases: numberPhases (and phaseToUse for one phase) are sent only when the
  * device model says the charger can switch (ACPhaseSwitchingSupported, or
- * Phases3to1 while a transaction runs); otherwise they are left out, because
+ * Phases3to1 while a transaction runs; for one EVSE, that EVSE's own value
+ * when it has one); otherwise they are left out, because
  * the spec lets a charger reject the whole profile for them, and the answer
  * says the phases were not applied (`phasesIgnored`).
  *
@@ -33,6 +34,8 @@ import {
   type RateUnit,
 } from "../v16/smart-charging";
 import type { GetVariableResult } from "./messages";
+import { bool } from "../core/capabilities";
+import { variableKey } from "./device-model";
 
 export const PURPOSES_201 = ["ChargingStationMaxProfile", "TxDefaultProfile", "TxProfile"] as const;
 export type Purpose201 = (typeof PURPOSES_201)[number];
@@ -51,6 +54,8 @@ export interface SmartCharging201 {
   phaseSwitching: boolean;
   /** Phases3to1: can go from 3 to 1 phase during a transaction. */
   phases3to1: boolean;
+  /** The EVSE's own ACPhaseSwitchingSupported (SmartChargingCtrlr at that EVSE), when the limit is for one EVSE and the charger has one. */
+  evsePhaseSwitching?: boolean;
   known: boolean;
 }
 
@@ -83,42 +88,93 @@ export interface Limit201Result {
   attempts: Limit201Attempt[];
 }
 
-function fromConfiguration(cfg: Record<string, string> | undefined): SmartCharging201 | undefined {
+/** The EVSE's own ACPhaseSwitchingSupported in the device model: at SmartChargingCtrlr of that EVSE (the spec's place), or at the EVSE component. */
+function evseSwitching(cfg: Readonly<Record<string, string>>, evseId: number | undefined): boolean | undefined {
+  if (!evseId) return undefined;
+  return bool(cfg[`${SC}[${evseId}]/ACPhaseSwitchingSupported`] ?? cfg[`EVSE[${evseId}]/ACPhaseSwitchingSupported`]);
+}
+
+function fromConfiguration(cfg: Record<string, string> | undefined, evseId?: number): SmartCharging201 | undefined {
   if (!cfg || cfg[`${SC}/RateUnit`] === undefined) return undefined;
   const units = parseRateUnits(cfg[`${SC}/RateUnit`]);
   const level = Number.parseInt(cfg[`${SC}/ProfileStackLevel`] ?? "", 10);
   const yes = (name: string): boolean => cfg[`${SC}/${name}`]?.trim().toLowerCase() === "true";
-  return {
+  const config: SmartCharging201 = {
     units: units.length > 0 ? units : ["A"],
     maxStackLevel: Number.isFinite(level) ? level : undefined,
     phaseSwitching: yes("ACPhaseSwitchingSupported"),
     phases3to1: yes("Phases3to1"),
     known: true,
   };
+  const evse = evseSwitching(cfg, evseId);
+  if (evse !== undefined) config.evsePhaseSwitching = evse;
+  return config;
+}
+
+/**
+ * EVSEs whose own ACPhaseSwitchingSupported was asked with GetVariables, per
+ * owner (directory, else link) and charger: one the charger does not have is
+ * not asked again at every limit.
+ */
+const evseAskedByOwner = new WeakMap<object, Set<string>>();
+
+function evseAsked(owner: object): Set<string> {
+  let asked = evseAskedByOwner.get(owner);
+  if (!asked) evseAskedByOwner.set(owner, (asked = new Set()));
+  return asked;
+}
+
+/** Whether the device model already says what there is to know for a limit on `evseId` (a full report covers the EVSE). */
+function evseKnown(cfg: Readonly<Record<string, string>>, identity: string, evseId: number | undefined, owner: object): boolean {
+  if (!evseId || evseSwitching(cfg, evseId) !== undefined || evseAsked(owner).has(`${identity}#${evseId}`)) return true;
+  const prefix = `EVSE[${evseId}]/`;
+  return Object.keys(cfg).some((k) => k.startsWith(prefix));
 }
 
 const UNKNOWN: SmartCharging201 = { units: ["A"], phaseSwitching: false, phases3to1: false, known: false };
 
-/** RateUnit, ProfileStackLevel, ACPhaseSwitchingSupported and Phases3to1 from the device model, else read with GetVariables (and cached). */
-export async function readSmartCharging201(link: ChargerLink, options: Pick<LimitOptions, "directory" | "timeoutMs" | "refreshConfiguration"> = {}): Promise<SmartCharging201> {
+/**
+ * RateUnit, ProfileStackLevel, ACPhaseSwitchingSupported and Phases3to1 from
+ * the device model, else read with GetVariables (and cached). For a limit on
+ * one EVSE, that EVSE's own ACPhaseSwitchingSupported (SmartChargingCtrlr at
+ * the EVSE) is asked in the same request, unless the device model already
+ * covers the EVSE.
+ */
+export async function readSmartCharging201(
+  link: ChargerLink,
+  options: Pick<LimitOptions, "directory" | "timeoutMs" | "refreshConfiguration"> = {},
+  evseId?: number,
+): Promise<SmartCharging201> {
+  const owner = options.directory ?? link;
   if (!options.refreshConfiguration) {
-    const cached = fromConfiguration(options.directory?.snapshot(link.identity)?.configuration);
-    if (cached) return cached;
+    const cfg = options.directory?.snapshot(link.identity)?.configuration;
+    const cached = fromConfiguration(cfg, evseId);
+    if (cached && cfg && evseKnown(cfg, link.identity, evseId, owner)) return cached;
   }
+  const getVariableData: Array<{ component: { name: string; evse?: { id: number } }; variable: { name: string } }> = VARIABLES.map((name) => ({ component: { name: SC }, variable: { name } }));
+  if (evseId) getVariableData.push({ component: { name: SC, evse: { id: evseId } }, variable: { name: "ACPhaseSwitchingSupported" } });
   let answer: { getVariableResult?: GetVariableResult[] };
   try {
-    answer = await link.call("GetVariables", { getVariableData: VARIABLES.map((name) => ({ component: { name: SC }, variable: { name } })) }, { timeoutMs: options.timeoutMs });
+    answer = await link.call("GetVariables", { getVariableData }, { timeoutMs: options.timeoutMs });
   } catch (err) {
     const error = classifyCallError(err, link.identity, "GetVariables");
     if (error.kind !== "call_error") throw error;
     return UNKNOWN;
   }
+  if (evseId) evseAsked(owner).add(`${link.identity}#${evseId}`);
   const values: Record<string, string> = {};
   for (const r of answer?.getVariableResult ?? []) {
-    if (r?.attributeStatus === "Accepted" && typeof r.attributeValue === "string" && r.variable?.name) values[`${SC}/${r.variable.name}`] = r.attributeValue;
+    // The EVSE's value lands at "SmartChargingCtrlr[N]/…", as a report would put it; the rest is the station's, as before.
+    if (r?.attributeStatus === "Accepted" && typeof r.attributeValue === "string" && r.variable?.name) {
+      const at = r.component?.evse?.id;
+      values[variableKey(typeof at === "number" ? { name: SC, evse: { id: at } } : { name: SC }, { name: r.variable.name })] = r.attributeValue;
+    }
   }
   if (Object.keys(values).length > 0) options.directory?.recordConfiguration(link.identity, values);
-  return fromConfiguration(values) ?? UNKNOWN;
+  const config = fromConfiguration(values, evseId);
+  if (config) return config;
+  const evse = evseSwitching(values, evseId);
+  return evse === undefined ? UNKNOWN : { ...UNKNOWN, evsePhaseSwitching: evse };
 }
 
 export function profileId201(base: number, scope: number, purpose: Purpose201): number {
@@ -299,7 +355,7 @@ export async function applyLimit201(link: ChargerLink, request: Limit201Request,
   const now = (options.now ?? (() => new Date()))();
   const quirks = options.quirks ?? {};
   const snapshot = options.directory?.snapshot(chargerId);
-  const config = await readSmartCharging201(link, options);
+  const config = await readSmartCharging201(link, options, request.connector || undefined);
   const phases = request.phases ?? options.defaultPhases ?? 3;
   const voltage = measuredVoltage(snapshot, request.connector, options.defaultVoltage ?? 230);
   const wantUnit: RateUnit = request.watts !== undefined ? "W" : "A";
@@ -307,10 +363,12 @@ export async function applyLimit201(link: ChargerLink, request: Limit201Request,
   const inUnit = (value: number, from: RateUnit, to: RateUnit): number => (from === to ? value : to === "W" ? toWatts(value, voltage, phases) : toAmps(value, voltage, phases));
   const limit = request.pause ? 0 : roundLimit(inUnit((request.watts ?? request.amps) as number, wantUnit, unit), unit);
   const sessions = openSessions(snapshot, request.connector);
-  // ACPhaseSwitchingSupported may be reported per EVSE: it counts for that EVSE, or for the whole station when every EVSE says so.
+  // ACPhaseSwitchingSupported may be reported per EVSE: the EVSE's own value counts for that EVSE (else the station's), and for the whole station when every EVSE says so.
   const evses = snapshot?.capabilities?.evses ?? [];
-  const evseSwitches = request.connector ? evses.find((e) => e.evseId === request.connector)?.phaseSwitching === true : evses.length > 0 && evses.every((e) => e.phaseSwitching === true);
-  const { numberPhases, phaseToUse, ignored: phasesIgnored } = phasesToSend(request, { ...config, phaseSwitching: config.phaseSwitching || evseSwitches }, sessions.length > 0, quirks);
+  const canSwitch = request.connector
+    ? (config.evsePhaseSwitching ?? evses.find((e) => e.evseId === request.connector)?.phaseSwitching ?? config.phaseSwitching)
+    : config.phaseSwitching || (evses.length > 0 && evses.every((e) => e.phaseSwitching === true));
+  const { numberPhases, phaseToUse, ignored: phasesIgnored } = phasesToSend(request, { ...config, phaseSwitching: canSwitch }, sessions.length > 0, quirks);
   const stackLevel = quirks.stackLevelZero ? 0 : (config.maxStackLevel ?? 0);
   const base = options.profileIdBase ?? DEFAULT_PROFILE_ID_BASE;
   const scope = request.connector ?? 0;
