@@ -128,14 +128,14 @@ function outputs(decision: SiteDecision, order: string[], lease: { leaseS: numbe
 function limitMessage(command: ChargerCommand | undefined, lease: { leaseS: number; safeA: number } | undefined): NodeMessage | null {
   if (!command) return null;
   // "CP1/2" is connector (EVSE) 2 of CP1: the OCPP command node limits that connector only (TxDefaultProfile there).
-  // Its limit is not leased: the safe base is a whole-charger profile, which would cap every connector at the safe current.
+  // Its lease falls back to a TxDefaultProfile on connector 0 at the safe current, not a whole-charger maximum.
   const { chargerId, connector } = splitConnector(command.chargerId);
   return {
     topic: "limit",
     command: "limit",
     chargerId,
     // leaseS/safeA: OCPP chargers keep the limit for leaseS only, then fall back to safeA (the others ignore them).
-    payload: connector === undefined ? { amps: command.amps, phases: command.phases, ...lease } : { amps: command.amps, phases: command.phases, connector },
+    payload: connector === undefined ? { amps: command.amps, phases: command.phases, ...lease } : { amps: command.amps, phases: command.phases, connector, ...lease },
     site: { watts: command.watts, state: command.state, reason: command.reason, urgent: command.urgent, refresh: command.refresh },
   } as NodeMessage;
 }

@@ -113,7 +113,7 @@ export interface ChargePointSimulator {
   /** Received calls of one action, in order. */
   calls(action: string): Array<Record<string, unknown>>;
   /** The limit in force right now on a connector (composite of installed profiles) in `unit`. */
-  compositeLimit(connectorId: number, unit: RateUnit): number | undefined;
+  compositeLimit(connectorId: number, unit: RateUnit, at?: number): number | undefined;
   close(): Promise<void>;
 }
 
@@ -295,10 +295,11 @@ export async function startChargePointSimulator(options: {
     const valid = (p: InstalledProfile): boolean => behaviour.ignoresValidTo || !p.profile.validTo || Date.parse(p.profile.validTo) > at;
     const max = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "ChargePointMaxProfile" && valid(p)));
     const txId = state.transactions.get(connectorId);
-    const tx = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxProfile" && p.connectorId === connectorId && txId !== undefined));
+    const tx = highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxProfile" && p.connectorId === connectorId && txId !== undefined && valid(p)));
+    // A connector's own TxDefaultProfile replaces the connector-0 default; once past its validTo, the default counts again.
     const txDefault =
-      highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxDefaultProfile" && p.connectorId === connectorId)) ??
-      highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxDefaultProfile" && p.connectorId === 0));
+      highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxDefaultProfile" && p.connectorId === connectorId && valid(p))) ??
+      highest(state.profiles.filter((p) => p.profile.chargingProfilePurpose === "TxDefaultProfile" && p.connectorId === 0 && valid(p)));
     const limits = [max, connectorId === 0 ? txDefault : (tx ?? txDefault)]
       .filter((p): p is InstalledProfile => p !== undefined)
       .map((p) => limitOf(p.profile, unit));

@@ -3,8 +3,10 @@
  * charger over a real websocket with a session on each connector, the OCPP in
  * node's charger.state wired straight into the site manager with one entry per
  * connector ("twin/1", "twin/2"), and the manager's outputs wired into one
- * ev-ocpp-command node. Each connector must get its own limit frame
- * (TxDefaultProfile on that connector), never a limit for the whole charger.
+ * ev-ocpp-command node. Each connector must get its own leased limit frame
+ * (TxDefaultProfile on that connector with validTo), never a limit for the
+ * whole charger; the lease falls back to one safe TxDefaultProfile on
+ * connector 0 at stack level 0, installed once.
  */
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -41,8 +43,9 @@ function flow(): FlowNode[] {
       fuseA: "63",
       rampStepA: "16",
       commandIntervalS: "0.5",
-      refreshS: "0",
-      leaseS: "0",
+      refreshS: "30",
+      leaseS: "60",
+      failsafeA: "6",
       chargers: JSON.stringify(CHARGERS),
       outputs: 3,
       wires: [["summary"], ["cmd", "limits"], ["cmd", "limits"]],
@@ -102,25 +105,57 @@ describe("site manager: a two-connector OCPP charger", () => {
       return last?.chargers["twin/1"]?.measuredA === 5 && last.chargers["twin/2"]?.measuredA === 9;
     }, 10_000, "each connector's measured current");
 
-    // Its outputs name the charger and the connector, without a lease (the safe base would cap both connectors).
+    // Its outputs name the charger and the connector, with the lease.
     await waitFor(() => new Set(limits.pending.map((m) => (m.payload as { connector?: number }).connector)).size === 2, 10_000, "a limit for each connector");
     for (const m of limits.pending) {
       const payload = m.payload as Record<string, unknown>;
       assert.equal(m.chargerId, "twin");
       assert.ok(payload.connector === 1 || payload.connector === 2, JSON.stringify(payload));
-      assert.equal(payload.leaseS, undefined);
+      assert.equal(payload.leaseS, 60);
+      assert.equal(payload.safeA, 6);
     }
 
-    // Each connector got its own frame: a TxDefaultProfile on connector 1 at 10 A and on connector 2 at 16 A; none for the whole charger.
+    // Each connector got its own leased frame: a TxDefaultProfile on connector 1 at 10 A and on connector 2 at 16 A,
+    // above the one safe base on connector 0; no whole-charger maximum.
     await waitFor(() => answers.pending.length >= 2, 10_000, "both limits answered");
-    const frames = cp.calls("SetChargingProfile") as Array<{ connectorId: number; csChargingProfiles: { chargingProfilePurpose: string; chargingSchedule: { chargingSchedulePeriod: Array<{ limit: number }> } } }>;
+    type Frame = {
+      connectorId: number;
+      csChargingProfiles: {
+        chargingProfileId: number;
+        stackLevel: number;
+        chargingProfilePurpose: string;
+        validTo?: string;
+        chargingSchedule: { chargingRateUnit: string; chargingSchedulePeriod: Array<{ limit: number }> };
+      };
+    };
+    const frames = cp.calls("SetChargingProfile") as Frame[];
     const lastOn = (connectorId: number) => frames.filter((f) => f.connectorId === connectorId).at(-1);
-    assert.equal(frames.filter((f) => f.connectorId === 0).length, 0, `no charger-wide profile: ${JSON.stringify(frames.map((f) => f.connectorId))}`);
-    assert.equal(lastOn(1)?.csChargingProfiles.chargingProfilePurpose, "TxDefaultProfile");
-    assert.equal(lastOn(2)?.csChargingProfiles.chargingProfilePurpose, "TxDefaultProfile");
-    assert.equal(lastOn(1)?.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit, 10);
-    assert.equal(lastOn(2)?.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit, 16);
-    assert.equal(cp.compositeLimit(1, "A"), 10);
-    assert.equal(cp.compositeLimit(2, "A"), 16);
+    const onZero = frames.filter((f) => f.connectorId === 0);
+    assert.equal(onZero.length, 1, `one safe base on connector 0: ${JSON.stringify(onZero)}`);
+    const base = onZero[0].csChargingProfiles;
+    assert.deepEqual(
+      { id: base.chargingProfileId, stackLevel: base.stackLevel, purpose: base.chargingProfilePurpose, validTo: base.validTo, unit: base.chargingSchedule.chargingRateUnit, periods: base.chargingSchedule.chargingSchedulePeriod },
+      { id: 7318, stackLevel: 0, purpose: "TxDefaultProfile", validTo: undefined, unit: "A", periods: [{ startPeriod: 0, limit: 6 }] },
+    );
+    assert.ok(frames.indexOf(onZero[0]) < frames.findIndex((f) => f.connectorId !== 0), "the base goes in before the leased limits");
+    assert.equal(frames.filter((f) => f.csChargingProfiles.chargingProfilePurpose === "ChargePointMaxProfile").length, 0, "no whole-charger maximum");
+    for (const [connectorId, amps] of [[1, 10], [2, 16]] as const) {
+      const leased = lastOn(connectorId)?.csChargingProfiles;
+      assert.equal(leased?.chargingProfilePurpose, "TxDefaultProfile");
+      assert.equal(leased?.chargingProfileId, 7310 + 10 * connectorId + 1);
+      assert.ok((leased?.stackLevel ?? 0) > 0, `leased above the base: ${JSON.stringify(leased)}`);
+      assert.equal(leased?.chargingSchedule.chargingSchedulePeriod[0].limit, amps);
+      const left = Date.parse(leased?.validTo ?? "") - Date.now();
+      assert.ok(left > 50_000 && left <= 60_000, `validTo about 60 s ahead: ${leased?.validTo}`);
+      assert.equal(cp.compositeLimit(connectorId, "A"), amps);
+      // When the lease runs out, the connector falls back to the safe connector-0 default.
+      assert.equal(cp.compositeLimit(connectorId, "A", Date.parse(leased?.validTo ?? "") + 1), 6);
+    }
+    // The command node read the lease end back from the charger's composite schedule.
+    for (const answer of answers.pending) {
+      const lease = (answer.payload as { lease?: { verified?: boolean; safeA?: number; validTo?: string } }).lease;
+      assert.equal(lease?.verified, true, JSON.stringify(answer.payload));
+      assert.equal(lease?.safeA, 6);
+    }
   });
 });

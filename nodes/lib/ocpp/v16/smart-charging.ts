@@ -126,6 +126,8 @@ export const CONFIG_KEYS = {
 const DEFAULT_PROFILE_ID_BASE = 7310;
 /** Id of the failsafe base profile: base + 9, a slot no purpose of the whole-charger scope uses. */
 const BASE_PROFILE_OFFSET = 9;
+/** Id of the failsafe base for connector limits (a TxDefaultProfile on connector 0): base + 8, also unused by any purpose. */
+const CONNECTOR_BASE_PROFILE_OFFSET = 8;
 /** The lowest current per phase an EV charges with (IEC 61851-1). */
 export const MIN_CHARGING_AMPS = 6;
 
@@ -521,11 +523,27 @@ export async function clearLimit(
 const baseByOwner = new WeakMap<object, Map<string, number>>();
 
 /**
- * Installs (once, or when the safe current changes) the failsafe base: a
- * ChargePointMaxProfile at stack level 0 with the safe current and no end.
- * The leased limit goes above it and falls back to it when the lease ends.
- * A charger that only takes stack level 0 cannot have both: the lease is
- * then dropped (an expired limit there would mean no limit at all).
+ * Installs (once, or when the safe current changes) the failsafe base: for a
+ * whole-charger limit a ChargePointMaxProfile at stack level 0 with the safe
+ * current and no end. The leased limit goes above it and falls back to it
+ * when the lease ends. A charger that only takes stack level 0 cannot have
+ * both: the lease is then dropped (an expired limit there would mean no limit
+ * at all).
+ *
+ * For a limit on one connector the base is a TxDefaultProfile on connector 0
+ * at stack level 0 instead, because a ChargePointMaxProfile at the safe
+ * current would cap the other connectors too. Why this falls back right
+ * (OCPP 1.6 §3.13.1 / §5.16, 2.0.1 K01): a TxDefaultProfile on connector
+ * (EVSE) 0 is the default for every connector, and one on a specific
+ * connector applies to that connector instead of it. The connector's leased
+ * TxDefaultProfile also sits at a higher stack level, so it wins whether a
+ * charger picks the specific connector first or the highest stack level
+ * among the TxDefault profiles that apply. Past its validTo a profile no
+ * longer counts (1.6 §3.13.2, 2.0.1 ChargingProfileType.validTo), which
+ * leaves the connector-0 default: the safe current. The cost: a connector
+ * with no limit of its own also charges at most at the safe current, so the
+ * site manager should list every connector of such a charger. The whole-
+ * charger base and the connector base are cached apart (their own ids).
  */
 async function leaseBase(
   link: ChargerLink,
@@ -539,22 +557,53 @@ async function leaseBase(
   const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
   if (request.safeA === undefined) return { validTo };
   const owner = options.directory ?? link;
-  let installed = baseByOwner.get(owner);
-  if (!installed) baseByOwner.set(owner, (installed = new Map()));
-  if (installed.get(link.identity) === request.safeA) return { validTo, safeA: request.safeA, base: "kept" };
-  const limit = roundLimit(at.unit === "A" ? request.safeA : toWatts(request.safeA, at.voltage, at.phases), at.unit);
-  const profile = buildLimitProfile({ purpose: "ChargePointMaxProfile", id: at.base + BASE_PROFILE_OFFSET, stackLevel: 0, limit, unit: at.unit, now: at.now });
-  let status: unknown;
-  try {
-    status = (await link.call<{ status?: string }>("SetChargingProfile", { connectorId: 0, csChargingProfiles: profile }, { timeoutMs: options.timeoutMs }))?.status;
-  } catch (err) {
-    const error = classifyCallError(err, link.identity, "SetChargingProfile");
-    if (error.kind !== "call_error") throw error;
-    status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
-  }
-  if (status !== "Accepted") {
-    return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
-  }
-  installed.set(link.identity, request.safeA);
-  return { validTo, safeA: request.safeA, base: "installed" };
+  const scoped = Boolean(request.connector);
+  const key = scoped ? `${link.identity}#connector` : link.identity;
+  const safeA = request.safeA;
+  // Two connectors limited at once would both find no base yet and install it twice: one install at a time per base.
+  return oneBaseAtATime(owner, key, async (): Promise<LimitResult["lease"]> => {
+    let installed = baseByOwner.get(owner);
+    if (!installed) baseByOwner.set(owner, (installed = new Map()));
+    if (installed.get(key) === safeA) return { validTo, safeA, base: "kept" };
+    const limit = roundLimit(at.unit === "A" ? safeA : toWatts(safeA, at.voltage, at.phases), at.unit);
+    const profile = buildLimitProfile({
+      purpose: scoped ? "TxDefaultProfile" : "ChargePointMaxProfile",
+      id: at.base + (scoped ? CONNECTOR_BASE_PROFILE_OFFSET : BASE_PROFILE_OFFSET),
+      stackLevel: 0,
+      limit,
+      unit: at.unit,
+      now: at.now,
+    });
+    let status: unknown;
+    try {
+      status = (await link.call<{ status?: string }>("SetChargingProfile", { connectorId: 0, csChargingProfiles: profile }, { timeoutMs: options.timeoutMs }))?.status;
+    } catch (err) {
+      const error = classifyCallError(err, link.identity, "SetChargingProfile");
+      if (error.kind !== "call_error") throw error;
+      status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
+    }
+    if (status !== "Accepted") {
+      return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
+    }
+    installed.set(key, safeA);
+    return { validTo, safeA, base: "installed" };
+  });
+}
+
+/** Base installs queued per owner and base (charger and scope kind), so one runs after the other. */
+const baseQueue = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/** Runs `install` after any earlier install of the same base has finished (whether it worked or not). */
+export function oneBaseAtATime<T>(owner: object, key: string, install: () => Promise<T>): Promise<T> {
+  let queue = baseQueue.get(owner);
+  if (!queue) baseQueue.set(owner, (queue = new Map()));
+  const before = queue.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(install);
+  const q = queue;
+  q.set(key, mine);
+  void mine.then(
+    () => q.get(key) === mine && q.delete(key),
+    () => q.get(key) === mine && q.delete(key),
+  );
+  return mine;
 }

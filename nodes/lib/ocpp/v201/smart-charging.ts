@@ -15,14 +15,16 @@
  * says the phases were not applied (`phasesIgnored`).
  *
  * A failsafe lease (leaseS / safeA, the site manager) works as on 1.6: a
- * ChargingStationMaxProfile at stack level 0 with the safe current, and the
- * leased limit above it with validTo.
+ * ChargingStationMaxProfile at stack level 0 with the safe current (for a
+ * limit on one EVSE: a TxDefaultProfile on EVSE 0), and the leased limit
+ * above it with validTo.
  */
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
 import {
   MIN_CHARGING_AMPS,
   measuredVoltage,
+  oneBaseAtATime,
   parseRateUnits,
   roundLimit,
   toAmps,
@@ -46,6 +48,8 @@ const VARIABLES = ["RateUnit", "ProfileStackLevel", "ACPhaseSwitchingSupported",
 const DEFAULT_PROFILE_ID_BASE = 7310;
 /** Id of the failsafe base profile: base + 9, a slot no purpose of the whole-station scope uses (as on 1.6). */
 const BASE_PROFILE_OFFSET = 9;
+/** Id of the failsafe base for one-EVSE limits (TxDefaultProfile on EVSE 0): base + 8, as on 1.6. */
+const EVSE_BASE_PROFILE_OFFSET = 8;
 
 export interface SmartCharging201 {
   units: RateUnit[];
@@ -296,7 +300,11 @@ async function clearOtherPurposes(link: ChargerLink, owner: object, scope: numbe
 /** Safe limits installed as base profiles, per owner (directory or link) and charger. */
 const baseByOwner = new WeakMap<object, Map<string, number>>();
 
-/** The failsafe base (once, or when the safe current changes): ChargingStationMaxProfile, stack level 0, no end. See the 1.6 leaseBase. */
+/**
+ * The failsafe base (once, or when the safe current changes): ChargingStationMaxProfile, stack level 0, no end;
+ * for a limit on one EVSE a TxDefaultProfile on EVSE 0 at stack level 0 instead (K01: the EVSE-0 TxDefaultProfile
+ * is the default for every EVSE, the EVSE's own leased one above it wins until its validTo). See the 1.6 leaseBase.
+ */
 async function leaseBase(
   link: ChargerLink,
   request: LimitRequest,
@@ -309,24 +317,37 @@ async function leaseBase(
   const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
   if (request.safeA === undefined) return { validTo };
   const owner = options.directory ?? link;
-  let installed = baseByOwner.get(owner);
-  if (!installed) baseByOwner.set(owner, (installed = new Map()));
-  if (installed.get(link.identity) === request.safeA) return { validTo, safeA: request.safeA, base: "kept" };
-  const limit = roundLimit(at.unit === "A" ? request.safeA : toWatts(request.safeA, at.voltage, at.phases), at.unit);
-  const profile = buildLimitProfile201({ purpose: "ChargingStationMaxProfile", id: at.base + BASE_PROFILE_OFFSET, stackLevel: 0, limit, unit: at.unit, now: at.now });
-  let status: unknown;
-  try {
-    status = (await link.call<{ status?: string }>("SetChargingProfile", { evseId: 0, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
-  } catch (err) {
-    const error = classifyCallError(err, link.identity, "SetChargingProfile");
-    if (error.kind !== "call_error") throw error;
-    status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
-  }
-  if (status !== "Accepted") {
-    return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
-  }
-  installed.set(link.identity, request.safeA);
-  return { validTo, safeA: request.safeA, base: "installed" };
+  const scoped = Boolean(request.connector);
+  const key = scoped ? `${link.identity}#evse` : link.identity;
+  const safeA = request.safeA;
+  // Two EVSEs limited at once would both find no base yet and install it twice: one install at a time per base.
+  return oneBaseAtATime(owner, key, async (): Promise<Limit201Result["lease"]> => {
+    let installed = baseByOwner.get(owner);
+    if (!installed) baseByOwner.set(owner, (installed = new Map()));
+    if (installed.get(key) === safeA) return { validTo, safeA, base: "kept" };
+    const limit = roundLimit(at.unit === "A" ? safeA : toWatts(safeA, at.voltage, at.phases), at.unit);
+    const profile = buildLimitProfile201({
+      purpose: scoped ? "TxDefaultProfile" : "ChargingStationMaxProfile",
+      id: at.base + (scoped ? EVSE_BASE_PROFILE_OFFSET : BASE_PROFILE_OFFSET),
+      stackLevel: 0,
+      limit,
+      unit: at.unit,
+      now: at.now,
+    });
+    let status: unknown;
+    try {
+      status = (await link.call<{ status?: string }>("SetChargingProfile", { evseId: 0, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
+    } catch (err) {
+      const error = classifyCallError(err, link.identity, "SetChargingProfile");
+      if (error.kind !== "call_error") throw error;
+      status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
+    }
+    if (status !== "Accepted") {
+      return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
+    }
+    installed.set(key, safeA);
+    return { validTo, safeA, base: "installed" };
+  });
 }
 
 /** numberPhases / phaseToUse as the charger allows them, and whether asked-for phases had to be left out. */
