@@ -282,4 +282,45 @@ describe("OCPP 2.0.1 limit: phases, purposes and lease", () => {
     // When the lease ends, the charger is back at the safe base.
     assert.equal((station.handlers.GetCompositeSchedule({ evseId: 0, duration: 120 }) as { schedule: { chargingSchedulePeriod: Array<{ limit: number }> } }).schedule.chargingSchedulePeriod.at(-1)?.limit, 6);
   });
+
+  it("a lease on one EVSE: the safe base is a TxDefaultProfile on EVSE 0, installed once, apart from the station's", async () => {
+    const station = profileStation({ variables: { RateUnit: "A", ProfileStackLevel: "5", ACPhaseSwitchingSupported: "false" } });
+    const r = await rig("LEASE-EVSE", station);
+    const lastLimit = (evseId: number) =>
+      (station.handlers.GetCompositeSchedule({ evseId, duration: 120 }) as { schedule: { chargingSchedulePeriod: Array<{ limit: number }> } }).schedule.chargingSchedulePeriod.at(-1)?.limit;
+    const one = await r.limit({ amps: 14, phases: 3, connector: 1, leaseS: 60, safeA: 6 });
+    assert.deepEqual(r.frames(), [
+      ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7318, 0, "TxDefaultProfile", { limit: 6 }) }],
+      ["SetChargingProfile", { evseId: 1, chargingProfile: profile(7321, 5, "TxDefaultProfile", { limit: 14 }, { validTo: "-" }, { duration: 120 }) }],
+      composite(1),
+      composite(1, 120),
+    ]);
+    assert.deepEqual({ ...one.lease, validTo: "-" }, { validTo: "-", safeA: 6, base: "installed", verified: true });
+    // The other EVSE: the same base is kept, only its own leased TxDefaultProfile goes out.
+    const two = await r.limit({ amps: 10, phases: 3, connector: 2, leaseS: 60, safeA: 6 });
+    assert.deepEqual(r.frames(), [
+      ["SetChargingProfile", { evseId: 2, chargingProfile: profile(7331, 5, "TxDefaultProfile", { limit: 10 }, { validTo: "-" }, { duration: 120 }) }],
+      composite(2),
+      composite(2, 120),
+    ]);
+    assert.equal(two.lease?.base, "kept");
+    assert.equal(two.lease?.verified, true);
+    // When a lease ends, that EVSE falls back to the EVSE-0 default at the safe current.
+    assert.equal(lastLimit(1), 6);
+    assert.equal(lastLimit(2), 6);
+    // A whole-station lease has its own base (ChargingStationMaxProfile), cached apart from the EVSE one.
+    await r.limit({ amps: 20, phases: 3, leaseS: 60, safeA: 6 });
+    const frames = r.frames();
+    assert.deepEqual(frames[0], ["SetChargingProfile", { evseId: 0, chargingProfile: profile(7319, 0, "ChargingStationMaxProfile", { limit: 6 }) }]);
+    assert.equal(frames.filter(([a, p]) => a === "SetChargingProfile" && (p.chargingProfile as { id: number }).id === 7318).length, 0);
+  });
+
+  it("two EVSEs leased at the same moment install the EVSE-0 base once", async () => {
+    const station = profileStation({ variables: { RateUnit: "A", ProfileStackLevel: "5", ACPhaseSwitchingSupported: "false" } });
+    const r = await rig("LEASE-TWIN", station);
+    const [one, two] = await Promise.all([1, 2].map((connector) => r.limit({ amps: 12, phases: 3, connector, leaseS: 60, safeA: 6 })));
+    const bases = r.frames().filter(([a, p]) => a === "SetChargingProfile" && (p.chargingProfile as { id: number }).id === 7318);
+    assert.equal(bases.length, 1, JSON.stringify(bases));
+    assert.deepEqual([one.lease?.base, two.lease?.base].sort(), ["installed", "kept"]);
+  });
 });
