@@ -64,7 +64,7 @@ describe("OCPP 2.0.1 read-only variables", () => {
       }),
       // As the spec says a station does: a ReadOnly attribute is not set.
       SetVariables: (p) => ({
-        setVariableResult: (p.setVariableData as Datum[]).map((d) => ({ attributeStatus: READ_ONLY.has(key(d)) ? "Rejected" : "Accepted", component: d.component, variable: d.variable })),
+        setVariableResult: (p.setVariableData as Datum[]).map((d) => ({ attributeStatus: READ_ONLY.has(key(d)) ? "Rejected" : values.has(key(d)) ? "Accepted" : "UnknownVariable", component: d.component, variable: d.variable })),
       }),
     });
     closers.push(() => c.close());
@@ -97,5 +97,11 @@ describe("OCPP 2.0.1 read-only variables", () => {
     ]);
     const changed = await run.run({ chargerId: "RO201", command: "ChangeConfiguration", input: { key: "HeartbeatInterval", value: 120 } });
     assert.equal((changed.answer as { status: string }).status, "Accepted");
+    // A variable the station does not have: 1.6's NotSupported, so the same "not_supported" error kind.
+    await assert.rejects(run.run({ chargerId: "RO201", command: "ChangeConfiguration", input: { key: "VendorCtrlr/NoSuchSetting", value: 1 } }), (err: CommandError) => {
+      assert.equal(err.kind, "not_supported");
+      assert.match(err.message, /Charger RO201 does not support setting VendorCtrlr\/NoSuchSetting \(UnknownVariable\)/);
+      return true;
+    });
   });
 });

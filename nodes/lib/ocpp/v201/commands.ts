@@ -372,6 +372,9 @@ export function shownRequest(call: BuiltCall): Record<string, unknown> {
   };
 }
 
+/** SetVariables statuses that say the variable does not exist there (1.6: NotSupported). */
+const UNKNOWN_VARIABLE: ReadonlySet<string> = new Set(["UnknownComponent", "UnknownVariable", "NotSupportedAttributeType"]);
+
 /**
  * Answers in the shape a 1.6 flow expects: GetVariables as
  * `{configurationKey, unknownKey}` (secrets left out; `readonly` as the
@@ -404,7 +407,10 @@ export function adaptAnswer201(call: BuiltCall, answer: unknown, chargerId: stri
     const results = (answer as { setVariableResult?: SetVariableResult[] })?.setVariableResult ?? [];
     const status = results.length === 1 ? results[0].attributeStatus : results.every((r) => r.attributeStatus === "Accepted") ? "Accepted" : "Rejected";
     if (!["Accepted", "RebootRequired"].includes(status)) {
-      throw new CommandError("rejected", `Charger ${chargerId} refused to set ${results.map((r) => variableKey(r.component, r.variable)).join(", ")} (${status})`, {
+      // A variable the station does not have is 1.6's NotSupported (an unknown key): the same error kind whatever the version.
+      const unknown = results.length > 0 && results.every((r) => UNKNOWN_VARIABLE.has(r.attributeStatus));
+      const kind = unknown ? "not_supported" : "rejected";
+      throw new CommandError(kind, `Charger ${chargerId} ${unknown ? "does not support setting" : "refused to set"} ${results.map((r) => variableKey(r.component, r.variable)).join(", ")} (${unknown ? results.map((r) => r.attributeStatus).join(", ") : status})`, {
         chargerId,
         action: call.action,
         answer,
