@@ -15,6 +15,7 @@
  */
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
+import { leaseOverBase, type LeaseInfo } from "../core/lease-base";
 import { PROFILE_PURPOSES, type ProfilePurpose } from "./commands";
 
 export type RateUnit = "A" | "W";
@@ -106,7 +107,7 @@ export interface LimitResult {
    */
   state: LimitState;
   /** With a lease: until when the limit holds, and the base it falls back to. */
-  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string; verified?: boolean };
+  lease?: LeaseInfo;
   /** Why applied differs from what was asked, in words. */
   warning?: string;
   voltage: number;
@@ -519,9 +520,6 @@ export async function clearLimit(
   return { chargerId: link.identity, cleared };
 }
 
-/** Safe limits installed as base profiles, per owner (directory or link) and charger. */
-const baseByOwner = new WeakMap<object, Map<string, number>>();
-
 /**
  * Installs (once, or when the safe current changes) the failsafe base: for a
  * whole-charger limit a ChargePointMaxProfile at stack level 0 with the safe
@@ -551,59 +549,25 @@ async function leaseBase(
   options: LimitOptions,
   at: { stackLevel: number; unit: RateUnit; voltage: number; phases: number; base: number; now: Date },
 ): Promise<LimitResult["lease"]> {
-  if (at.stackLevel === 0) {
-    return { validTo: "", warning: `Charger ${link.identity} takes stack level 0 only, so the limit cannot be leased above a safe base: it stays until replaced` };
-  }
-  const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
-  if (request.safeA === undefined) return { validTo };
-  const owner = options.directory ?? link;
-  const scoped = Boolean(request.connector);
-  const key = scoped ? `${link.identity}#connector` : link.identity;
-  const safeA = request.safeA;
-  // Two connectors limited at once would both find no base yet and install it twice: one install at a time per base.
-  return oneBaseAtATime(owner, key, async (): Promise<LimitResult["lease"]> => {
-    let installed = baseByOwner.get(owner);
-    if (!installed) baseByOwner.set(owner, (installed = new Map()));
-    if (installed.get(key) === safeA) return { validTo, safeA, base: "kept" };
-    const limit = roundLimit(at.unit === "A" ? safeA : toWatts(safeA, at.voltage, at.phases), at.unit);
-    const profile = buildLimitProfile({
-      purpose: scoped ? "TxDefaultProfile" : "ChargePointMaxProfile",
-      id: at.base + (scoped ? CONNECTOR_BASE_PROFILE_OFFSET : BASE_PROFILE_OFFSET),
-      stackLevel: 0,
-      limit,
-      unit: at.unit,
-      now: at.now,
-    });
-    let status: unknown;
-    try {
-      status = (await link.call<{ status?: string }>("SetChargingProfile", { connectorId: 0, csChargingProfiles: profile }, { timeoutMs: options.timeoutMs }))?.status;
-    } catch (err) {
-      const error = classifyCallError(err, link.identity, "SetChargingProfile");
-      if (error.kind !== "call_error") throw error;
-      status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
-    }
-    if (status !== "Accepted") {
-      return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
-    }
-    installed.set(key, safeA);
-    return { validTo, safeA, base: "installed" };
+  return leaseOverBase({
+    link,
+    owner: options.directory ?? link,
+    leaseS: request.leaseS as number,
+    safeA: request.safeA,
+    scoped: Boolean(request.connector),
+    stackLevel: at.stackLevel,
+    now: at.now,
+    send: async (safeA, scoped) => {
+      const limit = roundLimit(at.unit === "A" ? safeA : toWatts(safeA, at.voltage, at.phases), at.unit);
+      const profile = buildLimitProfile({
+        purpose: scoped ? "TxDefaultProfile" : "ChargePointMaxProfile",
+        id: at.base + (scoped ? CONNECTOR_BASE_PROFILE_OFFSET : BASE_PROFILE_OFFSET),
+        stackLevel: 0,
+        limit,
+        unit: at.unit,
+        now: at.now,
+      });
+      return (await link.call<{ status?: string }>("SetChargingProfile", { connectorId: 0, csChargingProfiles: profile }, { timeoutMs: options.timeoutMs }))?.status;
+    },
   });
-}
-
-/** Base installs queued per owner and base (charger and scope kind), so one runs after the other. */
-const baseQueue = new WeakMap<object, Map<string, Promise<unknown>>>();
-
-/** Runs `install` after any earlier install of the same base has finished (whether it worked or not). */
-export function oneBaseAtATime<T>(owner: object, key: string, install: () => Promise<T>): Promise<T> {
-  let queue = baseQueue.get(owner);
-  if (!queue) baseQueue.set(owner, (queue = new Map()));
-  const before = queue.get(key) ?? Promise.resolve();
-  const mine = before.catch(() => undefined).then(install);
-  const q = queue;
-  q.set(key, mine);
-  void mine.then(
-    () => q.get(key) === mine && q.delete(key),
-    () => q.get(key) === mine && q.delete(key),
-  );
-  return mine;
 }

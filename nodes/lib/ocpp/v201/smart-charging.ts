@@ -21,10 +21,10 @@
  */
 import type { ChargerDirectory, ChargerLink, ChargerSnapshot } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
+import { leaseOverBase, type LeaseInfo } from "../core/lease-base";
 import {
   MIN_CHARGING_AMPS,
   measuredVoltage,
-  oneBaseAtATime,
   parseRateUnits,
   roundLimit,
   toAmps,
@@ -83,7 +83,7 @@ export interface Limit201Result {
   applied?: { limit: number; unit: RateUnit; amps: number; watts: number };
   confirmed: boolean;
   state: LimitState;
-  lease?: { validTo: string; safeA?: number; base?: "installed" | "kept"; warning?: string; verified?: boolean };
+  lease?: LeaseInfo;
   /** Phases were asked for but not sent: the charger does not say it can switch phases. */
   phasesIgnored?: true;
   warning?: string;
@@ -297,9 +297,6 @@ async function clearOtherPurposes(link: ChargerLink, owner: object, scope: numbe
   installed.add(keep);
 }
 
-/** Safe limits installed as base profiles, per owner (directory or link) and charger. */
-const baseByOwner = new WeakMap<object, Map<string, number>>();
-
 /**
  * The failsafe base (once, or when the safe current changes): ChargingStationMaxProfile, stack level 0, no end;
  * for a limit on one EVSE a TxDefaultProfile on EVSE 0 at stack level 0 instead (K01: the EVSE-0 TxDefaultProfile
@@ -311,42 +308,26 @@ async function leaseBase(
   options: LimitOptions,
   at: { stackLevel: number; unit: RateUnit; voltage: number; phases: number; base: number; now: Date },
 ): Promise<Limit201Result["lease"]> {
-  if (at.stackLevel === 0) {
-    return { validTo: "", warning: `Charger ${link.identity} takes stack level 0 only, so the limit cannot be leased above a safe base: it stays until replaced` };
-  }
-  const validTo = new Date(at.now.getTime() + (request.leaseS as number) * 1000).toISOString();
-  if (request.safeA === undefined) return { validTo };
-  const owner = options.directory ?? link;
-  const scoped = Boolean(request.connector);
-  const key = scoped ? `${link.identity}#evse` : link.identity;
-  const safeA = request.safeA;
-  // Two EVSEs limited at once would both find no base yet and install it twice: one install at a time per base.
-  return oneBaseAtATime(owner, key, async (): Promise<Limit201Result["lease"]> => {
-    let installed = baseByOwner.get(owner);
-    if (!installed) baseByOwner.set(owner, (installed = new Map()));
-    if (installed.get(key) === safeA) return { validTo, safeA, base: "kept" };
-    const limit = roundLimit(at.unit === "A" ? safeA : toWatts(safeA, at.voltage, at.phases), at.unit);
-    const profile = buildLimitProfile201({
-      purpose: scoped ? "TxDefaultProfile" : "ChargingStationMaxProfile",
-      id: at.base + (scoped ? EVSE_BASE_PROFILE_OFFSET : BASE_PROFILE_OFFSET),
-      stackLevel: 0,
-      limit,
-      unit: at.unit,
-      now: at.now,
-    });
-    let status: unknown;
-    try {
-      status = (await link.call<{ status?: string }>("SetChargingProfile", { evseId: 0, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
-    } catch (err) {
-      const error = classifyCallError(err, link.identity, "SetChargingProfile");
-      if (error.kind !== "call_error") throw error;
-      status = `CALLERROR ${error.rpcErrorCode ?? ""}`.trim();
-    }
-    if (status !== "Accepted") {
-      return { validTo: "", warning: `Charger ${link.identity} refused the safe base profile (${String(status)}), so the limit is not leased: it stays until replaced` };
-    }
-    installed.set(key, safeA);
-    return { validTo, safeA, base: "installed" };
+  return leaseOverBase({
+    link,
+    owner: options.directory ?? link,
+    leaseS: request.leaseS as number,
+    safeA: request.safeA,
+    scoped: Boolean(request.connector),
+    stackLevel: at.stackLevel,
+    now: at.now,
+    send: async (safeA, scoped) => {
+      const limit = roundLimit(at.unit === "A" ? safeA : toWatts(safeA, at.voltage, at.phases), at.unit);
+      const profile = buildLimitProfile201({
+        purpose: scoped ? "TxDefaultProfile" : "ChargingStationMaxProfile",
+        id: at.base + (scoped ? EVSE_BASE_PROFILE_OFFSET : BASE_PROFILE_OFFSET),
+        stackLevel: 0,
+        limit,
+        unit: at.unit,
+        now: at.now,
+      });
+      return (await link.call<{ status?: string }>("SetChargingProfile", { evseId: 0, chargingProfile: profile }, { timeoutMs: options.timeoutMs }))?.status;
+    },
   });
 }
 
