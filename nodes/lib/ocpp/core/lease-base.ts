@@ -8,6 +8,7 @@
  */
 import { classifyCallError } from "./command-error";
 import type { ChargerLink } from "./contract";
+import { KeyedSerial } from "./keyed-serial";
 
 /** What a leased limit's answer says about its lease. */
 export interface LeaseInfo {
@@ -66,19 +67,10 @@ export async function leaseOverBase(input: LeaseBaseInput): Promise<LeaseInfo> {
 }
 
 /** Base installs queued per owner and base, so one runs after the other. */
-const baseQueue = new WeakMap<object, Map<string, Promise<unknown>>>();
+const baseQueue = new WeakMap<object, KeyedSerial>();
 
-/** Runs `install` after any earlier install of the same base has finished (whether it worked or not). */
 function oneBaseAtATime<T>(owner: object, key: string, install: () => Promise<T>): Promise<T> {
   let queue = baseQueue.get(owner);
-  if (!queue) baseQueue.set(owner, (queue = new Map()));
-  const before = queue.get(key) ?? Promise.resolve();
-  const mine = before.catch(() => undefined).then(install);
-  const q = queue;
-  q.set(key, mine);
-  void mine.then(
-    () => q.get(key) === mine && q.delete(key),
-    () => q.get(key) === mine && q.delete(key),
-  );
-  return mine;
+  if (!queue) baseQueue.set(owner, (queue = new KeyedSerial()));
+  return queue.run(key, install);
 }

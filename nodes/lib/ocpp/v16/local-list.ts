@@ -9,6 +9,7 @@
  */
 import type { ChargerDirectory, ChargerLink, IdTagDirectory, IdTagEntry } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
+import { KeyedSerial } from "../core/keyed-serial";
 
 export interface LocalListSyncResult {
   chargerId: string;
@@ -48,7 +49,7 @@ interface Synced {
 
 export class LocalListSync {
   private readonly synced = new Map<string, Synced>();
-  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly running = new KeyedSerial();
 
   constructor(
     private readonly idTags: IdTagDirectory,
@@ -67,14 +68,7 @@ export class LocalListSync {
 
   /** Brings one charger up to date; calls for the same charger run one after another. */
   sync(link: ChargerLink): Promise<LocalListSyncResult> {
-    const previous = this.running.get(link.identity) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.syncNow(link));
-    this.running.set(link.identity, next);
-    const cleanup = (): void => {
-      if (this.running.get(link.identity) === next) this.running.delete(link.identity);
-    };
-    next.then(cleanup, cleanup);
-    return next;
+    return this.running.run(link.identity, () => this.syncNow(link));
   }
 
   private async call<T>(link: ChargerLink, action: string, payload: object): Promise<T> {

@@ -16,6 +16,7 @@
  */
 import type { ChargerDirectory, ChargerLink, IdTagDirectory, IdTagEntry } from "../core/contract";
 import { CommandError, classifyCallError } from "../core/command-error";
+import { KeyedSerial } from "../core/keyed-serial";
 import type { LocalListSyncResult } from "../v16/local-list";
 import type { AuthorizationStatus, IdToken, IdTokenInfo } from "./messages";
 
@@ -87,7 +88,7 @@ type Outcome = { ok: true; version: number; messages: number } | { ok: false; st
 
 export class LocalListSync201 {
   private readonly synced = new Map<string, Synced>();
-  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly running = new KeyedSerial();
 
   constructor(
     private readonly idTags: IdTagDirectory,
@@ -104,14 +105,7 @@ export class LocalListSync201 {
 
   /** Brings one charger up to date; calls for the same charger run one after another. */
   sync(link: ChargerLink): Promise<LocalListSyncResult> {
-    const previous = this.running.get(link.identity) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.syncNow(link));
-    this.running.set(link.identity, next);
-    const cleanup = (): void => {
-      if (this.running.get(link.identity) === next) this.running.delete(link.identity);
-    };
-    next.then(cleanup, cleanup);
-    return next;
+    return this.running.run(link.identity, () => this.syncNow(link));
   }
 
   private async call<T>(link: ChargerLink, action: string, payload: object): Promise<T> {
