@@ -9,6 +9,7 @@ import type { SiteManager } from "./manager";
 import type { ChargerReading } from "./types";
 import { parsePlan } from "./plan";
 import { parsePriceInput } from "./price";
+import { isObject, num, timeOf } from "./values";
 
 export class SiteInputError extends Error {
   override readonly name = "SiteInputError";
@@ -193,26 +194,6 @@ function phases(value: unknown, name: string): Phases3 | undefined {
     throw new SiteInputError(`grid: ${name} must be [L1, L2, L3] or {l1, l2, l3} numbers, got ${describe(value)}`);
   }
   return [numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0] as Phases3;
-}
-
-function timeOf(value: unknown): number | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value !== "") {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? undefined : parsed;
-  }
-  return undefined;
-}
-
-function num(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

@@ -9,6 +9,7 @@
  * "now", never above the headroom.
  */
 import type { PriceSlot } from "./price";
+import { isObject, num } from "./values";
 
 export interface PlanRequest {
   energyKWh?: number;
@@ -144,14 +145,4 @@ export function targetText(plan: PlanRequest): string {
 
 export function round1(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-function num(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -6,6 +6,7 @@
  * the `{priceData: [{start, value}]}` of its price receiver) or from Tibber
  * (`[{startsAt, total}]`).
  */
+import { isObject, num, timeOf } from "./values";
 
 export interface PriceSlot {
   start: number;
@@ -68,24 +69,4 @@ export function isCheapSlot(slot: PriceSlot | undefined, priceLimit: number | un
   if (!slot) return false;
   if (priceLimit !== undefined && slot.price !== undefined) return slot.price <= priceLimit;
   return priceLimit === undefined && slot.onOff === true;
-}
-
-export function timeOf(value: unknown): number | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value !== "") {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? undefined : parsed;
-  }
-  return undefined;
-}
-
-function num(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
