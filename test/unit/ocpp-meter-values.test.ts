@@ -303,3 +303,97 @@ describe("pickConnectorReadings", () => {
     assert.deepEqual(pickConnectorReadings([]), {});
   });
 });
+
+/**
+ * The pick as it was written first (four filtered passes, arrays per pass), kept here as the reference the
+ * single-pass pick on the MeterValues hot path must agree with, sample set by sample set.
+ */
+function referencePick(samples: readonly NormalizedMeterSample[]) {
+  const timeOf = (t: string) => {
+    const ms = Date.parse(t);
+    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+  };
+  const rank = (l: string) => (l === "Outlet" ? 0 : l === "Inlet" || l === "Cable" ? 1 : 2);
+  const key = (p: string | undefined) =>
+    p === undefined || p === "L1" || p === "L1-N" ? "l1" : p === "L2" || p === "L2-N" ? "l2" : p === "L3" || p === "L3-N" ? "l3" : undefined;
+  const usable = (measurand: string, unit: string) => {
+    let latest = Number.NEGATIVE_INFINITY;
+    let best = Number.POSITIVE_INFINITY;
+    let found: NormalizedMeterSample[] = [];
+    for (const s of samples) {
+      if (s.measurand !== measurand || s.unit !== unit || s.value === undefined || s.format !== "Raw") continue;
+      const t = timeOf(s.timestamp);
+      const r = rank(s.location);
+      if (found.length === 0 || t > latest || (t === latest && r < best)) [latest, best, found] = [t, r, [s]];
+      else if (t === latest && r === best) found.push(s);
+    }
+    return found;
+  };
+  const total = (measurand: string, unit: string) => {
+    const found = usable(measurand, unit);
+    for (const s of found) if (s.phase === undefined) return { value: s.value as number, time: s.timestamp };
+    const perPhase = found.filter((s) => key(s.phase) !== undefined && s.phase !== undefined);
+    if (perPhase.length === 0) return undefined;
+    return { value: Math.round(perPhase.reduce((sum, s) => sum + (s.value as number), 0) * 1e6) / 1e6, time: perPhase[0].timestamp };
+  };
+  const phases = (measurand: string, unit: string) => {
+    const out: Record<string, number> = {};
+    let time: string | undefined;
+    for (const s of usable(measurand, unit)) {
+      const k = key(s.phase);
+      if (k && (out[k] === undefined || s.phase !== undefined)) [out[k], time] = [s.value as number, s.timestamp];
+    }
+    return time === undefined ? undefined : { value: out, time };
+  };
+  const later = (a: string | undefined, b: string) => (a === undefined || timeOf(b) > timeOf(a) ? b : a);
+  const out: Record<string, unknown> = {};
+  const energy = total("Energy.Active.Import.Register", "Wh");
+  if (energy) [out.energyWh, out.sampleTime] = [energy.value, later(out.sampleTime as string | undefined, energy.time)];
+  const power = total("Power.Active.Import", "W");
+  if (power) [out.powerW, out.sampleTime] = [power.value, later(out.sampleTime as string | undefined, power.time)];
+  const current = phases("Current.Import", "A");
+  if (current) [out.currentA, out.sampleTime] = [current.value, later(out.sampleTime as string | undefined, current.time)];
+  const voltage = phases("Voltage", "V");
+  if (voltage) [out.voltageV, out.sampleTime] = [voltage.value, later(out.sampleTime as string | undefined, voltage.time)];
+  return out;
+}
+
+describe("pickConnectorReadings agrees with the reference pick", () => {
+  it("on 5,000 random batches (times, locations, phases, units, formats, missing values)", () => {
+    // A small linear congruential generator: the same batches on every run, so a failure can be replayed.
+    let seed = 20261206;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pick = <T>(list: readonly T[]) => list[rnd(list.length)];
+    const measurands = ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC", "Power.Offered"];
+    const units = ["Wh", "W", "A", "V", "Percent", "kWh"];
+    const phasesList = [undefined, undefined, "L1", "L2", "L3", "L1-N", "L2-N", "L3-N", "L1-L2", "N"];
+    const locations = ["Outlet", "Outlet", "Inlet", "Cable", "EV", "Body"];
+    const timestamps = [T1, T2, T3, "not a date", "2026-11-21T11:00:00+01:00"];
+    for (let batch = 0; batch < 5000; batch++) {
+      const samples: NormalizedMeterSample[] = [];
+      const count = rnd(9);
+      for (let i = 0; i < count; i++) {
+        const measurand = pick(measurands);
+        const sample: NormalizedMeterSample = {
+          connectorId: 1,
+          timestamp: pick(timestamps),
+          measurand,
+          location: pick(locations),
+          context: "Sample.Periodic",
+          format: rnd(10) === 0 ? "SignedData" : "Raw",
+          // Mostly the unit that fits the measurand, sometimes another one.
+          unit: rnd(5) === 0 ? pick(units) : units[measurands.indexOf(measurand)],
+          rawValue: "",
+        };
+        const phase = pick(phasesList);
+        if (phase !== undefined) sample.phase = phase;
+        if (rnd(8) !== 0) sample.value = rnd(100000) / 10;
+        samples.push(sample);
+      }
+      assert.deepEqual(pickConnectorReadings(samples), referencePick(samples), `batch ${batch}: ${JSON.stringify(samples)}`);
+    }
+  });
+});

@@ -139,6 +139,9 @@ function asText(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+/** The default, one object for every call (a default `{}` would be a new object per MeterValues). */
+const NO_OPTIONS: NormalizeOptions = Object.freeze({});
+
 export interface NormalizeOptions {
   /**
    * Charger quirk: the unit to use for a measurand whatever the charger
@@ -230,11 +233,11 @@ export function normalizeMeterValues(
   connectorId: number,
   transactionId: TransactionId | undefined,
   meterValue: readonly MeterValue[] | undefined,
-  options: NormalizeOptions = {},
+  options: NormalizeOptions = NO_OPTIONS,
 ): NormalizedMeterSample[] {
   const out: NormalizedMeterSample[] = [];
-  // Order keys, one per sample; usually already in order (one meterValue per call), and then no sort is needed.
-  const times: number[] = [];
+  // Usually already in order (one meterValue per call), and then no sort and no order keys are needed.
+  let previous = Number.NEGATIVE_INFINITY;
   let sorted = true;
   for (const mv of Array.isArray(meterValue) ? meterValue : []) {
     if (!mv || typeof mv !== "object") continue;
@@ -244,13 +247,13 @@ export function normalizeMeterValues(
       if (!sv || typeof sv !== "object") continue;
       const s = normalizeOne(connectorId, transactionId, timestamp, sv, options);
       if (t === Number.POSITIVE_INFINITY && !s.note) s.note = `timestamp "${timestamp}" is not a date`;
-      if (times.length > 0 && times[times.length - 1] > t) sorted = false;
+      if (previous > t) sorted = false;
+      previous = t;
       out.push(s);
-      times.push(t);
     }
   }
   if (sorted) return out;
-  const keyed = out.map((s, i) => ({ t: times[i], i, s }));
+  const keyed = out.map((s, i) => ({ t: timeOf(s.timestamp), i, s }));
   keyed.sort((a, b) => a.t - b.t || a.i - b.i);
   return keyed.map((x) => x.s);
 }
@@ -292,85 +295,138 @@ function locationRank(location: string): number {
   return 2;
 }
 
-/** One pass, no intermediate arrays: this runs four times per MeterValues. */
-function usable(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit): NormalizedMeterSample[] {
-  let latest = Number.NEGATIVE_INFINITY;
-  let best = Number.POSITIVE_INFINITY;
-  let found: NormalizedMeterSample[] = [];
-  for (const s of samples) {
-    if (s.measurand !== measurand || s.unit !== unit || s.value === undefined || s.format !== "Raw") continue;
-    const t = timeOf(s.timestamp);
-    const rank = locationRank(s.location);
-    // Newest timestamp first, then the best location at that time.
-    if (found.length === 0 || t > latest || (t === latest && rank < best)) {
-      latest = t;
-      best = rank;
-      found = [s];
-    } else if (t === latest && rank === best) {
-      found.push(s);
-    }
-  }
-  return found;
-}
-
-/** A total: the phase-less sample if there is one, else the sum of the per-phase ones. */
-function pickTotal(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit) {
-  const found = usable(samples, measurand, unit);
-  if (found.length === 0) return undefined;
-  for (const total of found) if (total.phase === undefined) return { value: total.value as number, time: total.timestamp };
-  const perPhase = found.filter((s) => phaseKey(s.phase) !== undefined && s.phase !== undefined);
-  if (perPhase.length === 0) return undefined;
-  return { value: tidy(perPhase.reduce((sum, s) => sum + (s.value as number), 0)), time: perPhase[0].timestamp };
-}
-
-function pickPhases(samples: readonly NormalizedMeterSample[], measurand: string, unit: BaseUnit) {
-  const found = usable(samples, measurand, unit);
-  const out: { l1?: number; l2?: number; l3?: number } = {};
-  let time: string | undefined;
-  for (const s of found) {
-    const key = phaseKey(s.phase);
-    // An explicit per-phase value wins over a phase-less one taken as L1.
-    if (key && (out[key] === undefined || s.phase !== undefined)) {
-      out[key] = s.value as number;
-      time = s.timestamp;
-    }
-  }
-  return time === undefined ? undefined : { value: out, time };
-}
-
 function later(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
   return timeOf(b) > timeOf(a) ? b : a;
 }
 
+/** The four readings a snapshot shows: which one a sample is, or -1 (wrong measurand or unit, no value, not Raw). */
+const ENERGY = 0;
+const POWER = 1;
+const CURRENT = 2;
+const VOLTAGE = 3;
+
+function readingOf(s: NormalizedMeterSample): number {
+  if (s.value === undefined || s.format !== "Raw") return -1;
+  switch (s.measurand) {
+    case "Energy.Active.Import.Register":
+      return s.unit === "Wh" ? ENERGY : -1;
+    case "Power.Active.Import":
+      return s.unit === "W" ? POWER : -1;
+    case "Current.Import":
+      return s.unit === "A" ? CURRENT : -1;
+    case "Voltage":
+      return s.unit === "V" ? VOLTAGE : -1;
+    default:
+      return -1;
+  }
+}
+
+// Per reading, the newest time and the best location at that time (see pickConnectorReadings). Module scratch:
+// the pick runs to the end without yielding, and this runs for every MeterValues, so no arrays are made per call.
+const newestAt = new Float64Array(4);
+const bestRank = new Float64Array(4);
+const seen = [false, false, false, false];
+
 /**
  * The values a ConnectorSnapshot shows, from one batch of samples: the
  * import register (Wh), active import power (W), and current/voltage per
- * phase, each from the newest timestamp that has it. Signed, unconverted and
- * erroneous samples are skipped. Fields with no data are left out.
+ * phase, each from the newest timestamp that has it (and at that time the
+ * best location: Outlet, then Inlet or Cable, then the rest). A total is the
+ * phase-less sample if there is one, else the sum of the per-phase ones.
+ * Signed, unconverted and erroneous samples are skipped. Fields with no
+ * data are left out.
  */
 export function pickConnectorReadings(samples: readonly NormalizedMeterSample[]): ConnectorReadings {
+  // Pass 1: which time and location each reading comes from.
+  seen[0] = seen[1] = seen[2] = seen[3] = false;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    const r = readingOf(s);
+    if (r < 0) continue;
+    const t = timeOf(s.timestamp);
+    const rank = locationRank(s.location);
+    if (!seen[r] || t > newestAt[r] || (t === newestAt[r] && rank < bestRank[r])) {
+      seen[r] = true;
+      newestAt[r] = t;
+      bestRank[r] = rank;
+    }
+  }
   const out: ConnectorReadings = {};
-  const energy = pickTotal(samples, "Energy.Active.Import.Register", "Wh");
-  if (energy) {
-    out.energyWh = energy.value;
-    out.sampleTime = later(out.sampleTime, energy.time);
+  if (!seen[0] && !seen[1] && !seen[2] && !seen[3]) return out;
+  // Pass 2: the samples from that time and location, in the order sent.
+  let energyWh: number | undefined;
+  let energyTime: string | undefined;
+  let energySum = 0;
+  let energySumTime: string | undefined;
+  let powerW: number | undefined;
+  let powerTime: string | undefined;
+  let powerSum = 0;
+  let powerSumTime: string | undefined;
+  let current: { l1?: number; l2?: number; l3?: number } | undefined;
+  let currentTime: string | undefined;
+  let voltage: { l1?: number; l2?: number; l3?: number } | undefined;
+  let voltageTime: string | undefined;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    const r = readingOf(s);
+    if (r < 0 || timeOf(s.timestamp) !== newestAt[r] || locationRank(s.location) !== bestRank[r]) continue;
+    const value = s.value as number;
+    const key = phaseKey(s.phase);
+    if (r === ENERGY) {
+      if (s.phase === undefined) {
+        if (energyTime === undefined) {
+          energyWh = value;
+          energyTime = s.timestamp;
+        }
+      } else if (key !== undefined) {
+        energySum += value;
+        energySumTime ??= s.timestamp;
+      }
+    } else if (r === POWER) {
+      if (s.phase === undefined) {
+        if (powerTime === undefined) {
+          powerW = value;
+          powerTime = s.timestamp;
+        }
+      } else if (key !== undefined) {
+        powerSum += value;
+        powerSumTime ??= s.timestamp;
+      }
+    } else if (key !== undefined) {
+      // An explicit per-phase value wins over a phase-less one taken as L1.
+      const phases = r === CURRENT ? (current ??= {}) : (voltage ??= {});
+      if (phases[key] === undefined || s.phase !== undefined) {
+        phases[key] = value;
+        if (r === CURRENT) currentTime = s.timestamp;
+        else voltageTime = s.timestamp;
+      }
+    }
   }
-  const power = pickTotal(samples, "Power.Active.Import", "W");
-  if (power) {
-    out.powerW = power.value;
-    out.sampleTime = later(out.sampleTime, power.time);
+  if (energyTime === undefined && energySumTime !== undefined) {
+          energyWh = tidy(energySum);
+          energyTime = energySumTime;
+        }
+  if (powerTime === undefined && powerSumTime !== undefined) {
+          powerW = tidy(powerSum);
+          powerTime = powerSumTime;
+        }
+  if (energyTime !== undefined) {
+    out.energyWh = energyWh;
+    out.sampleTime = energyTime;
   }
-  const current = pickPhases(samples, "Current.Import", "A");
-  if (current) {
-    out.currentA = current.value;
-    out.sampleTime = later(out.sampleTime, current.time);
+  if (powerTime !== undefined) {
+    out.powerW = powerW;
+    out.sampleTime = later(out.sampleTime, powerTime);
   }
-  const voltage = pickPhases(samples, "Voltage", "V");
-  if (voltage) {
-    out.voltageV = voltage.value;
-    out.sampleTime = later(out.sampleTime, voltage.time);
+  if (currentTime !== undefined) {
+    out.currentA = current;
+    out.sampleTime = later(out.sampleTime, currentTime);
+  }
+  if (voltageTime !== undefined) {
+    out.voltageV = voltage;
+    out.sampleTime = later(out.sampleTime, voltageTime);
   }
   return out;
 }

@@ -111,15 +111,23 @@ interface StopAnswer {
   idTagInfo?: { status: string };
 }
 
+/** meter()'s options by which events are wanted (bit 1: session.updated, bit 2: meter), made once rather than per call. */
+const METER_OPTIONS = [0, 1, 2, 3].map((wanted) =>
+  Object.freeze({ updatedEvent: (wanted & 1) !== 0, meterEvent: (wanted & 2) !== 0, ownSamples: true }),
+);
+
 /** The most frequent call: answered synchronously, no promise layers of our own on top of ocpp-rpc's. */
 const meterValues: ActionHandler = (core, { identity }, params, now) => {
   const req = params as MeterValuesRequest;
   const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
-  const result = core.transactions.meter(identity, req.connectorId, req.transactionId, samples, now, {
-    updatedEvent: core.wants("session.updated", identity),
-    meterEvent: core.wants("meter", identity),
-    ownSamples: true,
-  });
+  const result = core.transactions.meter(
+    identity,
+    req.connectorId,
+    req.transactionId,
+    samples,
+    now,
+    METER_OPTIONS[(core.wants("session.updated", identity) ? 1 : 0) + (core.wants("meter", identity) ? 2 : 0)],
+  );
   // setMeasurements skips fields that are absent, so no compact() copy is needed.
   if (result.readings) core.directory.setMeasurements(identity, req.connectorId, result.readings);
   if (result.meterEvent) core.emit(result.meterEvent);
