@@ -128,6 +128,66 @@ describe("session journal: a save costs what changed", () => {
   });
 });
 
+describe("session journal: every save window carries the meter changes made in it", () => {
+  it("saves the newest register after each window, after a failed write, and for a session forgotten and adopted again", async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, "n-transactions.json");
+    const inner = transactionFile(file) as IncrementalPersistence;
+    let failNext = false;
+    // The real journal, with one write made to fail on demand.
+    const flaky: IncrementalPersistence = {
+      ...inner,
+      load: () => inner.load(),
+      write: (changes: RecordChanges<unknown>) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error("disk full"));
+        }
+        return inner.write(changes);
+      },
+    } as IncrementalPersistence;
+    const errors: string[] = [];
+    const store = await TransactionStore.open({ persistence: flaky, firstTransactionId: 1, meterSaveDelayMs: 0, onError: (e: Error) => errors.push(e.message) });
+    store.start("cp1", { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T0 }, NOW);
+    store.start("cp2", { connectorId: 1, idTag: "T", meterStart: 0, timestamp: T0 }, NOW);
+    assert.equal(await store.flush(), true);
+    const reopened = async () => {
+      const again = await TransactionStore.open({ persistence: transactionFile(file) });
+      const wh = [again.session("cp1", 1)?.registerWh, again.session("cp2", 2)?.registerWh];
+      await again.close();
+      return wh;
+    };
+    // Window 1, then window 2: the second change of a session must not be taken as already pending.
+    store.meter("cp1", 1, 1, meter("1", "2026-11-21T11:01:00.000Z", 1), NOW);
+    assert.equal(await store.flush(), true);
+    store.meter("cp1", 1, 1, meter("2", "2026-11-21T11:02:00.000Z", 1), NOW);
+    store.meter("cp1", 1, 1, meter("3", "2026-11-21T11:03:00.000Z", 1), NOW);
+    assert.equal(await store.flush(), true);
+    await store.close().then(() => undefined, () => undefined);
+    assert.deepEqual(await reopened(), [3000, undefined]);
+
+    const store2 = await TransactionStore.open({ persistence: flaky, firstTransactionId: 1, meterSaveDelayMs: 0, onError: (e: Error) => errors.push(e.message) });
+    // A failed write: its changes go with the next one, and later changes of the same session still count.
+    failNext = true;
+    assert.equal(await store2.meter("cp2", 1, 2, meter("4", "2026-11-21T11:04:00.000Z", 2), NOW).saved, false);
+    store2.meter("cp2", 1, 2, meter("5", "2026-11-21T11:05:00.000Z", 2), NOW);
+    assert.equal(await store2.flush(), true);
+    // Forgotten (another instance took the charger) and adopted back: its changes are saved again.
+    const record = store2.session("cp1", 1)!;
+    store2.meter("cp1", 1, 1, meter("6", "2026-11-21T11:06:00.000Z", 1), NOW);
+    assert.equal(store2.forget("cp1", 1), true);
+    assert.equal(store2.adopt({ ...record, registerWh: 6000, lastSampleTime: "2026-11-21T11:06:00.000Z" }), true);
+    assert.equal(await store2.flush(), true);
+    store2.meter("cp1", 1, 1, meter("7", "2026-11-21T11:07:00.000Z", 1), NOW);
+    assert.equal(await store2.flush(), true);
+    await store2.close();
+    assert.deepEqual(await reopened(), [7000, 5000]);
+    assert.ok(errors.some((e) => e.includes("disk full")), errors.join("; "));
+    // The flag that spares MeterValues the change-set lookups is never saved.
+    for (const f of readdirSync(dir)) assert.ok(!readFileSync(path.join(dir, f), "utf8").includes("pending"), f);
+  });
+});
+
 describe("session store: large saves", () => {
   it("writes a big batch in slices with a turn for the event loop between them; a Start that comes meanwhile is fsynced", async () => {
     const writes: Array<{ size: number; durable: boolean; puts: string[] }> = [];

@@ -55,4 +55,15 @@ describe("OCPP timestamps", () => {
     assert.equal(isoTime(new Date(a.getTime() + 1)), "2026-11-21T12:00:00.124Z");
     assert.equal(isoTime(new Date("2020-01-01T00:00:00.000Z")), "2020-01-01T00:00:00.000Z");
   });
+
+  it("agrees with toISOString millisecond by millisecond across seconds, years, before 1970 and after 9999", () => {
+    const starts = ["2026-12-31T23:59:58.990Z", "1969-12-31T23:59:59.500Z", "1999-12-31T23:59:59.998Z", "+010000-01-01T00:00:00.000Z", "2024-02-29T12:00:00.000Z"];
+    for (const start of starts) {
+      const from = Date.parse(start);
+      for (let ms = from; ms < from + 2500; ms += 7) assert.equal(isoTime(new Date(ms)), new Date(ms).toISOString());
+      // Back and forth between seconds, as dates from different chargers come.
+      for (const ms of [from + 1500, from, from + 1501, from + 1, from + 999]) assert.equal(isoTime(new Date(ms)), new Date(ms).toISOString());
+    }
+    assert.throws(() => isoTime(new Date(Number.NaN)), RangeError);
+  });
 });

@@ -257,6 +257,57 @@ function copySession(s: Session): Session {
   return out;
 }
 
+/**
+ * What MeterValues keeps on a session between calls, so that the most frequent call reads the session it
+ * already holds instead of looking things up elsewhere. A non-enumerable symbol property: never saved or copied.
+ */
+interface MeterMemo {
+  /**
+   * The session's key is already in the change set (toPut or toPatch) until the next write: MeterValues then
+   * changes nothing there. Cleared whenever the key leaves the change set (takeChanges); a session whose key
+   * markRemove takes out has left the store for good (adopt and load make new objects).
+   */
+  pending: boolean;
+  /** ms(lastSampleTime), valid while lastSampleTime is still `parsedText`. */
+  parsedText: string | undefined;
+  parsedMs: number;
+  /** The newest-sample cell of connector `cellConnector` of the session's charger (see connectorLatest). */
+  cellConnector: number;
+  cell: { ms: number } | undefined;
+}
+
+const MEMO = Symbol("meter memo");
+
+type Memoized = Session & { [MEMO]?: MeterMemo };
+
+function memoOf(session: Session): MeterMemo {
+  let memo = (session as Memoized)[MEMO];
+  if (!memo) {
+    memo = { pending: false, parsedText: undefined, parsedMs: Number.NEGATIVE_INFINITY, cellConnector: -1, cell: undefined };
+    Object.defineProperty(session, MEMO, { value: memo, writable: false, enumerable: false, configurable: true });
+  }
+  return memo;
+}
+
+function setPending(session: Session, pending: boolean): void {
+  const memo = (session as Memoized)[MEMO];
+  if (memo) memo.pending = pending;
+  else if (pending) memoOf(session).pending = true;
+}
+
+/** ms(session.lastSampleTime), parsed once per new value. */
+function lastSampleMs(session: Session, memo: MeterMemo): number {
+  const text = session.lastSampleTime;
+  if (text !== memo.parsedText) {
+    memo.parsedText = text;
+    memo.parsedMs = ms(text);
+  }
+  return memo.parsedMs;
+}
+
+/** Connectors per charger whose newest sample time is kept (see connectorLatest). */
+const MAX_CONNECTORS_TRACKED = 64;
+
 /** Order keys of one meter() call (see there). */
 const meterScratch = new Float64Array(64);
 
@@ -328,7 +379,8 @@ export class TransactionStore {
   /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
   private readonly openByIdentity = new Map<string, Session[]>();
   /** Newest sample time per identity, then connector, for samples outside any session (memory only; nested: no key string per call). */
-  private readonly connectorLatest = new Map<string, Map<number, number>>();
+  /** Per charger and connector, the newest sample time (ms), in a cell changed in place (a number set into a Map is a new heap object per MeterValues). */
+  private readonly connectorLatest = new Map<string, Map<number, { ms: number }>>();
 
   private loaded: boolean;
   private closed = false;
@@ -635,10 +687,14 @@ export class TransactionStore {
       ordered = keyed.map((k) => k.sample);
       at = keyed.map((k) => k.at);
     }
-    let latestOf = this.connectorLatest.get(identity);
-    if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
-    const connectorLast = latestOf.get(connectorId) ?? Number.NEGATIVE_INFINITY;
-    const lastMs = session ? ms(session.lastSampleTime) : connectorLast;
+    const memo = session ? memoOf(session) : undefined;
+    const latestCell = memo && memo.cellConnector === connectorId ? memo.cell : this.latestCell(identity, connectorId);
+    if (memo && latestCell) {
+      memo.cellConnector = connectorId;
+      memo.cell = latestCell;
+    }
+    const connectorLast = latestCell?.ms ?? Number.NEGATIVE_INFINITY;
+    const lastMs = session ? lastSampleMs(session, memo!) : connectorLast;
     // An ended session's figures are final; everything for it is late.
     const allLate = session?.end !== undefined;
     let newest = lastMs;
@@ -656,14 +712,14 @@ export class TransactionStore {
         if (at[i] > newest) newest = at[i];
       }
     }
-    if (newest > connectorLast) latestOf.set(connectorId, newest);
+    if (latestCell && newest > connectorLast) latestCell.ms = newest;
     const readings = fresh.length > 0 ? pickConnectorReadings(fresh) : undefined;
     const time = isoTime(now);
     let event: SessionUpdatedEvent | undefined;
     let changed = false;
     if (session && !session.end) {
       const { registerWh, powerW, lastSampleTime } = session;
-      this.applySamples(session, fresh, now, readings);
+      this.applySamples(session, fresh, now, readings, memo);
       changed =
         session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
       if (changed && options.updatedEvent !== false) event = this.updatedEvent(session, now, time);
@@ -680,7 +736,7 @@ export class TransactionStore {
       }
       if (count > 0 && fresh.length === 0) meterEvent.late = true;
     }
-    if (changed) this.markPatch(this.keyOf(session!));
+    if (changed) this.markMeterChange(session!, memo!);
     return new MeterOutcome(session, unknownTransaction, meterEvent, event, readings, changed ? this.persist(true) : RESOLVED_TRUE);
   }
 
@@ -917,13 +973,14 @@ export class TransactionStore {
     samples: readonly NormalizedMeterSample[],
     now: Date,
     readings: ConnectorReadings = pickConnectorReadings(samples),
+    memo?: MeterMemo,
   ): void {
     if (samples.length === 0) return;
     if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
     if (readings.powerW !== undefined) session.powerW = readings.powerW;
     const nowMs = now.getTime();
     let newest = session.lastSampleTime;
-    let newestMs = ms(newest);
+    let newestMs = memo ? lastSampleMs(session, memo) : ms(newest);
     for (const s of samples) {
       const t = trustedMs(s.timestamp, nowMs);
       if (t > newestMs) {
@@ -932,6 +989,10 @@ export class TransactionStore {
       }
     }
     if (newest !== undefined) session.lastSampleTime = newest;
+    if (memo) {
+      memo.parsedText = newest;
+      memo.parsedMs = newestMs;
+    }
   }
 
   /**
@@ -1076,6 +1137,23 @@ export class TransactionStore {
     if (this.incremental && !this.toPut.has(k)) this.toPatch.add(k);
   }
 
+  /** markPatch for MeterValues, the most frequent change: once per session and save window it touches the change set. */
+  private markMeterChange(session: Session, memo: MeterMemo): void {
+    if (memo.pending || !this.incremental) return;
+    this.markPatch(this.keyOf(session));
+    memo.pending = true;
+  }
+
+  /** The newest-sample cell of a connector, made on first use. */
+  private latestCell(identity: string, connectorId: number): { ms: number } | undefined {
+    let latestOf = this.connectorLatest.get(identity);
+    if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
+    let cell = latestOf.get(connectorId);
+    // A charger has a handful of connectors; a charger that makes up connector ids gets no more cells than this.
+    if (!cell && latestOf.size < MAX_CONNECTORS_TRACKED) latestOf.set(connectorId, (cell = { ms: Number.NEGATIVE_INFINITY }));
+    return cell;
+  }
+
   private markRemove(k: string): void {
     if (!this.incremental) return;
     this.toPut.delete(k);
@@ -1091,12 +1169,14 @@ export class TransactionStore {
       if (room-- <= 0) break;
       put.push(entry);
       this.toPut.delete(entry[0]);
+      setPending(entry[1], false);
     }
     const patch: Array<[string, Partial<Session>]> = [];
     for (const k of this.toPatch) {
       if (room-- <= 0) break;
       this.toPatch.delete(k);
       const s = this.open.get(k) ?? this.ended.get(k);
+      if (s) setPending(s, false);
       // Only the fields MeterValues changes: a short journal line per session and save window.
       // seqNo: the 2.0.1 guard, advanced by every TransactionEvent.
       if (s) patch.push([k, s.seqNo === undefined ? { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime } : { registerWh: s.registerWh, powerW: s.powerW, lastSampleTime: s.lastSampleTime, seqNo: s.seqNo }]);
