@@ -294,6 +294,8 @@ async function windowProfiler(): Promise<{ start(): Promise<void>; stop(): Promi
     start: () => post("Profiler.start"),
     async stop() {
       const { profile } = await post<{ profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } }>("Profiler.stop");
+      // BENCH_PROFILE_DIR: the raw profile too (open it in Chrome DevTools, or sum a handler's subtree).
+      if (process.env.BENCH_PROFILE_DIR) writeFileSync(path.join(process.env.BENCH_PROFILE_DIR, `${process.argv[2]}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
       const byId = new Map(profile.nodes.map((n) => [n.id, n]));
       const self = new Map<string, number>();
       const us = new Map<string, number>();

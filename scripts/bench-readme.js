@@ -59,7 +59,7 @@ function ocppTable(r) {
   if (r.closed) {
     const c = r.closed;
     lines.push(
-      `Closed loop (${fmt(c.chargers)} chargers, MeterValues as fast as answered, ${c.seconds} s, best of ${c.rounds} interleaved rounds` +
+      `Closed loop (${fmt(c.chargers)} chargers, MeterValues as fast as answered, ${c.seconds} s, ${c.rounds} interleaved rounds per server with the order reversed every other round, each server's median round shown` +
         `${c.date && c.date !== r.date ? `; run of ${c.date.slice(0, 16).replace("T", " ")} UTC` : ""}):`,
       "",
       "| server | calls/s | p50 / p99 | server CPU per call | RSS per connection |",
