@@ -1,0 +1,42 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ChargerRegistry } from "../../nodes/lib/ocpp/core/registry";
+import type { ChargerLink } from "../../nodes/lib/ocpp/core/contract";
+
+describe("charger registry", () => {
+  it("records readings on the live entry of each charger, also right after an entry was dropped to make room", () => {
+    const registry = new ChargerRegistry();
+    registry.maxEntries = 2;
+    registry.setMeasurements("A", 1, { energyWh: 100 });
+    registry.setMeasurements("B", 1, { energyWh: 200 });
+    // A third charger makes room by forgetting the first (none is connected); A's entry was the one found last before B.
+    registry.touch("A");
+    registry.setMeasurements("C", 1, { energyWh: 300 });
+    const known = ["A", "B", "C"].filter((id) => registry.snapshot(id) !== undefined);
+    assert.equal(known.length, 2, `kept ${known.join(", ")}`);
+    const dropped = ["A", "B"].find((id) => !known.includes(id))!;
+    // The dropped charger comes back: its readings go to a new entry that the snapshot shows, not to the forgotten one.
+    registry.touch("C");
+    registry.setMeasurements(dropped, 1, { energyWh: 999, powerW: 7400 });
+    const connector = registry.snapshot(dropped)?.connectors.find((c) => c.connectorId === 1);
+    assert.equal(connector?.energyWh, 999);
+    assert.equal(connector?.powerW, 7400);
+    // Back and forth between chargers: each keeps its own figures.
+    for (let i = 0; i < 3; i++) {
+      registry.setMeasurements("C", 1, { powerW: 10 + i });
+      registry.setMeasurements(dropped, 1, { powerW: 20 + i });
+    }
+    assert.equal(registry.snapshot("C")?.connectors[0].powerW, 12);
+    assert.equal(registry.snapshot(dropped)?.connectors[0].powerW, 22);
+  });
+
+  it("a charger that left without a trace and comes back gets a new entry that shows its readings", () => {
+    const registry = new ChargerRegistry();
+    const connection = registry.attach({ identity: "X" } as ChargerLink, {});
+    // Connected and gone with no boot, status or reading: forgotten at once (scans and typos do not fill the list).
+    assert.equal(registry.detach("X", connection), true);
+    assert.equal(registry.snapshot("X"), undefined);
+    registry.setMeasurements("X", 1, { energyWh: 5 });
+    assert.equal(registry.snapshot("X")?.connectors[0].energyWh, 5);
+  });
+});
