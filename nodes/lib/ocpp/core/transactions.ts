@@ -378,8 +378,10 @@ export class TransactionStore {
   private readonly usedIds = new Map<number, number>();
   /** identity → its open sessions, so per-charger lookups do not scan every charger's sessions. */
   private readonly openByIdentity = new Map<string, Session[]>();
-  /** Newest sample time per identity, then connector, for samples outside any session (memory only; nested: no key string per call). */
-  /** Per charger and connector, the newest sample time (ms), in a cell changed in place (a number set into a Map is a new heap object per MeterValues). */
+  /**
+   * Newest sample time (ms) per identity, then connector, for samples outside any session (memory only; nested: no
+   * key string per call), in a cell changed in place: a number set into a Map is a new heap object per MeterValues.
+   */
   private readonly connectorLatest = new Map<string, Map<number, { ms: number }>>();
 
   private loaded: boolean;
