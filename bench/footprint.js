@@ -5,11 +5,13 @@
 // npm pack -> install the tarball into a fresh Node-RED 4.1 user dir the way
 // the palette manager does (as test/palette/smoke.js) -> start Node-RED with
 // and without the package, alternating, several rounds -> print the added
-// start time (spawn to "Started flows") and RSS, median and spread. RSS three
-// ways: 2.5 s after the start; after a full GC; and after a full GC with V8's
-// young generation filled in every arm (bench/footprint-preload.js says why):
-// the target's figure, what the package keeps rather than which pages the
-// start's garbage happened to write.
+// start time (spawn to "Started flows") and RSS, median and spread. RSS four
+// ways: 2.5 s after the start (still settling: the start's garbage is in the
+// pages V8 wrote, printed without a target); 30 s after it, Node-RED idle and
+// settled; after a full GC; and after a full GC with V8's young generation
+// filled in every arm (bench/footprint-preload.js says why). The targets are
+// read on the settled and the filled figures: what the package keeps rather
+// than which pages the start's garbage happened to write.
 // Then deploy every example flow (dev credentials filled in, no simulators:
 // what a user gets on importing them) and measure RSS and CPU over an idle
 // window, next to a bare Node-RED idling in the same window. (Node-RED also
@@ -19,7 +21,8 @@
 //   BENCH_ROUNDS=7        start rounds (each starts both user dirs)
 //   BENCH_IDLE_S=60       idle window with every example deployed
 //   BENCH_WARMUP_S=10     wait after deploying before the window opens
-//   BENCH_SETTLE_MS=2500  wait after "Started flows" before reading RSS (then again after a full GC)
+//   BENCH_SETTLE_MS=2500  wait after "Started flows" before the first RSS reading
+//   BENCH_IDLE_RSS_MS=30000  the settled reading, that long after "Started flows" (then again after a full GC)
 //   BENCH_BREAKDOWN=0     skip the third arm (the package with stub node files, which
 //                         splits the added cost into Node-RED's handling of the package and our code)
 //   BENCH_PER_EXAMPLE=1   also measure each example alone (finds a costly one)
@@ -39,6 +42,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 7));
 const IDLE_S = Math.max(5, Number(process.env.BENCH_IDLE_S ?? 60));
 const WARMUP_S = Math.max(0, Number(process.env.BENCH_WARMUP_S ?? 10));
 const SETTLE_MS = Math.max(0, Number(process.env.BENCH_SETTLE_MS ?? 2500));
+const IDLE_RSS_MS = Math.max(SETTLE_MS, Number(process.env.BENCH_IDLE_RSS_MS ?? 30_000));
 const PER_EXAMPLE = process.env.BENCH_PER_EXAMPLE === "1";
 const BREAKDOWN = process.env.BENCH_BREAKDOWN !== "0";
 const target = { ...targets["4.1"], nodeBin: process.env.BENCH_NODE || targets["4.1"].nodeBin };
@@ -162,7 +166,7 @@ async function startRed(userDir, { flows = [] } = {}) {
 
 /** Each user dir ("arm") started in turn, ROUNDS times, the order rotating: start time, CPU to start, RSS each. */
 async function startRounds(arms) {
-  const results = arms.map(() => ({ start: [], cpu: [], rss: [], rssGc: [], steady: [], youngAtStart: [], loaded: [] }));
+  const results = arms.map(() => ({ start: [], cpu: [], rss: [], rssIdle: [], rssGc: [], steady: [], youngAtStart: [], loaded: [] }));
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order, so drift in the machine's load falls on every arm.
     for (let k = 0; k < arms.length; k++) {
@@ -173,6 +177,8 @@ async function startRounds(arms) {
       into.start.push(red.startMs);
       into.cpu.push(red.startCpuMs);
       into.rss.push(rssMb(red.child.pid));
+      await sleep(IDLE_RSS_MS - SETTLE_MS);
+      into.rssIdle.push(rssMb(red.child.pid));
       red.child.kill("SIGURG");
       await red.settled();
       await red.stop();
@@ -184,7 +190,7 @@ async function startRounds(arms) {
     }
     const last = (key, digits) => results.map((r) => r[key].at(-1).toFixed(digits)).join(" / ");
     process.stdout.write(
-      `  round ${round + 1}/${ROUNDS}: start ${last("start", 0)} ms, CPU ${last("cpu", 0)} ms, RSS ${last("rss", 1)} MB, young generation filled ${last("steady", 1)} MB (${arms.map((a) => a.name).join(" / ")}; load ${os.loadavg()[0].toFixed(1)})\n`,
+      `  round ${round + 1}/${ROUNDS}: start ${last("start", 0)} ms, CPU ${last("cpu", 0)} ms, RSS ${last("rss", 1)} MB, settled ${last("rssIdle", 1)} MB, young generation filled ${last("steady", 1)} MB (${arms.map((a) => a.name).join(" / ")}; load ${os.loadavg()[0].toFixed(1)})\n`,
     );
   }
   return results;
@@ -254,7 +260,7 @@ async function main() {
     fs.writeFileSync(path.join(bareDir, "package.json"), JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true }));
     console.log(`  ${packed.filename}: ${(packed.size / 1024).toFixed(0)} kB packed`);
 
-    console.log(`\n## Start with no flow, ${ROUNDS} rounds (spawn to "Started flows"; RSS ${SETTLE_MS} ms later)`);
+    console.log(`\n## Start with no flow, ${ROUNDS} rounds (spawn to "Started flows"; RSS ${SETTLE_MS} ms and ${IDLE_RSS_MS} ms later)`);
     const arms = [{ name: "without", dir: bareDir }, { name: "with", dir: withDir }];
     if (BREAKDOWN) {
       const stubDir = path.join(work, "with-stub-node-files");
@@ -267,9 +273,10 @@ async function main() {
     const startAdded = median(withPkg.start) - median(bare.start);
     const cpuAdded = median(withPkg.cpu) - median(bare.cpu);
     const rssAdded = median(withPkg.rss) - median(bare.rss);
+    const rssIdleAdded = median(withPkg.rssIdle) - median(bare.rssIdle);
     const rssGcAdded = median(withPkg.rssGc) - median(bare.rssGc);
     const steadyAdded = median(withPkg.steady) - median(bare.steady);
-    const mem = (r) => `RSS ${spread(r.rss, "MB", 1)}, after a full GC ${spread(r.rssGc, "MB", 1)}, young generation filled ${spread(r.steady, "MB", 1)}`;
+    const mem = (r) => `RSS ${spread(r.rss, "MB", 1)}, settled ${spread(r.rssIdle, "MB", 1)}, after a full GC ${spread(r.rssGc, "MB", 1)}, young generation filled ${spread(r.steady, "MB", 1)}`;
     console.log(`  Node-RED alone:          start ${spread(bare.start, "ms")}, CPU to start ${spread(bare.cpu, "ms")}, ${mem(bare)}`);
     console.log(`  with @evkit/node-red-ev: start ${spread(withPkg.start, "ms")}, CPU to start ${spread(withPkg.cpu, "ms")}, ${mem(withPkg)}`);
     console.log(`  added (difference of the medians; per-round differences in brackets):`);
@@ -282,15 +289,17 @@ async function main() {
     // On a busy machine wall time stretches with the load; the CPU Node-RED spends until its flows run does not.
     console.log(`    CPU to start ${cpuAdded.toFixed(0)} ms [${spread(added("cpu"), "ms")}]  target <= ${MAX_ADDED_START_MS} ms: ${verdict(cpuAdded <= MAX_ADDED_START_MS)}`);
     console.log(`    RSS, young generation filled ${steadyAdded.toFixed(1)} MB [${spread(added("steady"), "MB", 1)}]  target <= ${MAX_ADDED_RSS_MB} MB: ${verdict(steadyAdded <= MAX_ADDED_RSS_MB)}`);
-    console.log(`    RSS ${SETTLE_MS} ms after start ${rssAdded.toFixed(1)} MB [${spread(added("rss"), "MB", 1)}]  (same target: ${verdict(rssAdded <= MAX_ADDED_RSS_MB)})`);
+    console.log(`    RSS ${IDLE_RSS_MS} ms after start, settled ${rssIdleAdded.toFixed(1)} MB [${spread(added("rssIdle"), "MB", 1)}]  target <= ${MAX_ADDED_RSS_MB} MB: ${verdict(rssIdleAdded <= MAX_ADDED_RSS_MB)}`);
+    console.log(`    RSS ${SETTLE_MS} ms after start, still settling ${rssAdded.toFixed(1)} MB [${spread(added("rss"), "MB", 1)}]  (no target: the start's garbage)`);
     // A full GC hardly lowers RSS (V8 and malloc keep the pages); the heap in use after it is what is really kept.
     console.log(`    RSS after GC ${rssGcAdded.toFixed(1)} MB [${spread(added("rssGc"), "MB", 1)}]`);
     console.log(`    JS heap in use after GC ${heapAdded.toFixed(1)} MB [${spread(heap(withPkg).map((v, i) => v - heap(bare)[i]), "MB", 1)}] (the live objects; the rest of the RSS is memory V8 and malloc keep)`);
     const youngCapacity = withPkg.loaded[0].steady.youngCapacityMb;
     console.log(
-      `  V8's young generation (${youngCapacity.toFixed(0)} MB) had written ${median(bare.youngAtStart).toFixed(1)} MB of its pages without the package, ` +
-        `${median(withPkg.youngAtStart).toFixed(1)} MB with it, when RSS was read after the start: garbage the start made, which stays in RSS until ` +
-        "any running flow fills the young generation anyway. So the target is read with it filled in both (bench/footprint-preload.js).",
+      `  V8's young generation (${youngCapacity.toFixed(0)} MB when read, ${IDLE_RSS_MS} ms after the start) had written ${median(bare.youngAtStart).toFixed(1)} MB of its pages without the package, ` +
+        `${median(withPkg.youngAtStart).toFixed(1)} MB with it. Right after the start it holds the start's garbage in up to 2 × 16 MB of pages (the reading ` +
+        `${SETTLE_MS} ms after the start); once Node-RED idles V8 shrinks it, and any running flow fills it again. So the targets are read settled, and ` +
+        "with it filled in both (bench/footprint-preload.js).",
     );
     const ownWall = withPkg.loaded.map((l) => l.wallMs);
     const ownCpu = withPkg.loaded.map((l) => l.cpuMs);
@@ -314,6 +323,7 @@ async function main() {
       startMs: median(r.start),
       cpuMs: median(r.cpu),
       rssMb: median(r.rss),
+      rssIdleMb: median(r.rssIdle),
       rssGcMb: median(r.rssGc),
       steadyMb: median(r.steady),
       heapMb: median(heap(r)),
@@ -323,6 +333,7 @@ async function main() {
     figures.start = {
       rounds: ROUNDS,
       settleMs: SETTLE_MS,
+      idleRssMs: IDLE_RSS_MS,
       youngCapacityMb: youngCapacity,
       without: summary(bare),
       with: summary(withPkg),
@@ -332,6 +343,8 @@ async function main() {
         cpuRangeMs: range(added("cpu")),
         rssMb: rssAdded,
         rssRangeMb: range(added("rss")),
+        rssIdleMb: rssIdleAdded,
+        rssIdleRangeMb: range(added("rssIdle")),
         rssGcMb: rssGcAdded,
         steadyMb: steadyAdded,
         steadyRangeMb: range(added("steady")),
@@ -345,7 +358,7 @@ async function main() {
     figures.verdicts.push(
       { what: "CPU to start, added", figure: `${cpuAdded.toFixed(0)} ms`, target: `<= ${MAX_ADDED_START_MS} ms`, met: cpuAdded <= MAX_ADDED_START_MS },
       { what: "RSS added, young generation filled", figure: `${steadyAdded.toFixed(1)} MB`, target: `<= ${MAX_ADDED_RSS_MB} MB`, met: steadyAdded <= MAX_ADDED_RSS_MB },
-      { what: `RSS added, ${SETTLE_MS / 1000} s after start`, figure: `${rssAdded.toFixed(1)} MB`, target: `<= ${MAX_ADDED_RSS_MB} MB`, met: rssAdded <= MAX_ADDED_RSS_MB },
+      { what: `RSS added, ${IDLE_RSS_MS / 1000} s after start, settled`, figure: `${rssIdleAdded.toFixed(1)} MB`, target: `<= ${MAX_ADDED_RSS_MB} MB`, met: rssIdleAdded <= MAX_ADDED_RSS_MB },
     );
 
     console.log(`\n## Every example deployed, idle ${IDLE_S} s after ${WARMUP_S} s warm-up (no simulators: services are absent, nodes retry)`);
