@@ -113,6 +113,8 @@ async function closedLoop(mode: ServerMode, explain = false): Promise<ClosedFigu
   const endpoint = `ws://127.0.0.1:${server.port}/ocpp`;
   const clients: LightCharger[] = [];
   let errors = 0;
+  /** The generator polls while the load runs (see below); stopped in finally, whatever happens. */
+  let polling = false;
   try {
     const t0 = performance.now();
     await pool(
@@ -142,7 +144,7 @@ async function closedLoop(mode: ServerMode, explain = false): Promise<ClosedFigu
     // The generator polls instead of sleeping while the load runs: a server's answer to a sleeping generator also pays
     // for waking it (on a VM an inter-processor interrupt, several µs of the server's writev), a cost of a generator on
     // the same machine that chargers elsewhere do not impose, and one that grows with every µs the server is slower.
-    let polling = !process.env.BENCH_GENERATOR_SLEEPS;
+    polling = !process.env.BENCH_GENERATOR_SLEEPS;
     const poll = () => {
       if (polling) setImmediate(poll);
     };
@@ -178,7 +180,6 @@ async function closedLoop(mode: ServerMode, explain = false): Promise<ClosedFigu
       ),
     );
     clearTimeout(timer);
-    polling = false;
     const elapsedS = (performance.now() - loopStart) / 1000;
     const loaded = await server.ask("rss", "rss");
     const perCall = (us: unknown) =>
@@ -207,6 +208,7 @@ async function closedLoop(mode: ServerMode, explain = false): Promise<ClosedFigu
       fnUs: perCall(explained?.selfUs),
     };
   } finally {
+    polling = false;
     for (const c of clients) c.close();
     await server.stop();
   }
