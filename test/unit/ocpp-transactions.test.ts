@@ -440,6 +440,21 @@ describe("TransactionStore meter values outside sessions", () => {
     assert.equal(store.meter("cp2", 2, undefined, volts(T1, "229"), NOW).meterEvent!.late, undefined);
   });
 
+  it("keeps sample times for at most 64 connectors of a charger: made-up connector ids do not grow memory", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    const volts = (connector: number, timestamp: string) =>
+      normalizeMeterValues(connector, undefined, [{ timestamp, sampledValue: [{ value: "230", measurand: "Voltage" }] }]);
+    for (let connector = 1; connector <= 64; connector++) store.meter("cp1", connector, undefined, volts(connector, T2), NOW);
+    // The 64 known connectors still flag older samples as late.
+    assert.equal(store.meter("cp1", 64, undefined, volts(64, T1), NOW).meterEvent!.late, true);
+    // A 65th connector id is not tracked: its older samples are not flagged, and nothing is kept for it.
+    store.meter("cp1", 65, undefined, volts(65, T2), NOW);
+    assert.equal(store.meter("cp1", 65, undefined, volts(65, T1), NOW).meterEvent!.late, undefined);
+    // Another charger has its own 64.
+    store.meter("cp2", 65, undefined, volts(65, T2), NOW);
+    assert.equal(store.meter("cp2", 65, undefined, volts(65, T1), NOW).meterEvent!.late, true);
+  });
+
   it("does not let a far-future sample time (wrong charger clock) make later samples late", async () => {
     const store = await TransactionStore.open({ firstTransactionId: 1 });
     store.start("cp1", startReq(), NOW);
