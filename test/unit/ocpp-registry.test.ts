@@ -30,6 +30,22 @@ describe("charger registry", () => {
     assert.equal(registry.snapshot(dropped)?.connectors[0].powerW, 22);
   });
 
+  it("merges phase readings into the connector and hands out snapshots that later readings do not change", () => {
+    const registry = new ChargerRegistry();
+    registry.setMeasurements("P", 1, { currentA: { l1: 16 }, voltageV: { l1: 230.5 } });
+    const first = registry.snapshot("P")!.connectors[0];
+    registry.setMeasurements("P", 1, { currentA: { l2: 15.5 } });
+    registry.setMeasurements("P", 1, { currentA: { l1: 6 }, voltageV: { l3: 229 } });
+    const later = registry.snapshot("P")!.connectors[0];
+    assert.deepEqual(later.currentA, { l1: 6, l2: 15.5 });
+    assert.deepEqual(later.voltageV, { l1: 230.5, l3: 229 });
+    // The first snapshot is a copy: the readings written into the connector since then are not in it.
+    assert.deepEqual(first.currentA, { l1: 16 });
+    assert.deepEqual(first.voltageV, { l1: 230.5 });
+    later.currentA!.l1 = 99;
+    assert.equal(registry.snapshot("P")!.connectors[0].currentA!.l1, 6);
+  });
+
   it("a charger that left without a trace and comes back gets a new entry that shows its readings", () => {
     const registry = new ChargerRegistry();
     const connection = registry.attach({ identity: "X" } as ChargerLink, {});

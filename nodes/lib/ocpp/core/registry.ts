@@ -32,6 +32,19 @@ export interface ChargerState extends ChargerSnapshot {
   badMessages: number;
 }
 
+type Phases = NonNullable<ConnectorSnapshot["currentA"]>;
+
+/**
+ * The phases of `update` written over `current`, in place: a new object per MeterValues would be kept by the
+ * long-lived snapshot until the next one, so it would outlive the young generation on a busy server. Safe because
+ * snapshots leave this registry only as deep copies (toSnapshot).
+ */
+function mergePhases(current: Phases | undefined, update: Phases): Phases {
+  if (!current) return { ...update };
+  for (const phase in update) current[phase as keyof Phases] = update[phase as keyof Phases];
+  return current;
+}
+
 function toTime(value: string | undefined): number {
   if (!value) return Number.NaN;
   return Date.parse(value);
@@ -182,8 +195,8 @@ export class ChargerRegistry implements ChargerDirectory {
 
   setMeasurements(identity: string, connectorId: number, values: Partial<Pick<ConnectorSnapshot, "voltageV" | "currentA" | "powerW" | "energyWh">>): void {
     const connector = this.connector(identity, connectorId);
-    if (values.voltageV) connector.voltageV = { ...connector.voltageV, ...values.voltageV };
-    if (values.currentA) connector.currentA = { ...connector.currentA, ...values.currentA };
+    if (values.voltageV) connector.voltageV = mergePhases(connector.voltageV, values.voltageV);
+    if (values.currentA) connector.currentA = mergePhases(connector.currentA, values.currentA);
     if (values.powerW !== undefined) connector.powerW = values.powerW;
     if (values.energyWh !== undefined) connector.energyWh = values.energyWh;
   }
