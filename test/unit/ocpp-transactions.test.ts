@@ -480,6 +480,61 @@ describe("TransactionStore meter values outside sessions", () => {
   });
 });
 
+describe("TransactionStore meter: the session's newest sample", () => {
+  /** A seeded generator, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return x / 2_147_483_648;
+    };
+  }
+
+  /**
+   * The rule, written out the slow way: a sample with a time of its own (readable, not far ahead of now) that is
+   * not older than the session's newest sample may become the newest; the first of the newest wins.
+   */
+  function expectedNewest(before: string | undefined, times: string[], nowMs: number): string | undefined {
+    const toMs = (t: string | undefined) => {
+      const v = t === undefined ? NaN : Date.parse(t);
+      return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
+    };
+    const own = (t: string) => {
+      const v = Date.parse(t);
+      return Number.isNaN(v) || v > nowMs + 10 * 60_000 ? NaN : v;
+    };
+    const lastMs = toMs(before);
+    const order = times.map((t, i) => ({ t, at: Number.isNaN(own(t)) ? nowMs : own(t), i })).sort((a, b) => a.at - b.at || a.i - b.i);
+    let newest = before;
+    let newestMs = lastMs;
+    for (const { t, at } of order) {
+      if (at < lastMs) continue;
+      const v = own(t);
+      if (!Number.isNaN(v) && v > newestMs) {
+        newest = t;
+        newestMs = v;
+      }
+    }
+    return newest;
+  }
+
+  it("is the newest sample with a believable time, on random batches (late, unreadable, far-future and unordered times)", async () => {
+    const next = random(20_261_206);
+    const store = await TransactionStore.open({ firstTransactionId: 1 });
+    store.start("cp1", startReq(), NOW);
+    const pool = [T0, T1, T2, T3, "2026-11-21T11:30:00.500Z", "2026-11-21T12:04:00Z", "2026-11-21T13:00:00.000Z", "not-a-time", "2026-11-21T11:30:00+00:00"];
+    let before: string | undefined;
+    for (let round = 0; round < 2_000; round++) {
+      const times = Array.from({ length: 1 + Math.floor(next() * 5) }, () => pool[Math.floor(next() * pool.length)]);
+      const meterValue = times.map((timestamp) => ({ timestamp, sampledValue: [{ value: String(10 + round), unit: "kWh" }] }));
+      const result = store.meter("cp1", 1, 1, normalizeMeterValues(1, 1, meterValue), NOW);
+      const expected = expectedNewest(before, times, NOW.getTime());
+      assert.equal(result.session?.lastSampleTime, expected, `round ${round}: ${JSON.stringify({ before, times })}`);
+      before = expected;
+    }
+  });
+});
+
 describe("TransactionStore persistence", () => {
   it("restores open sessions and the id counter after a restart", async () => {
     const disk = new JsonPersistence();

@@ -308,8 +308,9 @@ function lastSampleMs(session: Session, memo: MeterMemo): number {
 /** Connectors per charger whose newest sample time is kept (see connectorLatest). */
 const MAX_CONNECTORS_TRACKED = 64;
 
-/** Order keys of one meter() call (see there). */
+/** Order keys of one meter() call (see there), and whether each sample's own time was readable and believable. */
 const meterScratch = new Float64Array(64);
+const trustedScratch = new Uint8Array(64);
 
 function copySample(s: NormalizedMeterSample): NormalizedMeterSample {
   return { ...s };
@@ -678,16 +679,19 @@ export class TransactionStore {
     let ordered: NormalizedMeterSample[] = wantsMeterEvent && !options.ownSamples ? samples.map(copySample) : (samples as NormalizedMeterSample[]);
     // meter() runs to the end without yielding, so one scratch array serves every call.
     let at: Float64Array | number[] = count <= meterScratch.length ? meterScratch : new Float64Array(count);
+    let trusted: Uint8Array | boolean[] = count <= trustedScratch.length ? trustedScratch : new Uint8Array(count);
     let inOrder = true;
     for (let i = 0; i < count; i++) {
       const t = trustedMs(ordered[i].timestamp, nowMs);
+      trusted[i] = Number.isNaN(t) ? 0 : 1;
       at[i] = Number.isNaN(t) ? nowMs : t;
       if (i > 0 && at[i - 1] > at[i]) inOrder = false;
     }
     if (!inOrder) {
-      const keyed = ordered.map((sample, i) => ({ at: at[i], sample })).sort((a, b) => a.at - b.at);
+      const keyed = ordered.map((sample, i) => ({ at: at[i], trusted: trusted[i] === 1, sample })).sort((a, b) => a.at - b.at);
       ordered = keyed.map((k) => k.sample);
       at = keyed.map((k) => k.at);
+      trusted = keyed.map((k) => k.trusted);
     }
     const memo = session ? memoOf(session) : undefined;
     const latestCell = memo && memo.cellConnector === connectorId ? memo.cell : this.latestCell(identity, connectorId);
@@ -700,6 +704,9 @@ export class TransactionStore {
     // An ended session's figures are final; everything for it is late.
     const allLate = session?.end !== undefined;
     let newest = lastMs;
+    // The session's newest sample: like `newest`, but only samples with a time of their own count (see applyMeter).
+    let newestOwnMs = lastMs;
+    let newestOwn = -1;
     let late = 0;
     if (allLate) late = count;
     else for (let i = 0; i < count; i++) if (at[i] < lastMs) late++;
@@ -712,6 +719,10 @@ export class TransactionStore {
       } else {
         if (late > 0) fresh.push(ordered[i]);
         if (at[i] > newest) newest = at[i];
+        if (trusted[i] && at[i] > newestOwnMs) {
+          newestOwnMs = at[i];
+          newestOwn = i;
+        }
       }
     }
     if (latestCell && newest > connectorLast) latestCell.ms = newest;
@@ -721,7 +732,7 @@ export class TransactionStore {
     let changed = false;
     if (session && !session.end) {
       const { registerWh, powerW, lastSampleTime } = session;
-      this.applySamples(session, fresh, now, readings, memo);
+      if (fresh.length > 0) this.applyMeter(session, readings!, memo!, newestOwn < 0 ? undefined : ordered[newestOwn].timestamp, newestOwnMs);
       changed =
         session.registerWh !== registerWh || session.powerW !== powerW || session.lastSampleTime !== lastSampleTime;
       if (changed && options.updatedEvent !== false) event = this.updatedEvent(session, now, time);
@@ -968,6 +979,19 @@ export class TransactionStore {
       if (!best || ms(s.startTime) >= ms(best.startTime)) best = s;
     }
     return best;
+  }
+
+  /**
+   * applySamples for meter(), which has already read every sample's time: the newest sample with a time of its own
+   * (`newestText`, at `newestMs`; none when no sample is newer than the session's) is passed in, not parsed again.
+   */
+  private applyMeter(session: Session, readings: ConnectorReadings, memo: MeterMemo, newestText: string | undefined, newestMs: number): void {
+    if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
+    if (readings.powerW !== undefined) session.powerW = readings.powerW;
+    if (newestText === undefined) return;
+    session.lastSampleTime = newestText;
+    memo.parsedText = newestText;
+    memo.parsedMs = newestMs;
   }
 
   private applySamples(
