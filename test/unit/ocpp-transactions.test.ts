@@ -526,7 +526,7 @@ describe("TransactionStore meter: the session's newest sample", () => {
     let before: string | undefined;
     for (let round = 0; round < 2_000; round++) {
       const times = Array.from({ length: 1 + Math.floor(next() * 5) }, () => pool[Math.floor(next() * pool.length)]);
-      const meterValue = times.map((timestamp) => ({ timestamp, sampledValue: [{ value: String(10 + round), unit: "kWh" }] }));
+      const meterValue = times.map((timestamp) => ({ timestamp, sampledValue: [{ value: String(10 + round), unit: "kWh" as const }] }));
       const result = store.meter("cp1", 1, 1, normalizeMeterValues(1, 1, meterValue), NOW);
       const expected = expectedNewest(before, times, NOW.getTime());
       assert.equal(result.session?.lastSampleTime, expected, `round ${round}: ${JSON.stringify({ before, times })}`);
