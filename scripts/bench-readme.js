@@ -58,8 +58,12 @@ function ocppTable(r) {
   }
   if (r.closed) {
     const c = r.closed;
+    const how = c.turns
+      ? `ours and its ceiling side by side, taking turns in ${c.turns.slices} slices of ${c.turns.sliceMs} ms each (the order swapped every cycle), their figures over all their slices; ` +
+        `other servers: ${c.seconds} s rounds, ${c.rounds} per server, interleaved, each server's median round shown`
+      : `${c.seconds} s, ${c.rounds} interleaved rounds per server with the order reversed every other round, each server's median round shown`;
     lines.push(
-      `Closed loop (${fmt(c.chargers)} chargers, MeterValues as fast as answered, ${c.seconds} s, ${c.rounds} interleaved rounds per server with the order reversed every other round, each server's median round shown` +
+      `Closed loop (${fmt(c.chargers)} chargers, MeterValues as fast as answered; ${how}` +
         `${c.date && c.date !== r.date ? `; run of ${c.date.slice(0, 16).replace("T", " ")} UTC` : ""}):`,
       "",
       "| server | calls/s | p50 / p99 | server CPU per call | RSS per connection |",
