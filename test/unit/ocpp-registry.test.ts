@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ChargerRegistry } from "../../nodes/lib/ocpp/core/registry";
+import { ChargerRegistry, ConnectorHint, MAX_CONNECTORS_PER_CHARGER } from "../../nodes/lib/ocpp/core/registry";
 import type { ChargerLink } from "../../nodes/lib/ocpp/core/contract";
 
 describe("charger registry", () => {
@@ -44,6 +44,44 @@ describe("charger registry", () => {
     assert.deepEqual(first.voltageV, { l1: 230.5 });
     later.currentA!.l1 = 99;
     assert.equal(registry.snapshot("P")!.connectors[0].currentA!.l1, 6);
+  });
+
+  it("writes readings through a connection's ConnectorHint to the live entry, also after its charger was forgotten and came back", () => {
+    const registry = new ChargerRegistry();
+    registry.maxEntries = 2;
+    const hint = new ConnectorHint();
+    registry.setMeasurements("A", 1, { energyWh: 1 }, hint);
+    registry.setMeasurements("A", 1, { energyWh: 2 }, hint);
+    registry.setMeasurements("A", 2, { energyWh: 20 }, hint);
+    registry.setMeasurements("A", 1, { powerW: 7 }, hint);
+    assert.deepEqual(
+      registry.snapshot("A")!.connectors.map((c) => [c.connectorId, c.energyWh, c.powerW]),
+      [[1, 2, 7], [2, 20, undefined]],
+    );
+    // B and C make room by forgetting A (none is connected); A comes back: the hint's connector is from the old entry.
+    registry.setMeasurements("B", 1, { energyWh: 3 });
+    registry.setMeasurements("C", 1, { energyWh: 4 });
+    assert.equal(registry.snapshot("A"), undefined);
+    registry.setMeasurements("A", 1, { energyWh: 5 }, hint);
+    assert.equal(registry.snapshot("A")?.connectors[0].energyWh, 5);
+    // A hint is one connection's: another charger's readings never land on it.
+    registry.setMeasurements("B", 1, { energyWh: 6 }, hint);
+    assert.equal(registry.snapshot("B")?.connectors[0].energyWh, 6);
+    assert.equal(registry.snapshot("A")?.connectors[0].energyWh, 5);
+  });
+
+  it("keeps at most 64 connectors per charger, whatever connector ids it makes up", () => {
+    const registry = new ChargerRegistry();
+    for (let id = 1; id <= 500; id++) {
+      registry.setMeasurements("X", id, { energyWh: id });
+      registry.applyStatus("X", id, { status: "Available" });
+    }
+    const connectors = registry.snapshot("X")!.connectors;
+    assert.equal(connectors.length, MAX_CONNECTORS_PER_CHARGER);
+    assert.equal(MAX_CONNECTORS_PER_CHARGER, 64);
+    // The ones it has keep working.
+    registry.setMeasurements("X", 1, { energyWh: 1_000 });
+    assert.equal(registry.snapshot("X")!.connectors.find((c) => c.connectorId === 1)?.energyWh, 1_000);
   });
 
   it("a charger that left without a trace and comes back gets a new entry that shows its readings", () => {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TransactionStore, type TransactionPersistence } from "../../nodes/lib/ocpp/core/transactions";
+import { MeterHint, TransactionStore, type Session, type TransactionPersistence } from "../../nodes/lib/ocpp/core/transactions";
 import { normalizeMeterValues } from "../../nodes/lib/ocpp/core/meter-values";
 import type { StartTransactionRequest } from "../../nodes/lib/ocpp/v16/messages";
 
@@ -532,6 +532,76 @@ describe("TransactionStore meter: the session's newest sample", () => {
       assert.equal(result.session?.lastSampleTime, expected, `round ${round}: ${JSON.stringify({ before, times })}`);
       before = expected;
     }
+  });
+});
+
+describe("TransactionStore meter with a connection's MeterHint", () => {
+  it("gives what it gives without the hint, through starts, stops, closes, forgets and adoptions (random sequences)", async () => {
+    let x = 4_242;
+    const next = () => {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return x / 2_147_483_648;
+    };
+    const hinted = await TransactionStore.open({ firstTransactionId: 1 });
+    const plain = await TransactionStore.open({ firstTransactionId: 1 });
+    const hint = new MeterHint();
+    const ids: number[] = [];
+    const forgotten: Session[] = [];
+    let t = Date.parse(T0);
+    for (let step = 0; step < 3_000; step++) {
+      t += 1_000;
+      const now = new Date(t);
+      const roll = next();
+      const connectorId = 1 + Math.floor(next() * 2);
+      // Mostly the newest few sessions, so a hinted session is often the one a stop, close or forget just took.
+      const pick = () => (ids.length && next() < 0.9 ? ids[Math.max(0, ids.length - 1 - Math.floor(next() * 3))] : 999);
+      if (roll < 0.08) {
+        const req = startReq({ connectorId, timestamp: now.toISOString(), meterStart: step });
+        const a = hinted.start("cp1", req, now);
+        assert.equal(plain.start("cp1", req, now).transactionId, a.transactionId);
+        ids.push(a.transactionId);
+      } else if (roll < 0.12) {
+        const req = { transactionId: pick(), meterStop: step * 10, timestamp: now.toISOString() };
+        assert.deepEqual(hinted.stop("cp1", req, now).event, plain.stop("cp1", req, now).event);
+      } else if (roll < 0.14) {
+        const id = pick();
+        assert.deepEqual(hinted.closeSession("cp1", id, now)?.event, plain.closeSession("cp1", id, now)?.event);
+      } else if (roll < 0.16) {
+        const id = pick();
+        const record = hinted.session("cp1", id);
+        assert.equal(hinted.forget("cp1", id), plain.forget("cp1", id));
+        if (record && !record.end) forgotten.push(record);
+      } else if (roll < 0.18 && forgotten.length) {
+        const record = forgotten.splice(Math.floor(next() * forgotten.length), 1)[0];
+        assert.equal(hinted.adopt(record), plain.adopt(record));
+      } else {
+        const id = next() < 0.1 ? undefined : pick();
+        const samples = () => energySamples(connectorId, id, new Date(t - Math.floor(next() * 3) * 1_500).toISOString(), String(step / 100));
+        const seed = x;
+        const a = hinted.meter("cp1", connectorId, id, samples(), now, undefined, hint);
+        x = seed;
+        const b = plain.meter("cp1", connectorId, id, samples(), now);
+        const view = (r: typeof a) => ({ unknown: r.unknownTransaction, event: r.event, meterEvent: r.meterEvent, readings: r.readings, session: r.session });
+        assert.deepEqual(view(a), view(b), `step ${step}`);
+      }
+    }
+    assert.deepEqual(hinted.toJSON(), plain.toJSON());
+  });
+
+  it("is not used once its session was forgotten, and finds the session again once it is adopted", async () => {
+    const store = await TransactionStore.open({ firstTransactionId: 7 });
+    const hint = new MeterHint();
+    store.start("cp1", startReq(), NOW);
+    assert.equal(store.meter("cp1", 1, 7, energySamples(1, 7, T1, "11"), NOW, undefined, hint).event?.energyWh, 1000);
+    const record = store.session("cp1", 7)!;
+    assert.equal(store.forget("cp1", 7), true);
+    const after = store.meter("cp1", 1, 7, energySamples(1, 7, T2, "12"), NOW, undefined, hint);
+    assert.equal(after.unknownTransaction, true);
+    assert.equal(after.event, undefined);
+    assert.equal(store.adopt(record), true);
+    // The adopted session is a new object: the hint's old one is not it, and the store finds the new one.
+    assert.equal(store.meter("cp1", 1, 7, energySamples(1, 7, T3, "13"), NOW, undefined, hint).event?.energyWh, 3000);
+    assert.equal(store.session("cp1", 7)?.registerWh, 13_000);
   });
 });
 

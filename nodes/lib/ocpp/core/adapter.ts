@@ -7,8 +7,8 @@
  * Adding a version means one more adapter folder and one line in
  * ../protocols.ts.
  */
-import type { ChargerRegistry } from "./registry";
-import type { TransactionStore } from "./transactions";
+import type { ChargerRegistry, ConnectorHint } from "./registry";
+import type { MeterHint, TransactionStore } from "./transactions";
 import type { PendingDecision } from "./decisions";
 import type { CentralEvent, Problem, StartAuthorizeEvent } from "./server";
 import type { AuthorizeEvent } from "./events";
@@ -37,6 +37,9 @@ export interface ChargerContext {
   readonly protocol: string | undefined;
   /** Marks the charger usable for commands (once, for the current connection). */
   announce(): void;
+  /** What MeterValues found on this connection last time (its session, its connector snapshot), checked before use. */
+  readonly meterHint?: MeterHint;
+  readonly connectorHint?: ConnectorHint;
 }
 
 /**

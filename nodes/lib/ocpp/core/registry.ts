@@ -32,6 +32,19 @@ export interface ChargerState extends ChargerSnapshot {
   badMessages: number;
 }
 
+/** Connectors kept per charger: real ones have a handful; one that makes up connector ids gets no more than this. */
+export const MAX_CONNECTORS_PER_CHARGER = 64;
+
+/**
+ * A connection's last connector snapshot, so that MeterValues writes its readings without looking the charger and
+ * the connector up again. Valid while no charger has been forgotten since (the registry's epoch).
+ */
+export class ConnectorHint {
+  /** @internal */ identity: string | undefined = undefined;
+  /** @internal */ connector: ConnectorSnapshot | undefined = undefined;
+  /** @internal */ epoch = -1;
+}
+
 type Phases = NonNullable<ConnectorSnapshot["currentA"]>;
 
 /**
@@ -56,6 +69,8 @@ export class ChargerRegistry implements ChargerDirectory {
   private readonly reportListeners = new Set<(identity: string, requestId: number) => void>();
   private nextConnectionId = 1;
   private connectedCount = 0;
+  /** Counts forgotten chargers: a ConnectorHint from before is stale (its connector may belong to a dropped entry). */
+  private epoch = 0;
   /**
    * At most this many chargers are remembered. A new identity beyond it makes room by forgetting a
    * disconnected one, first one that never booted (a typo, a scan, an attack), so many unique ids
@@ -100,7 +115,7 @@ export class ChargerRegistry implements ChargerDirectory {
     this.connectedCount--;
     // An id that connected and left without a trace (no boot, status, configuration or bad frame) is forgotten
     // at once: scans and typos do not fill the charger list (issue 13 item 11).
-    if (!entry.boot && entry.connectors.size === 0 && !entry.configuration && entry.badMessages === 0) this.chargers.delete(identity);
+    if (!entry.boot && entry.connectors.size === 0 && !entry.configuration && entry.badMessages === 0) this.forget(identity);
     return true;
   }
 
@@ -160,7 +175,8 @@ export class ChargerRegistry implements ChargerDirectory {
     let connector = entry.connectors.get(connectorId);
     if (!connector) {
       connector = { connectorId };
-      entry.connectors.set(connectorId, connector);
+      // Beyond the cap a connector is not kept: what is written to it is dropped.
+      if (entry.connectors.size < MAX_CONNECTORS_PER_CHARGER) entry.connectors.set(connectorId, connector);
     }
     return connector;
   }
@@ -193,8 +209,22 @@ export class ChargerRegistry implements ChargerDirectory {
     connector.idTag = session?.idTag;
   }
 
-  setMeasurements(identity: string, connectorId: number, values: Partial<Pick<ConnectorSnapshot, "voltageV" | "currentA" | "powerW" | "energyWh">>): void {
-    const connector = this.connector(identity, connectorId);
+  /** `hint`: the connection's ConnectorHint (MeterValues, on every call): the connector found last time, if still valid. */
+  setMeasurements(
+    identity: string,
+    connectorId: number,
+    values: Partial<Pick<ConnectorSnapshot, "voltageV" | "currentA" | "powerW" | "energyWh">>,
+    hint?: ConnectorHint,
+  ): void {
+    let connector = hint?.connector;
+    if (!connector || connector.connectorId !== connectorId || hint!.epoch !== this.epoch || hint!.identity !== identity) {
+      connector = this.connector(identity, connectorId);
+      if (hint) {
+        hint.identity = identity;
+        hint.connector = connector;
+        hint.epoch = this.epoch;
+      }
+    }
     if (values.voltageV) connector.voltageV = mergePhases(connector.voltageV, values.voltageV);
     if (values.currentA) connector.currentA = mergePhases(connector.currentA, values.currentA);
     if (values.powerW !== undefined) connector.powerW = values.powerW;
@@ -255,12 +285,17 @@ export class ChargerRegistry implements ChargerDirectory {
     for (const [identity, entry] of this.chargers) {
       if (entry.link) continue;
       if (!entry.boot) {
-        this.chargers.delete(identity);
+        this.forget(identity);
         return;
       }
       fallback ??= identity;
     }
-    if (fallback !== undefined) this.chargers.delete(fallback);
+    if (fallback !== undefined) this.forget(fallback);
+  }
+
+  private forget(identity: string): void {
+    this.chargers.delete(identity);
+    this.epoch++;
   }
 
   /** Drops every listener and link (the server is closing). */

@@ -14,7 +14,7 @@ import type { Duplex } from "node:stream";
 import type { RPCServer } from "ocpp-rpc";
 import { errorMessage } from "../../errors";
 import { lazyRequire } from "../../lazy";
-import { ChargerRegistry } from "./registry";
+import { ChargerRegistry, ConnectorHint } from "./registry";
 import { DecisionBroker, type DecisionKind, type PendingDecision } from "./decisions";
 import { RpcLink, type RpcHandshake, type RpcServerClient } from "./rpc-link";
 import { RemoteStartGrants } from "./remote-start";
@@ -22,7 +22,7 @@ import { LoginBackoff, MAX_IDENTITY, ProblemThrottle, isAcceptableIdentity, safe
 import { checkBasicAuth, checkClientCertificate, type AuthOutcome, type SecurityProfile } from "./security";
 import { normalizePrefix } from "./upgrade-router";
 import { DEFAULT_MAX_FRAME_BYTES, guardFrames, ocpp16Validators } from "../v16/frame-guard";
-import type { TransactionStore } from "./transactions";
+import { MeterHint, type TransactionStore } from "./transactions";
 import { compact, type AuthorizeEvent, type OcppEvent } from "./events";
 import { ChargerStateFeed, STATE_INPUT_KINDS } from "./charger-state";
 import type { ActionHandler, CentralCore, ChargerContext, ProtocolAdapter } from "./adapter";
@@ -559,7 +559,13 @@ export class CentralSystem implements CentralCore {
 
     // A charger that offered no subprotocol is treated as 1.6 (the setting "noSubprotocol").
     const adapter = this.adapters.get(client.protocol || "ocpp1.6");
-    const charger: ChargerContext = { identity, protocol: client.protocol || undefined, announce: () => this.announce(identity, state) };
+    const charger: ChargerContext = {
+      identity,
+      protocol: client.protocol || undefined,
+      announce: () => this.announce(identity, state),
+      meterHint: new MeterHint(),
+      connectorHint: new ConnectorHint(),
+    };
     if (adapter) {
       for (const [action, handler] of Object.entries(adapter.handlers)) {
         client.handle(action, ({ params }) => this.dispatch(action, handler, charger, params));

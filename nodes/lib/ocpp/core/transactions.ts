@@ -28,6 +28,7 @@ import { isoTime, parseTime } from "./timestamps";
 import { isIncremental, type RecordChanges } from "./session-persistence";
 import type { IdTagInfo, StartTransactionRequest, StopTransactionRequest } from "../v16/messages";
 import type { TransactionId } from "./contract";
+import { MAX_CONNECTORS_PER_CHARGER } from "./registry";
 
 export interface TransactionPersistence {
   /** Resolves with what the last save() stored, or undefined/null when nothing was stored yet. */
@@ -274,6 +275,16 @@ interface MeterMemo {
   /** The newest-sample cell of connector `cellConnector` of the session's charger (see connectorLatest). */
   cellConnector: number;
   cell: { ms: number } | undefined;
+  /** The store that holds the session open (undefined once it ended or was forgotten): a MeterHint to it is valid. */
+  openIn: TransactionStore | undefined;
+}
+
+/**
+ * A connection's last open session, so that MeterValues finds it without looking it up by charger and transaction id
+ * again. The store checks it is still open in that store before it uses it.
+ */
+export class MeterHint {
+  /** @internal */ session: Session | undefined = undefined;
 }
 
 const MEMO = Symbol("meter memo");
@@ -283,7 +294,7 @@ type Memoized = Session & { [MEMO]?: MeterMemo };
 function memoOf(session: Session): MeterMemo {
   let memo = (session as Memoized)[MEMO];
   if (!memo) {
-    memo = { pending: false, parsedText: undefined, parsedMs: Number.NEGATIVE_INFINITY, cellConnector: -1, cell: undefined };
+    memo = { pending: false, parsedText: undefined, parsedMs: Number.NEGATIVE_INFINITY, cellConnector: -1, cell: undefined, openIn: undefined };
     Object.defineProperty(session, MEMO, { value: memo, writable: false, enumerable: false, configurable: true });
   }
   return memo;
@@ -305,8 +316,6 @@ function lastSampleMs(session: Session, memo: MeterMemo): number {
   return memo.parsedMs;
 }
 
-/** Connectors per charger whose newest sample time is kept (see connectorLatest). */
-const MAX_CONNECTORS_TRACKED = 64;
 
 /** Order keys of one meter() call (see there), and whether each sample's own time was readable and believable. */
 const meterScratch = new Float64Array(64);
@@ -660,13 +669,21 @@ export class TransactionStore {
     now: Date = this.clock(),
     /** ownSamples: the samples were made for this call and nobody else holds them, so late flags may go on them (no copies). */
     options: { updatedEvent?: boolean; meterEvent?: boolean; ownSamples?: boolean } = {},
+    /** The connection's MeterHint: the session the last call went to, used when it is the one named and still open. */
+    hint?: MeterHint,
   ): MeterResult {
     this.assertLoaded();
     let session: Session | undefined;
     let unknownTransaction = false;
     if (transactionId !== undefined) {
-      session = this.openById(identity, transactionId) ?? this.ended.get(key(identity, transactionId));
-      unknownTransaction = session === undefined;
+      const hinted = hint?.session;
+      if (hinted !== undefined && hinted.transactionId === transactionId && hinted.identity === identity && (hinted as Memoized)[MEMO]?.openIn === this) {
+        session = hinted;
+      } else {
+        session = this.openById(identity, transactionId) ?? this.ended.get(key(identity, transactionId));
+        unknownTransaction = session === undefined;
+        if (hint && session && !session.end) hint.session = session;
+      }
     } else {
       session = this.newestOpenOn(identity, connectorId);
     }
@@ -949,7 +966,10 @@ export class TransactionStore {
   }
 
   private addOpen(k: string, session: Session): void {
+    // A record stored twice under one key (damaged data): the later one replaces the earlier everywhere.
+    if (this.open.has(k)) this.removeOpen(k);
     this.open.set(k, session);
+    memoOf(session).openIn = this;
     const list = this.openByIdentity.get(session.identity);
     if (list) list.push(session);
     else this.openByIdentity.set(session.identity, [session]);
@@ -959,6 +979,7 @@ export class TransactionStore {
     const session = this.open.get(k);
     if (!session) return;
     this.open.delete(k);
+    memoOf(session).openIn = undefined;
     const list = this.openByIdentity.get(session.identity);
     const at = list ? list.indexOf(session) : -1;
     if (list && at >= 0) list.splice(at, 1);
@@ -1176,7 +1197,7 @@ export class TransactionStore {
     if (!latestOf) this.connectorLatest.set(identity, (latestOf = new Map()));
     let cell = latestOf.get(connectorId);
     // A charger has a handful of connectors; a charger that makes up connector ids gets no more cells than this.
-    if (!cell && latestOf.size < MAX_CONNECTORS_TRACKED) latestOf.set(connectorId, (cell = { ms: Number.NEGATIVE_INFINITY }));
+    if (!cell && latestOf.size < MAX_CONNECTORS_PER_CHARGER) latestOf.set(connectorId, (cell = { ms: Number.NEGATIVE_INFINITY }));
     return cell;
   }
 

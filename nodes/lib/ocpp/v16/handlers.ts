@@ -117,7 +117,7 @@ const METER_OPTIONS = [0, 1, 2, 3].map((wanted) =>
 );
 
 /** The most frequent call: answered synchronously, no promise layers of our own on top of ocpp-rpc's. */
-const meterValues: ActionHandler = (core, { identity }, params, now) => {
+const meterValues: ActionHandler = (core, { identity, meterHint, connectorHint }, params, now) => {
   const req = params as MeterValuesRequest;
   const samples = normalizeMeterValues(req.connectorId, req.transactionId, req.meterValue);
   const result = core.transactions.meter(
@@ -127,9 +127,10 @@ const meterValues: ActionHandler = (core, { identity }, params, now) => {
     samples,
     now,
     METER_OPTIONS[(core.wants("session.updated", identity) ? 1 : 0) + (core.wants("meter", identity) ? 2 : 0)],
+    meterHint,
   );
   // setMeasurements skips fields that are absent, so no compact() copy is needed.
-  if (result.readings) core.directory.setMeasurements(identity, req.connectorId, result.readings);
+  if (result.readings) core.directory.setMeasurements(identity, req.connectorId, result.readings, connectorHint);
   if (result.meterEvent) core.emit(result.meterEvent);
   if (result.event) core.emit(result.event);
   return {};
