@@ -218,6 +218,12 @@ function normalizeOne(
   return sample;
 }
 
+/**
+ * normalizeMeterValues collects its samples here (it runs to the end without yielding) and returns an exact-size copy:
+ * an array grown by push keeps room for 16, and the meter event holds the array until Node-RED has delivered it.
+ */
+const collected: Array<NormalizedMeterSample | undefined> = [];
+
 function timeOf(timestamp: string): number {
   const t = parseTime(timestamp);
   return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
@@ -235,7 +241,7 @@ export function normalizeMeterValues(
   meterValue: readonly MeterValue[] | undefined,
   options: NormalizeOptions = NO_OPTIONS,
 ): NormalizedMeterSample[] {
-  const out: NormalizedMeterSample[] = [];
+  let count = 0;
   // Usually already in order (one meterValue per call), and then no sort and no order keys are needed.
   let previous = Number.NEGATIVE_INFINITY;
   let sorted = true;
@@ -249,9 +255,11 @@ export function normalizeMeterValues(
       if (t === Number.POSITIVE_INFINITY && !s.note) s.note = `timestamp "${timestamp}" is not a date`;
       if (previous > t) sorted = false;
       previous = t;
-      out.push(s);
+      collected[count++] = s;
     }
   }
+  const out = collected.slice(0, count) as NormalizedMeterSample[];
+  for (let i = 0; i < count; i++) collected[i] = undefined;
   if (sorted) return out;
   const keyed = out.map((s, i) => ({ t: timeOf(s.timestamp), i, s }));
   keyed.sort((a, b) => a.t - b.t || a.i - b.i);
