@@ -12,7 +12,7 @@
  */
 import os from "node:os";
 import { LightCharger, percentile, pool, round1 } from "./ocpp-charger";
-import { probe, startServer, type ServerMode, type ServerProcess } from "./ocpp-process";
+import { probe, startServer, type Probe, type ServerMode, type ServerProcess } from "./ocpp-process";
 
 export interface ClosedFigures {
   mode: ServerMode;
@@ -216,6 +216,8 @@ export interface TurnOptions {
   sliceMs: number;
   /** Called after each cycle (one slice of each server), for progress. */
   onCycle?: (done: number, total: number) => void;
+  /** Profile each server during its own slices only (see windowProfiler in ocpp-server.ts): partUs and fnUs per call. */
+  explain?: boolean;
 }
 
 interface Contestant {
@@ -228,6 +230,20 @@ interface Contestant {
   sliceCallsPerS: number[];
   activeMs: number;
   errors: number;
+  /** --explain: profiled µs by part and by function, summed over the server's slices. */
+  partUs: Map<string, number>;
+  fnUs: Map<string, number>;
+  /** --explain: CPU over its own slices only (the profiler's start and stop, between slices, left out). */
+  sliceCpuUs: number;
+  sliceSysUs: number;
+}
+
+function addUp(into: Map<string, number>, us: unknown): void {
+  for (const [k, v] of Object.entries((us ?? {}) as Record<string, number>)) into.set(k, (into.get(k) ?? 0) + v);
+}
+
+function perCall(us: Map<string, number>, calls: number): Record<string, number> {
+  return Object.fromEntries([...us].map(([k, v]) => [k, Math.round((v / Math.max(1, calls)) * 100) / 100]));
 }
 
 /** Each server in `modes` in its own process, loaded in turns (see the top of this file). */
@@ -236,8 +252,22 @@ export async function closedLoopTurns(modes: ServerMode[], options: TurnOptions)
   let stopPolling = () => undefined as void;
   try {
     for (const mode of modes) {
-      const server = await startServer(mode);
-      const contestant: Contestant = { mode, server, chargers: [], connectMs: 0, rssConnected: 0, latencies: [], sliceCallsPerS: [], activeMs: 0, errors: 0 };
+      const server = await startServer(mode, { explain: options.explain });
+      const contestant: Contestant = {
+        mode,
+        server,
+        chargers: [],
+        connectMs: 0,
+        rssConnected: 0,
+        latencies: [],
+        sliceCallsPerS: [],
+        activeMs: 0,
+        errors: 0,
+        partUs: new Map(),
+        fnUs: new Map(),
+        sliceCpuUs: 0,
+        sliceSysUs: 0,
+      };
       contestants.push(contestant);
       const { chargers, connectMs } = await connectChargers(server.port, options.chargers, options.concurrency);
       contestant.chargers = chargers;
@@ -253,7 +283,21 @@ export async function closedLoopTurns(modes: ServerMode[], options: TurnOptions)
       const order = cycle % 2 === 0 ? contestants : [...contestants].reverse();
       for (const c of order) {
         const before = c.latencies.length;
+        // Profiled: only while its own slice runs, so its idle turns do not count as its time.
+        let cpuBefore: Probe | undefined;
+        if (options.explain) {
+          await c.server.ask("window-start", "window-started");
+          cpuBefore = await probe(c.server);
+        }
         const outcome = await meterLoop(c.chargers, options.sliceMs, c.latencies);
+        if (cpuBefore) {
+          const cpuAfter = await probe(c.server);
+          c.sliceCpuUs += cpuAfter.cpuUs - cpuBefore.cpuUs;
+          c.sliceSysUs += cpuAfter.sysUs - cpuBefore.sysUs;
+          const window = await c.server.ask("window-end", "window-ended");
+          addUp(c.partUs, window.partUs);
+          addUp(c.fnUs, window.selfUs);
+        }
         c.activeMs += outcome.elapsedMs;
         c.errors += outcome.errors;
         c.sliceCallsPerS.push(Math.round(((c.latencies.length - before) / outcome.elapsedMs) * 1000));
@@ -270,8 +314,9 @@ export async function closedLoopTurns(modes: ServerMode[], options: TurnOptions)
         slices: c.sliceCallsPerS.length,
         calls,
         callsPerS: Math.round((calls / c.activeMs) * 1000),
-        cpuUsPerCall: round1((cpuEnd[i].cpuUs - cpuStart[i].cpuUs) / Math.max(1, calls)),
-        sysUsPerCall: round1((cpuEnd[i].sysUs - cpuStart[i].sysUs) / Math.max(1, calls)),
+        // Profiled: the profiler's stops (between slices) would count as the server's work; only the slices count.
+        cpuUsPerCall: round1((options.explain ? c.sliceCpuUs : cpuEnd[i].cpuUs - cpuStart[i].cpuUs) / Math.max(1, calls)),
+        sysUsPerCall: round1((options.explain ? c.sliceSysUs : cpuEnd[i].sysUs - cpuStart[i].sysUs) / Math.max(1, calls)),
         sliceCallsPerS: c.sliceCallsPerS,
         p50: round1(percentile(sorted, 50)),
         p99: round1(percentile(sorted, 99)),
@@ -281,6 +326,8 @@ export async function closedLoopTurns(modes: ServerMode[], options: TurnOptions)
         rssMb: Math.round(Math.max(c.rssConnected, cpuEnd[i].rss) / 1e5) / 10,
         errors: c.errors,
         load: Math.round(os.loadavg()[0] * 100) / 100,
+        partUs: options.explain ? perCall(c.partUs, calls) : undefined,
+        fnUs: options.explain ? perCall(c.fnUs, calls) : undefined,
       };
     });
   } finally {

@@ -73,6 +73,8 @@ const ROUNDS = num("rounds", QUICK ? 8 : 5);
 /** Ours against its ceiling: slices per server, and their length (see bench/ocpp-closed.ts). --turns 0: rounds instead. */
 const TURNS = num("turns", 80);
 const SLICE_MS = num("slice-ms", 500);
+/** --explain with turns: profiled slices per server (a separate run; the profiler costs a little CPU). */
+const EXPLAIN_TURNS = num("explain-turns", 30);
 const ONLY = arg("only", "");
 const SIZES_ARG = arg("sizes", QUICK ? "10000" : "1000,10000");
 const SIZES = SIZES_ARG === "none" ? [] : SIZES_ARG.split(",").map(Number).filter((n) => n > 0);
@@ -152,6 +154,8 @@ function machineLine(load: number[]): string {
 
 /** Where ours spends more per call than its ceiling, from a CPU profile of one round of each (µs per call). */
 interface ClosedExplain {
+  /** How the profiles were taken. */
+  how?: string;
   ceilingUs: number;
   oursUs: number;
   parts: Array<{ part: string; ceiling: number; ours: number; more: number }>;
@@ -169,7 +173,7 @@ function toCpu(us: Record<string, number> | undefined, cpuUsPerCall: number): Re
   return Object.fromEntries(Object.entries(us ?? {}).map(([name, v]) => [name, Math.round(v * k * 100) / 100]));
 }
 
-function explainDifference(ceilingRaw: ClosedFigures, oursRaw: ClosedFigures): ClosedExplain {
+function explainDifference(ceilingRaw: ClosedFigures, oursRaw: ClosedFigures, how: string): ClosedExplain {
   const scaled = (f: ClosedFigures): ClosedFigures => {
     const fnTotal = Object.values(f.fnUs ?? {}).reduce((t, v) => t + v, 0);
     const partTotal = Object.values(f.partUs ?? {}).reduce((t, v) => t + v, 0);
@@ -184,6 +188,7 @@ function explainDifference(ceilingRaw: ClosedFigures, oursRaw: ClosedFigures): C
       .sort((x, y) => y.more - x.more);
   const sum = (r: Record<string, number> = {}) => Math.round(Object.values(r).reduce((t, v) => t + v, 0) * 10) / 10;
   const e: ClosedExplain = {
+    how,
     ceilingUs: sum(ceiling.partUs),
     oursUs: sum(ours.partUs),
     parts: diff(ceiling.partUs, ours.partUs).map(({ k, ...r }) => ({ part: k, ...r })),
@@ -193,7 +198,7 @@ function explainDifference(ceilingRaw: ClosedFigures, oursRaw: ClosedFigures): C
       .map(({ k, ...r }) => ({ fn: k, ...r })),
   };
   console.log(
-    `\n  Where ours spends more per call than its ceiling (a profiled extra round of each, ${ceiling.callsPerS} and ${ours.callsPerS} calls/s; ` +
+    `\n  Where ours spends more per call than its ceiling (${how}, ${ceiling.callsPerS} and ${ours.callsPerS} calls/s; ` +
       `server CPU µs per call, ${e.oursUs} vs ${e.ceilingUs}, ${((e.ceilingUs / e.oursUs) * 100).toFixed(0)} %; ` +
       "the profile's shares scaled to the measured CPU per call):",
   );
@@ -281,11 +286,22 @@ async function runClosed(results: OcppResults): Promise<void> {
   }
   bests.sort((a, b) => ALL_MODES.indexOf(a.mode) - ALL_MODES.indexOf(b.mode));
   let explain: ClosedExplain | undefined;
-  if (EXPLAIN && modes.includes("ceiling") && modes.includes("node-red")) {
+  if (EXPLAIN && paired) {
+    // Extra turns, profiled (the profiler costs a little CPU, so these are not among the figures above).
+    console.log(`  profiling: ${EXPLAIN_TURNS} more slices of each, the profiler on during each server's own slices`);
+    const [ceiling, ours] = await closedLoopTurns(["ceiling", "node-red"], {
+      chargers: CHARGERS,
+      concurrency: CONCURRENCY,
+      slices: EXPLAIN_TURNS,
+      sliceMs: SLICE_MS,
+      explain: true,
+    });
+    explain = explainDifference(ceiling, ours, `${EXPLAIN_TURNS} profiled slices of each, taking turns`);
+  } else if (EXPLAIN && modes.includes("ceiling") && modes.includes("node-red")) {
     // An extra round of each, profiled (the profiler costs a little CPU, so these rounds are not among the figures above).
     const ceiling = await closedLoop("ceiling", { ...round, explain: true });
     const ours = await closedLoop("node-red", { ...round, explain: true });
-    explain = explainDifference(ceiling, ours);
+    explain = explainDifference(ceiling, ours, "a profiled extra round of each");
   }
   console.table(
     bests.map((r) => ({

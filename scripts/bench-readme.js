@@ -84,7 +84,7 @@ function ocppTable(r) {
     if (c.explain) {
       const e = c.explain;
       lines.push(
-        `Where ours spends more per call than its ceiling (a profiled extra round of each; the profile's shares scaled to the measured server CPU per call, ${e.oursUs} vs ${e.ceilingUs} µs):`,
+        `Where ours spends more per call than its ceiling (${e.how || "a profiled extra round of each"}; the profile's shares scaled to the measured server CPU per call, ${e.oursUs} vs ${e.ceilingUs} µs):`,
         "",
         "| part | ceiling | ours | ours more |",
         "|---|---|---|---|",
