@@ -60,7 +60,7 @@ function ocppTable(r) {
     const c = r.closed;
     const how = c.turns
       ? `ours and its ceiling side by side, taking turns in ${c.turns.slices} slices of ${c.turns.sliceMs} ms each (the order swapped every cycle), their figures over all their slices; ` +
-        `other servers: ${c.seconds} s rounds, ${c.rounds} per server, interleaved, each server's median round shown`
+        `other servers: ${c.seconds} s rounds${c.rounds > 0 ? `, ${c.rounds} per server` : ""}, interleaved, each server's median round shown`
       : `${c.seconds} s, ${c.rounds} interleaved rounds per server with the order reversed every other round, each server's median round shown`;
     lines.push(
       `Closed loop (${fmt(c.chargers)} chargers, MeterValues as fast as answered; ${how}` +
