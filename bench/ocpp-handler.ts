@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CentralCore, ChargerContext, ActionHandler } from "../nodes/lib/ocpp/core/adapter";
-import { ChargerRegistry } from "../nodes/lib/ocpp/core/registry";
+import { ChargerRegistry, ConnectorHint } from "../nodes/lib/ocpp/core/registry";
 import { transactionFile } from "../nodes/lib/ocpp/core/session-file";
-import { TransactionStore } from "../nodes/lib/ocpp/core/transactions";
+import { MeterHint, TransactionStore } from "../nodes/lib/ocpp/core/transactions";
 import { V16_HANDLERS } from "../nodes/lib/ocpp/v16/handlers";
 
 const CHARGERS = 1000;
@@ -51,7 +51,8 @@ export async function handlerCost(rounds = 60): Promise<HandlerFigures> {
   const txIds: number[] = [];
   for (let i = 0; i < CHARGERS; i++) {
     const identity = `CP${i}`;
-    contexts.push({ identity, protocol: "ocpp1.6", announce: () => undefined });
+    // As the server makes them per connection: with the hints MeterValues keeps between calls.
+    contexts.push({ identity, protocol: "ocpp1.6", announce: () => undefined, meterHint: new MeterHint(), connectorHint: new ConnectorHint() });
     const r = store.start(identity, { connectorId: 1, idTag: "BENCH", meterStart: 0, timestamp: new Date().toISOString() }, new Date(), { status: "Accepted" });
     await r.saved;
     txIds.push(r.transactionId);
