@@ -316,7 +316,6 @@ function lastSampleMs(session: Session, memo: MeterMemo): number {
   return memo.parsedMs;
 }
 
-
 /** Order keys of one meter() call (see there), and whether each sample's own time was readable and believable. */
 const meterScratch = new Float64Array(64);
 const trustedScratch = new Uint8Array(64);
@@ -1015,19 +1014,15 @@ export class TransactionStore {
     memo.parsedMs = newestMs;
   }
 
-  private applySamples(
-    session: Session,
-    samples: readonly NormalizedMeterSample[],
-    now: Date,
-    readings: ConnectorReadings = pickConnectorReadings(samples),
-    memo?: MeterMemo,
-  ): void {
+  /** A StopTransaction's transactionData (meter() has its own, applyMeter). */
+  private applySamples(session: Session, samples: readonly NormalizedMeterSample[], now: Date): void {
     if (samples.length === 0) return;
+    const readings = pickConnectorReadings(samples);
     if (readings.energyWh !== undefined) session.registerWh = readings.energyWh;
     if (readings.powerW !== undefined) session.powerW = readings.powerW;
     const nowMs = now.getTime();
     let newest = session.lastSampleTime;
-    let newestMs = memo ? lastSampleMs(session, memo) : ms(newest);
+    let newestMs = ms(newest);
     for (const s of samples) {
       const t = trustedMs(s.timestamp, nowMs);
       if (t > newestMs) {
@@ -1036,10 +1031,6 @@ export class TransactionStore {
       }
     }
     if (newest !== undefined) session.lastSampleTime = newest;
-    if (memo) {
-      memo.parsedText = newest;
-      memo.parsedMs = newestMs;
-    }
   }
 
   /**
